@@ -1,0 +1,1 @@
+"""The imgdesc application: CLI entry point (and, later, the Litestar app)."""

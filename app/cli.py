@@ -1,0 +1,117 @@
+"""The `imgdesc` command line. Each command builds Settings once, then calls a
+service; errors meant for people are printed as one line, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from app.config import Settings, load_settings
+from describe.errors import ImageError, ImgdescError
+
+cli = typer.Typer(
+    name="imgdesc",
+    help="Describe images locally and find them by what is in them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err = Console(stderr=True, highlight=False)
+PROGRESS_MIN_FILES = 4  # a bar for one or two files is noise
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    tags = "tags"
+
+
+def _settings(**overrides: Any) -> Settings:
+    return load_settings(overrides)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+@cli.command()
+def describe(
+    paths: Annotated[list[Path], typer.Argument(help="Image files or folders (walked recursively).")],
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="text, json (JSON Lines) or tags.")] = (
+        OutputFormat.text
+    ),
+    profile: Annotated[str | None, typer.Option(help="Output profile (see `imgdesc profiles`).")] = None,
+    captioner: Annotated[str | None, typer.Option(help="Captioner name.")] = None,
+    profiles_file: Annotated[Path | None, typer.Option(help="A TOML file of extra profiles.")] = None,
+) -> None:
+    """Describe images: one paragraph, tags, colours, composition and visible text."""
+    from describe.describer import Describer
+    from describe.files import expand
+
+    settings = _settings(profile=profile, captioner=captioner, profiles_file=profiles_file and str(profiles_file))
+    describer = Describer(settings.describe)
+    files = list(expand(paths))
+    describer.load()
+    failed = 0
+    with _progress() as progress:
+        task = progress.add_task("describing", total=len(files), visible=len(files) >= PROGRESS_MIN_FILES)
+        for path in files:
+            try:
+                result = describer.describe(path)
+            except ImageError as exc:
+                failed += 1
+                progress.console.print(f"error: {exc.message}", markup=False, soft_wrap=True)
+            else:
+                _emit(path, result, format, many=len(files) > 1)
+            progress.advance(task)
+    if not files:
+        err.print("error: no image files found", markup=False)
+    raise typer.Exit(1 if failed or not files else 0)
+
+
+def _emit(path: Path, result: Any, format: OutputFormat, many: bool) -> None:
+    if format is OutputFormat.json:
+        record = {"path": str(path), **msgspec.to_builtins(result)}
+        sys.stdout.write(msgspec.json.encode(record).decode() + "\n")
+    elif format is OutputFormat.tags:
+        tags = ", ".join(result.tags)
+        sys.stdout.write(f"{path}\t{tags}\n" if many else tags + "\n")
+    else:
+        sys.stdout.write(f"{path}\n{result.description}\n\n" if many else result.description + "\n")
+    sys.stdout.flush()
+
+
+@cli.command()
+def profiles(
+    profiles_file: Annotated[Path | None, typer.Option(help="A TOML file of extra profiles.")] = None,
+) -> None:
+    """List the output profiles."""
+    from describe.profiles import ProfileSet
+
+    settings = _settings(profiles_file=profiles_file and str(profiles_file))
+    for profile in ProfileSet.load(settings.describe.profiles_file):
+        sys.stdout.write(f"{profile.name:12} {profile.description}\n")
+
+
+def main() -> None:
+    try:
+        cli()
+    except ImgdescError as exc:
+        err.print(f"error: {exc.message}", markup=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

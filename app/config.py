@@ -1,0 +1,77 @@
+"""One settings object, built once in the entry point and passed down.
+
+Precedence, lowest first: defaults < imgdesc.toml < IMGDESC_* environment
+variables < command-line flags. Keys are flat (``captioner = "classic"``,
+``IMGDESC_CAPTIONER=classic``); the describe core's own keys are routed into
+its section so the core never reads the environment itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from describe.config import DescribeSettings
+from describe.errors import ConfigError
+
+ENV_PREFIX = "IMGDESC_"
+CONFIG_FILE = "imgdesc.toml"
+_DESCRIBE_KEYS = frozenset(DescribeSettings.__struct_fields__)
+
+
+class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    watch: str | None = "images"
+    data_dir: str = "data"
+    qdrant_url: str | None = None
+    qdrant_api_key: str | None = None
+    embedding_model: str = "all-MiniLM-L6-v2"
+    describe: DescribeSettings = msgspec.field(default_factory=DescribeSettings)
+
+
+def _route(flat: Mapping[str, Any], into: dict[str, Any]) -> None:
+    for key, value in flat.items():
+        if value is None:
+            continue
+        if key in _DESCRIBE_KEYS:
+            into.setdefault("describe", {})[key] = value
+        else:
+            into[key] = value
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    config_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    environ = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    path = Path(config_file or environ.get(f"{ENV_PREFIX}CONFIG") or CONFIG_FILE)
+    if path.is_file():
+        try:
+            from_file = msgspec.toml.decode(path.read_bytes())
+        except msgspec.DecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        nested = from_file.pop("describe", {})
+        _route(from_file, raw)
+        raw.setdefault("describe", {}).update(nested)
+    elif config_file is not None:
+        raise ConfigError(f"config file not found: {path}")
+    fields = set(Settings.__struct_fields__) | _DESCRIBE_KEYS
+    env = {
+        k[len(ENV_PREFIX) :].lower(): v
+        for k, v in environ.items()
+        if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX) :].lower() in fields
+    }
+    _route(env, raw)
+    _route(overrides or {}, raw)
+    try:
+        # strict=False lets "8000" from the environment become an int
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"bad setting: {exc}") from None

@@ -1,0 +1,72 @@
+"""The analyzer protocol and the base class every built-in analyzer uses.
+
+An analyzer looks at a PreparedImage (and the facts found before it) and
+returns one typed fact struct. Model-backed analyzers load once, lazily or
+eagerly, behind a lock, and stay resident for the life of the process.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from describe.errors import ModelError
+from describe.intake import PreparedImage
+
+# Names of the Facts fields an analyzer may fill.
+FACT_FIELDS = ("objects", "labels", "text", "colours", "composition", "caption")
+
+
+@runtime_checkable
+class Analyzer(Protocol):
+    name: str
+    produces: str  # a field of Facts
+    requires: tuple[str, ...]  # Facts fields that must be computed first
+
+    def load(self) -> None: ...
+
+    def analyze(self, image: PreparedImage, facts: dict[str, Any]) -> Any: ...
+
+
+class BaseAnalyzer(ABC):
+    """Idempotent, thread-safe load(); subclasses write only _load and _analyze."""
+
+    name: ClassVar[str]
+    produces: ClassVar[str]
+    requires: ClassVar[tuple[str, ...]] = ()
+    #: Set by model-free analyzers so load() is a no-op.
+    needs_model: ClassVar[bool] = True
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+        self._loaded = not self.needs_model
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    def load(self) -> None:
+        if self._loaded:
+            return
+        with self._lock:
+            if self._loaded:
+                return
+            try:
+                self._load()
+            except ModelError:
+                raise
+            except Exception as exc:  # a broken runtime or missing file: say which model
+                raise ModelError(f"cannot load the {self.name} analyzer: {exc}") from exc
+            self._loaded = True
+
+    def analyze(self, image: PreparedImage, facts: dict[str, Any]) -> Any:
+        self.load()
+        return self._analyze(image, facts)
+
+    def _load(self) -> None:  # noqa: B027 - optional hook, model-free analyzers skip it
+        pass
+
+    @abstractmethod
+    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> Any: ...

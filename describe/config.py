@@ -1,0 +1,29 @@
+"""Settings of the describe core. The app builds one (from flags, IMGDESC_*
+environment variables and imgdesc.toml) and passes it down; nothing here reads
+the environment itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from describe.intake import IntakeLimits
+
+
+class DescribeSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    captioner: str = "classic"
+    profile: str = "default"
+    profiles_file: str | None = None
+    # Which registered analyzer fills each fact; a plugin can swap one by name.
+    use: dict[str, str] = {}
+    # Options per analyzer name, e.g. {"objects": {"min_score": 0.4}}.
+    analyzers: dict[str, dict[str, Any]] = {}
+    threads: int = 2
+    max_bytes: int = 25 * 1024 * 1024
+    max_pixels: int = 100_000_000
+    max_side: int = 1024
+
+    @property
+    def limits(self) -> IntakeLimits:
+        return IntakeLimits(max_bytes=self.max_bytes, max_pixels=self.max_pixels, max_side=self.max_side)

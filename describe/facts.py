@@ -1,0 +1,124 @@
+"""Typed, frozen facts that analyzers produce and profiles render.
+
+Nothing framework-specific (tensors, PIL images, numpy arrays) is stored here:
+facts are plain data, serialisable to JSON as they are.
+Boxes are normalised to [0, 1] as (x0, y0, x1, y1) so they survive resizing.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+Box = tuple[float, float, float, float]
+
+
+class DetectedObject(msgspec.Struct, frozen=True):
+    label: str
+    score: float
+    box: Box
+
+
+class ObjectCount(msgspec.Struct, frozen=True):
+    label: str
+    count: int
+    score: float  # the best score among the instances
+
+
+class ObjectFacts(msgspec.Struct, frozen=True):
+    objects: tuple[DetectedObject, ...] = ()
+    # one entry per label, most prominent first (by total box area)
+    counts: tuple[ObjectCount, ...] = ()
+
+
+class Label(msgspec.Struct, frozen=True):
+    name: str  # readable, e.g. "espresso"
+    score: float
+    category: str  # coarse: animal, food, vehicle, …; "object" when unknown
+    synonyms: tuple[str, ...] = ()
+
+
+class LabelFacts(msgspec.Struct, frozen=True):
+    labels: tuple[Label, ...] = ()
+
+
+class TextLine(msgspec.Struct, frozen=True):
+    text: str
+    score: float
+    box: Box
+
+
+class TextFacts(msgspec.Struct, frozen=True):
+    lines: tuple[TextLine, ...] = ()
+    text: str = ""  # all lines, reading order, joined with newlines
+    # fraction of the image area covered by text boxes
+    coverage: float = 0.0
+
+
+class Colour(msgspec.Struct, frozen=True):
+    name: str  # human colour name, e.g. "navy blue"
+    family: str  # basic colour: red, orange, yellow, green, blue, purple, pink, brown, black, white, gray, beige
+    hex: str
+    coverage: float  # fraction of pixels
+
+
+class ColourFacts(msgspec.Struct, frozen=True):
+    palette: tuple[Colour, ...] = ()
+    grayscale: bool = False
+
+
+class CompositionFacts(msgspec.Struct, frozen=True):
+    orientation: str  # landscape, portrait, square
+    aspect_ratio: float
+    brightness: float  # 0..1 mean luminance
+    contrast: float  # 0..1 (std of luminance, scaled)
+    saturation: float  # 0..1 mean
+    sharpness: float  # variance of the Laplacian (higher is sharper)
+    blurry: bool
+    lighting: str  # dark, dim, balanced, bright
+    subject_position: str | None = None  # e.g. "centre", "left third", from the main object
+    shot: str | None = None  # close-up, medium, wide
+    plain_background: bool = False
+    text_heavy: bool = False
+
+
+class Caption(msgspec.Struct, frozen=True):
+    text: str
+    source: str  # the captioner that wrote it
+
+
+class Facts(msgspec.Struct, frozen=True):
+    """Everything the analyzers found about one image. A missing analyzer leaves None."""
+
+    width: int
+    height: int
+    objects: ObjectFacts | None = None
+    labels: LabelFacts | None = None
+    text: TextFacts | None = None
+    colours: ColourFacts | None = None
+    composition: CompositionFacts | None = None
+    caption: Caption | None = None
+
+
+class Tag(msgspec.Struct, frozen=True):
+    name: str
+    source: str  # objects, labels, category, colours, composition, text, caption
+    score: float = 1.0
+
+
+class Description(msgspec.Struct, frozen=True):
+    """What a user gets back: the rendered paragraph, tags and the facts behind them."""
+
+    description: str
+    tags: list[str]
+    tag_details: list[Tag]
+    colors: list[Colour]
+    composition: CompositionFacts | None
+    objects: list[ObjectCount]
+    labels: list[Label]
+    text: str
+    caption: str | None
+    captioner: str
+    profile: str
+    width: int
+    height: int
+    timings_ms: dict[str, float]

@@ -1,0 +1,67 @@
+"""Small English helpers for rendering: articles, plurals, counts and lists.
+
+inflect does the linguistics (a/an, irregular plurals, number words); this
+module only fixes the house style (no Oxford comma, numbers up to ten in words).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+import inflect
+
+
+@lru_cache(maxsize=1)
+def _engine() -> inflect.engine:
+    return inflect.engine()
+
+
+def with_article(noun: str) -> str:
+    """'umbrella' → 'an umbrella'."""
+    return str(_engine().a(noun)) if noun else noun
+
+
+def plural(noun: str, count: int = 2) -> str:
+    return noun if count == 1 else str(_engine().plural(noun))
+
+
+# inflect strips any final "s"; these endings are singular already ("bus", "grass", "cactus").
+_SINGULAR_ENDINGS = ("ss", "us", "sis", "ics", "ous")
+# Plural-only nouns that must stay as they are.
+_INVARIANT = frozenset({"jeans", "pants", "shorts", "scissors", "trousers", "sunglasses", "glasses", "news", "tennis"})
+
+
+def singular(noun: str) -> str:
+    """'dining tables' → 'dining table'; unchanged when already singular. Only the last word changes."""
+    head, _, last = noun.rpartition(" ")
+    if last in _INVARIANT or last.endswith(_SINGULAR_ENDINGS):
+        return noun
+    single = _engine().singular_noun(last)
+    word = single if isinstance(single, str) and single else last
+    return f"{head} {word}" if head else word
+
+
+def count_phrase(noun: str, count: int) -> str:
+    """(person, 2) → 'two people'; (cup, 1) → 'a cup'; (car, 14) → '14 cars'."""
+    if count == 1:
+        return with_article(noun)
+    number = str(_engine().number_to_words(count)) if count <= 10 else str(count)
+    return f"{number} {plural(noun, count)}"
+
+
+def join_and(items: Iterable[str], conj: str = "and") -> str:
+    """['a cup', 'a bowl', 'a table'] → 'a cup, a bowl and a table'."""
+    words = [w for w in items if w]
+    if not words:
+        return ""
+    return str(_engine().join(words, final_sep="", conj=conj))
+
+
+def sentence(text: str) -> str:
+    """Capitalise the first letter and end with one full stop."""
+    text = " ".join(text.split())
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."

@@ -1,0 +1,71 @@
+"""Tags from facts: normalised (lowercase, singular, synonyms merged), deduplicated,
+each with the analyzer it came from."""
+
+from __future__ import annotations
+
+from describe.facts import Facts, Tag
+from describe.profiles import TagRules
+from describe.vocabulary import normalise_tag, object_category
+
+# Coarse categories too vague to help a search.
+_UNHELPFUL_CATEGORIES = frozenset({"other", "object"})
+MIN_COLOUR_COVERAGE = 0.1
+
+
+def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
+    out: list[Tag] = []
+    sources = set(rules.sources)
+    if facts.objects and "objects" in sources:
+        for count in facts.objects.counts:
+            if count.score >= rules.min_score:
+                out.append(Tag(count.label, "objects", count.score))
+    if facts.labels and "labels" in sources:
+        out += [Tag(lb.name, "labels", lb.score) for lb in facts.labels.labels if lb.score >= rules.min_score]
+    if "category" in sources:
+        if facts.objects:
+            for count in facts.objects.counts:
+                category = object_category(count.label)
+                if category and count.score >= rules.min_score:
+                    out.append(Tag(category, "category", count.score))
+        if facts.labels:
+            out += [
+                Tag(lb.category, "category", lb.score)
+                for lb in facts.labels.labels
+                if lb.score >= rules.min_score and lb.category not in _UNHELPFUL_CATEGORIES
+            ]
+    if facts.colours and "colours" in sources:
+        if facts.colours.grayscale:
+            out.append(Tag("black and white", "colours"))
+        else:
+            out += [
+                Tag(c.family, "colours", c.coverage)
+                for c in facts.colours.palette
+                if c.coverage >= MIN_COLOUR_COVERAGE
+            ]
+    if facts.composition and "composition" in sources:
+        comp = facts.composition
+        flags = {
+            "close-up": comp.shot == "close-up",
+            "product shot": comp.plain_background,
+            "blurry": comp.blurry,
+            "dark": comp.lighting == "dark",
+        }
+        out += [Tag(name, "composition") for name, on in flags.items() if on]
+    if facts.text and facts.text.text and "text" in sources:
+        out.append(Tag("text", "text"))
+    return out
+
+
+def build_tags(facts: Facts, rules: TagRules) -> list[Tag]:
+    best: dict[str, Tag] = {}
+    for tag in _candidates(facts, rules):
+        name = normalise_tag(tag.name)
+        if not name:
+            continue
+        kept = best.get(name)
+        if kept is None:
+            best[name] = Tag(name, tag.source, round(tag.score, 3))
+        elif tag.score > kept.score:
+            # keep the first source (objects before labels) but the best score
+            best[name] = Tag(name, kept.source, round(tag.score, 3))
+    return list(best.values())[: rules.max_tags]
