@@ -25,7 +25,8 @@ from describe.errors import (
 
 # Formats we accept. Pillow can open more (EPS, PSD, …) but those pull in
 # external tools or are rarely what a user meant to upload.
-ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO", "AVIF", "HEIF")
+# MPO (multi-picture JPEG from cameras) is opened by the JPEG plugin.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF", "HEIF")
 
 #: Transparent pixels are flattened onto this colour. White matches how
 #: product shots with alpha are shown on a page.
@@ -105,6 +106,11 @@ def load_image(
     return _decode(data, label, limits)
 
 
+def _available_formats() -> list[str]:
+    Image.init()
+    return [fmt for fmt in ACCEPTED_FORMATS if fmt in Image.OPEN]
+
+
 def _check_size(label: str, size: int, limits: IntakeLimits) -> None:
     if size == 0:
         raise EmptyFileError(f"{label}: empty file")
@@ -120,7 +126,7 @@ def _decode(data: bytes, label: str, limits: IntakeLimits) -> PreparedImage:
         with warnings.catch_warnings():
             # We enforce our own pixel limit below; silence Pillow's warning twin.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+            img = Image.open(io.BytesIO(data), formats=_available_formats())
     except UnidentifiedImageError:
         raise NotAnImageError(f"{label}: not an image (or an unsupported format)") from None
     except Image.DecompressionBombError:

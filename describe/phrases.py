@@ -45,23 +45,40 @@ def extra_labels(objects: ObjectFacts | None, labels: LabelFacts | None, min_sco
     return extra
 
 
+def best_label(objects: ObjectFacts | None, labels: LabelFacts | None, min_score: float) -> tuple[Label, bool] | None:
+    """The most confident label worth adding to the objects, and whether it
+    refines the main object (a 'tabby' for a 'cat', a 'golden retriever' for a
+    'dog') rather than naming something else."""
+    named = named_objects(objects)
+    raw_names = {c.label for c in named}
+    object_tags = {normalise_tag(c.label) for c in named}
+    for label in labels.labels if labels else ():
+        if label.score < min_score or label.category in SETTING_CATEGORIES or label.name.lower() in raw_names:
+            continue
+        tag = normalise_tag(label.name)
+        if named:
+            main = named[0].label
+            if tag == normalise_tag(main) or object_category(main) == label.category:
+                return label, True
+            if tag in object_tags:
+                continue  # a synonym of a less prominent object: says nothing new
+        return label, False
+    return None
+
+
 def classic_caption(
     objects: ObjectFacts | None, labels: LabelFacts | None, has_text: bool, min_label_score: float
 ) -> str:
     """One sentence from detector and classifier facts, e.g.
     'An image of a cat, most likely a tabby.'"""
     main = subject(objects)
-    extras = extra_labels(objects, labels, min_label_score)
-    best = extras[0] if extras else None
-    if main and best:
-        first = named_objects(objects)[0].label
-        same_kind = object_category(first) == best.category or (
-            best.category == "animal" and object_category(first) == "animal"
-        )
-        link = "most likely" if same_kind else "with what looks like"
-        return f"An image of {main}, {link} {with_article(best.name)}."
+    found = best_label(objects, labels, min_label_score)
+    if main and found:
+        label, refines = found
+        link = "most likely" if refines else "with what looks like"
+        return f"An image of {main}, {link} {with_article(label.name)}."
     if main:
         return f"An image of {main}."
-    if best:
-        return f"An image of what looks like {with_article(best.name)}."
+    if found:
+        return f"An image of what looks like {with_article(found[0].name)}."
     return "An image with text." if has_text else "An image."

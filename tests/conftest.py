@@ -1,0 +1,46 @@
+"""Shared fixtures: real photos from scikit-image / scikit-learn, encoded as files."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def encode(array_or_image: np.ndarray | Image.Image, fmt: str = "PNG", **params: object) -> bytes:
+    image = array_or_image if isinstance(array_or_image, Image.Image) else Image.fromarray(array_or_image)
+    buf = io.BytesIO()
+    image.save(buf, format=fmt, **params)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="session")
+def photos() -> dict[str, np.ndarray]:
+    from skimage import data
+    from sklearn.datasets import load_sample_images
+
+    china, flower = load_sample_images().images
+    return {
+        "coffee": data.coffee(),
+        "chelsea": data.chelsea(),
+        "astronaut": data.astronaut(),
+        "rocket": data.rocket(),
+        "camera": data.camera(),
+        "china": china,
+        "flower": flower,
+    }
+
+
+@pytest.fixture()
+def write_image(tmp_path: Path) -> Callable[..., Path]:
+    def write(name: str, array: np.ndarray | Image.Image, fmt: str | None = None, **params: object) -> Path:
+        path = tmp_path / name
+        fmt = fmt or {".jpg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".gif": "GIF"}.get(path.suffix, "PNG")
+        path.write_bytes(encode(array, fmt, **params))
+        return path
+
+    return write
