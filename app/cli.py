@@ -107,6 +107,20 @@ def profiles(
         sys.stdout.write(f"{profile.name:12} {profile.description}\n")
 
 
+@cli.command()
+def bench(
+    runs: Annotated[int, typer.Option(help="Warm runs over the sample set.")] = 3,
+    output: Annotated[Path | None, typer.Option(help="Also write the Markdown report here.")] = None,
+) -> None:
+    """Benchmark describe latency and memory on the built-in sample set (needs the dev extras)."""
+    from app.bench import run
+
+    report = run(_settings().describe, runs=runs)
+    sys.stdout.write(report + "\n")
+    if output:
+        output.write_text(report + "\n")
+
+
 def main() -> None:
     try:
         cli()

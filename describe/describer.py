@@ -114,15 +114,21 @@ class Describer:
         captioner: str | None = None,
         decode_ms: float = 0.0,
     ) -> Description:
-        start = time.perf_counter()
         chosen = self.profiles.get(profile or self.settings.profile)
         facts, timings = self.analyze(image, chosen, captioner)
-        render_start = time.perf_counter()
+        timings["decode"] = decode_ms
+        return self.compose(facts, chosen, timings)
+
+    def compose(self, facts: Facts, profile: Profile | str, timings: dict[str, float] | None = None) -> Description:
+        """Render facts with a profile. Facts from one analysis can be rendered with
+        several profiles (the indexer stores the paragraph and the alt text)."""
+        chosen = self.profiles.get(profile) if isinstance(profile, str) else profile
+        timings = dict(timings or {})
+        start = time.perf_counter()
         tags = build_tags(facts, chosen.tags)
         text = render(facts, chosen, tags)
-        timings["render"] = round((time.perf_counter() - render_start) * 1000, 1)
-        timings["decode"] = decode_ms
-        timings["total"] = round(decode_ms + (time.perf_counter() - start) * 1000, 1)
+        timings["render"] = round((time.perf_counter() - start) * 1000, 1)
+        timings["total"] = round(sum(v for k, v in timings.items() if k != "total"), 1)
         return Description(
             description=text,
             tags=[t.name for t in tags],

@@ -1,0 +1,73 @@
+"""Describe benchmark: warm per-analyzer and end-to-end latency (p50/p95) over
+the sample set, model load time and resident memory. Prints a Markdown table.
+
+Run with `imgdesc bench` or `make bench`. Not a test: numbers depend on the machine.
+"""
+
+from __future__ import annotations
+
+import platform
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from describe.config import DescribeSettings
+from describe.describer import Describer
+
+
+def _rss_mb() -> tuple[float, float]:
+    """(current, peak) resident set size of this process in MB, from /proc."""
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def run(settings: DescribeSettings | None = None, runs: int = 3, folder: Path | None = None) -> str:
+    from app import samples
+
+    with tempfile.TemporaryDirectory() as tmp:
+        plain, text = samples.build(folder or Path(tmp))
+        rss_before, _ = _rss_mb()
+        start = time.perf_counter()
+        describer = Describer(settings)
+        describer.load()
+        load_s = time.perf_counter() - start
+        groups = {"photo, no text": plain, "image with text": text}
+        for path in plain + text:  # warm-up: first calls allocate buffers
+            describer.describe(path)
+        timings: dict[str, dict[str, list[float]]] = {g: defaultdict(list) for g in groups}
+        for _ in range(runs):
+            for group, paths in groups.items():
+                for path in paths:
+                    for stage, ms in describer.describe(path).timings_ms.items():
+                        timings[group][stage].append(ms)
+        rss, peak = _rss_mb()
+
+    lines = [
+        f"Machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
+        f"captioner {describer.captioner}, profile {describer.settings.profile}, threads {describer.settings.threads}",
+        f"Images: {len(plain)} photos without text, {len(text)} with text; {runs} warm runs each.",
+        "",
+        "| stage | photo p50 ms | photo p95 ms | text p50 ms | text p95 ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    stages = list(dict.fromkeys([*timings["photo, no text"], *timings["image with text"]]))
+    stages.sort(key=lambda s: s == "total")
+    for stage in stages:
+        a, b = timings["photo, no text"][stage], timings["image with text"][stage]
+        lines.append(f"| {stage} | {_pct(a, 50):.1f} | {_pct(a, 95):.1f} | {_pct(b, 50):.1f} | {_pct(b, 95):.1f} |")
+    lines += [
+        "",
+        f"Model load: {load_s:.2f} s. Resident memory: {rss:.0f} MB after the run "
+        f"(peak {peak:.0f} MB; {rss_before:.0f} MB before loading models).",
+    ]
+    return "\n".join(lines)

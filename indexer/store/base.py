@@ -1,0 +1,116 @@
+"""The store interface every Qdrant adapter implements, and the records it holds.
+
+A point is one distinct image content (sha256); its payload lists every path
+where those bytes live. Vectors: "dense" (sentence embedding, cosine) and
+"sparse" (lexical term weights; Qdrant applies IDF, which makes it BM25-like).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+import msgspec
+
+from describe.errors import ImgdescError
+from describe.facts import Colour, CompositionFacts, Label, ObjectCount
+
+DENSE = "dense"
+SPARSE = "sparse"
+# Payload fields with a keyword index (filtered or faceted) and a full-text index.
+KEYWORD_FIELDS = ("tags", "paths", "sha256", "captioner", "embedding_model")
+TEXT_FIELDS = ("description", "text")
+
+_NAMESPACE = uuid.UUID("6f1c3c1e-8b0e-4a55-9d1a-2b8c5f0e7a11")
+
+
+def point_id(sha256: str) -> str:
+    """Qdrant ids are UUIDs or integers; derive a stable UUID from the content hash,
+    so re-indexing the same bytes always hits the same point (no duplicates)."""
+    return str(uuid.uuid5(_NAMESPACE, sha256))
+
+
+class StoreInUseError(ImgdescError):
+    """The embedded shard is held by another process (e.g. a running server)."""
+
+    status_code = 409
+
+
+class StoredImage(msgspec.Struct, kw_only=True):
+    sha256: str
+    paths: list[str]  # relative to the watched folder, POSIX separators
+    filename: str  # of the first path
+    description: str
+    alt: str = ""
+    tags: list[str] = []
+    colors: list[Colour] = []
+    objects: list[ObjectCount] = []
+    labels: list[Label] = []
+    text: str = ""
+    composition: CompositionFacts | None = None
+    captioner: str = ""
+    profile: str = ""
+    width: int = 0
+    height: int = 0
+    size_bytes: int = 0
+    timings_ms: dict[str, float] = {}
+    described_at: str = ""  # ISO 8601, UTC
+    indexed_at: str = ""
+    embedding_model: str = ""
+    describer_version: str = ""
+
+
+class SparseVector(msgspec.Struct, frozen=True):
+    indices: list[int]
+    values: list[float]
+
+
+class ImagePoint(msgspec.Struct):
+    id: str
+    dense: list[float]
+    sparse: SparseVector
+    payload: StoredImage
+
+
+class Hit(msgspec.Struct):
+    id: str
+    score: float
+    payload: StoredImage
+
+
+class Store(Protocol):
+    """What the indexer and search need from Qdrant; both adapters pass one test suite."""
+
+    def upsert(self, points: Sequence[ImagePoint]) -> None: ...
+
+    def set_paths(self, id: str, paths: list[str]) -> None:
+        """Replace a point's paths (and filename, from the first path) without touching vectors."""
+        ...
+
+    def delete(self, ids: Sequence[str]) -> None: ...
+
+    def get(self, id: str) -> StoredImage | None: ...
+
+    def query(
+        self,
+        dense: list[float],
+        sparse: SparseVector,
+        tags: Sequence[str] = (),
+        limit: int = 20,
+        min_dense_score: float = 0.0,
+    ) -> list[Hit]:
+        """Hybrid search: dense and sparse candidates fused with RRF. Dense candidates
+        below min_dense_score are dropped (the relevance cut-off); sparse candidates
+        need at least one shared term. Every tag in `tags` must be on a hit."""
+        ...
+
+    def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
+        """Tag counts (most common first) over the points carrying all of `tags`."""
+        ...
+
+    def count(self, tags: Sequence[str] = ()) -> int: ...
+
+    def scroll(self, batch: int = 256) -> Iterator[tuple[str, StoredImage]]: ...
+
+    def close(self) -> None: ...
