@@ -56,7 +56,8 @@ class TextFacts(msgspec.Struct, frozen=True):
 
 class Colour(msgspec.Struct, frozen=True):
     name: str  # human colour name, e.g. "navy blue"
-    family: str  # basic colour: red, orange, yellow, green, blue, purple, pink, brown, black, white, gray, beige
+    # basic colour: red, orange, yellow, green, blue, purple, pink, brown, black, white, gray, beige
+    family: str
     hex: str
     coverage: float  # fraction of pixels
 

