@@ -108,6 +108,60 @@ def profiles(
 
 
 @cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    watch: Annotated[Path | None, typer.Option(help="Folder to watch and index (default ./images).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Where the store, state and thumbnails live.")] = None,
+    qdrant_url: Annotated[str | None, typer.Option(help="Use a Qdrant server instead of the embedded store.")] = None,
+    captioner: Annotated[str | None, typer.Option(help="Captioner name.")] = None,
+) -> None:
+    """Run the web app and REST API, indexing the watched folder as files arrive."""
+    import logging
+
+    import uvicorn
+
+    from app.server import create_app
+
+    settings = _settings(
+        host=host, port=port, watch=watch and str(watch), data_dir=data_dir and str(data_dir),
+        qdrant_url=qdrant_url, captioner=captioner,
+    )
+    if settings.watch:
+        Path(settings.watch).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    err.print(f"imgdesc: serving on http://{settings.host}:{settings.port} (models load in the background)")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@cli.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for; empty lists images by tag.")] = "",
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Only images with this tag (repeat).")] = None,
+    limit: Annotated[int, typer.Option(help="Most hits to show.")] = 10,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="Where the store lives.")] = None,
+) -> None:
+    """Search the catalog by description, tags and visible text."""
+    from app.client import search_hits
+
+    settings = _settings(data_dir=data_dir and str(data_dir))
+    hits = search_hits(settings, query, tag or [], limit)
+    if json_out:
+        sys.stdout.write(msgspec.json.encode({"query": query, "tags": tag or [], "hits": hits}).decode() + "\n")
+        return
+    if not hits:
+        err.print("no matching images", markup=False)
+        raise typer.Exit(1)
+    from rich.table import Table
+
+    table = Table("score", "file", "description", "tags", show_lines=False)
+    for hit in hits:
+        table.add_row(f"{hit.score:.3f}", hit.path, hit.description, ", ".join(hit.tags[:8]))
+    Console(highlight=False).print(table)
+
+
+@cli.command()
 def bench(
     runs: Annotated[int, typer.Option(help="Warm runs over the sample set.")] = 3,
     output: Annotated[Path | None, typer.Option(help="Also write the Markdown report here.")] = None,

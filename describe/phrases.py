@@ -13,6 +13,12 @@ from describe.vocabulary import normalise_tag, object_category
 # Label categories that name where a picture was taken rather than what is in it.
 SETTING_CATEGORIES = frozenset({"landscape", "building", "place"})
 MAX_NAMED_OBJECTS = 5
+# How a coarse label category reads when only the category is certain.
+CATEGORY_NOUNS = {
+    "animal": "an animal", "plant": "a plant", "food": "food", "drink": "a drink", "vehicle": "a vehicle",
+    "building": "a building", "landscape": "a landscape", "clothing": "clothing", "device": "a device",
+    "furniture": "furniture", "instrument": "a musical instrument", "structure": "a structure",
+}
 
 
 def named_objects(objects: ObjectFacts | None) -> list[ObjectCount]:
@@ -81,4 +87,23 @@ def classic_caption(
         return f"An image of {main}."
     if found:
         return f"An image of what looks like {with_article(found[0].name)}."
+    kind = likely_category(labels, min_label_score)
+    if kind:
+        noun, example = kind
+        return f"An image of {noun}, possibly {with_article(example.name)}."
     return "An image with text." if has_text else "An image."
+
+
+def likely_category(labels: LabelFacts | None, min_score: float) -> tuple[str, Label] | None:
+    """When no single label is confident but several agree on a kind of thing
+    (palace 0.18, church 0.17, castle 0.15: a building), name the kind."""
+    totals: dict[str, float] = {}
+    best: dict[str, Label] = {}
+    for label in labels.labels if labels else ():
+        if label.category in CATEGORY_NOUNS:
+            totals[label.category] = totals.get(label.category, 0.0) + label.score
+            best.setdefault(label.category, label)
+    if not totals:
+        return None
+    category = max(totals, key=lambda c: totals[c])
+    return (CATEGORY_NOUNS[category], best[category]) if totals[category] >= min_score else None

@@ -38,7 +38,8 @@ def _quote(text: str) -> str:
 
 
 def _position(where: str) -> str:
-    return f"in the {where}"
+    """'top' → 'at the top'; 'left third' → 'in the left third'."""
+    return f"at the {where}" if where in ("top", "bottom") else f"in the {where}"
 
 
 @lru_cache(maxsize=1)
@@ -58,6 +59,7 @@ def _environment() -> jinja2.Environment:
         quote=_quote,
         lighting=lambda v: _LIGHTING.get(v, v),
         position=_position,
+        sentence_start=lambda v: v[:1].upper() + v[1:],
     )
     return env
 
@@ -70,10 +72,14 @@ def _compile(template: str) -> jinja2.Template:
 def context(facts: Facts, profile: Profile, tags: list[Tag]) -> dict[str, Any]:
     palette = list(facts.colours.palette[: profile.max_colours]) if facts.colours else []
     text = facts.text.text if facts.text else ""
+    caption = facts.caption.text if facts.caption else ""
+    setting = phrases.setting(facts.labels, profile.min_label_score)
+    if setting and setting.lower() in caption.lower():
+        setting = None  # the caption already says it
     return {
-        "caption": facts.caption.text if facts.caption else "",
+        "caption": caption,
         "subject": phrases.subject(facts.objects),
-        "setting": phrases.setting(facts.labels, profile.min_label_score),
+        "setting": setting,
         "labels": [lb.name for lb in phrases.extra_labels(facts.objects, facts.labels, profile.min_label_score)],
         "objects": phrases.named_objects(facts.objects),
         "colours": palette,

@@ -61,7 +61,15 @@ def test_classic_caption_names_objects_and_refines_with_a_label() -> None:
 def test_classic_caption_states_nothing_below_threshold() -> None:
     assert classic_caption(None, labels(("tabby", 0.2, "animal")), False, 0.3) == "An image."
     assert classic_caption(None, None, True, 0.3) == "An image with text."
-    assert classic_caption(None, labels(("volcano", 0.9, "landscape")), False, 0.3) == "An image."
+    assert classic_caption(None, labels(("volcano", 0.2, "landscape")), False, 0.3) == "An image."
+
+
+def test_a_scene_label_is_not_repeated_as_the_setting(profiles: ProfileSet) -> None:
+    volcano = labels(("volcano", 0.9, "landscape"))
+    caption = classic_caption(None, volcano, False, 0.3)
+    assert caption == "An image of a landscape, possibly a volcano."
+    facts = Facts(width=1, height=1, labels=volcano, caption=Caption(caption, "classic"))
+    assert render(facts, profiles.get("default"), []) == caption
 
 
 def test_a_label_that_repeats_an_object_is_not_mentioned_twice() -> None:
@@ -131,3 +139,23 @@ def test_tags_are_normalised_deduplicated_and_sourced(profiles: ProfileSet) -> N
     assert {t.name: t.source for t in tags}["blue"] == "colours"
     assert {"animal", "furniture"} <= set(names)
     assert all(n == n.lower() for n in names)
+
+
+def test_agreeing_weak_labels_name_their_category() -> None:
+    weak = labels(("palace", 0.18, "building"), ("church", 0.17, "building"), ("daisy", 0.08, "plant"))
+    assert classic_caption(None, weak, False, 0.3) == "An image of a building, possibly a palace."
+    # one weak label alone is not enough
+    assert classic_caption(None, labels(("palace", 0.18, "building")), False, 0.3) == "An image."
+
+
+def test_detailed_profile_composition_sentence(profiles: ProfileSet) -> None:
+    from describe.facts import CompositionFacts
+
+    comp = CompositionFacts(
+        orientation="square", aspect_ratio=1.0, brightness=0.5, contrast=0.5, saturation=0.5, sharpness=900.0,
+        blurry=False, lighting="dim", subject_position="top", shot="close-up",
+    )
+    facts = Facts(width=1, height=1, composition=comp)
+    assert render(facts, profiles.get("detailed"), []) == (
+        "A square close-up shot with the main subject at the top, dimly lit and in focus."
+    )

@@ -1,0 +1,68 @@
+"""The long-lived objects one server process holds: built once in the lifespan,
+shared by REST handlers and pages, closed on shutdown."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.config import Settings
+from app.work import WorkLane
+from describe.describer import Describer
+from indexer.embed import Embedder, TextEmbedder
+from indexer.store.base import Store
+from search.service import SearchService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    describer: Describer
+    embedder: TextEmbedder
+    store: Store
+    search: SearchService
+    lane: WorkLane
+    watcher: Any = None  # indexer.watch.Watcher when a folder is watched
+    state: str = "loading"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def watch_root(self) -> Path | None:
+        return Path(self.settings.watch) if self.settings.watch else None
+
+    def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.lane.shutdown()
+        self.store.close()
+
+
+def build_services(settings: Settings) -> Services:
+    """Load models and open the store. Slow (seconds): call it once, off the event loop."""
+    from indexer.store.factory import open_store
+
+    describer = Describer(settings.describe)
+    describer.load()
+    embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
+    embedder.load()
+    data_dir = Path(settings.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_store(data_dir, embedder.dim, url=settings.qdrant_url, api_key=settings.qdrant_api_key)
+    services = Services(
+        settings=settings,
+        describer=describer,
+        embedder=embedder,
+        store=store,
+        search=SearchService(store, embedder),
+        lane=WorkLane(),
+    )
+    if settings.watch:
+        from indexer.watch import Watcher
+
+        services.watcher = Watcher.create(Path(settings.watch), data_dir, describer, embedder, store)
+        services.watcher.start()
+    return services

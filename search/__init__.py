@@ -1,0 +1,1 @@
+"""Query text (+ tag filters) → hits, over the store the indexer fills."""
