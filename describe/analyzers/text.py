@@ -1,0 +1,210 @@
+"""Visible text with RapidOCR (PP-OCRv4 detector and recogniser, shipped inside the wheel).
+
+We drive RapidOCR's detector and recogniser ourselves rather than calling the
+whole pipeline, for three reasons:
+
+* the detector runs on a copy downsized to ``det_side`` (text boxes survive
+  that well; it roughly halves the cost on a 1024 px photo) while the
+  recogniser reads crops from the full-resolution image;
+* a photo without text stops after the detector;
+* the recogniser is trained mostly on Chinese and rarely *chooses* the space
+  character between English words, but it still gives it a clear probability
+  in the gap. We decode the CTC output ourselves and insert a space wherever
+  that probability passes ``SPACE_PROB``. Calibrated on 116 renders of 29
+  English phrases in nine fonts, 18–80 px: the 1,166 gaps inside words never
+  exceeded 0.001, word gaps were above 0.02 in 283 of 285 cases. The model
+  alone put the space in 250 of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+from describe.analyzers.base import BaseAnalyzer
+from describe.facts import TextFacts, TextLine
+from describe.intake import PreparedImage
+from describe.registry import register
+
+SPACE_PROB = 0.01
+# Reads of textures (fur, stars on a flag, a cup's rim) on 18 text-free photos,
+# flipped, cropped and rotated, scored up to 0.67 when longer than one character
+# and not one character repeated; real text scores 0.78 (a small name tag) to 1.0.
+DEFAULT_MIN_SCORE = 0.7
+# Single characters and repeats ("O", "米米") are what textures read as; keep them only when sure.
+SURE_SCORE = 0.9
+# The library default (0.5) dropped a whole line of a grey, unevenly lit page.
+DET_BOX_THRESH = 0.4
+DEFAULT_DET_SIDE = 736  # a multiple of 32, the detector's stride
+REC_BATCH = 8
+# Boxes on one row further apart than this many line heights are separate lines (columns).
+COLUMN_GAP = 2.5
+
+Word = tuple[str, float, tuple[float, float, float, float]]  # text, score, pixel box
+
+
+@register("text", "ocr")
+class TextReader(BaseAnalyzer):
+    name = "text"
+    produces = "text"
+
+    def _load(self) -> None:
+        from rapidocr_onnxruntime import RapidOCR
+
+        threads = int(self.options.get("threads", 2))
+        self._engine = RapidOCR(
+            intra_op_num_threads=threads,
+            inter_op_num_threads=1,
+            print_verbose=False,
+            # "max" never upscales; the default "min" blows a 1024×200 banner up to 3800×736.
+            det_limit_type="max",
+            det_box_thresh=DET_BOX_THRESH,
+        )
+        chars = self._engine.text_rec.postprocess_op.character
+        self._chars: list[str] = list(chars)
+        self._space = len(chars) - 1  # RapidOCR appends " " last; index 0 is the CTC blank
+
+    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> TextFacts:
+        bgr = image.bgr
+        quads = self._detect(bgr)
+        if not quads:
+            return TextFacts()
+        crops = self._engine.get_crop_img_list(bgr, quads)
+        if self.options.get("use_cls", False):  # 180°-rotated text is rare; the classifier costs a pass
+            crops, _, _ = self._engine.text_cls(crops)
+        min_score = float(self.options.get("min_score", DEFAULT_MIN_SCORE))
+        words: list[Word] = []
+        for quad, (text, score) in zip(quads, self._recognise(crops), strict=True):
+            if score >= min_score and _plausible(text, score):
+                xs, ys = quad[:, 0], quad[:, 1]
+                words.append(
+                    (text, score, (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())))
+                )
+        w, h = image.width, image.height
+        lines = [
+            TextLine(text, round(score, 4), _normalise(box, w, h)) for text, score, box in group_lines(words)
+        ]
+        return TextFacts(
+            lines=tuple(lines),
+            text="\n".join(line.text for line in lines),
+            coverage=_coverage([box for _, _, box in words], w, h),
+        )
+
+    def _detect(self, bgr: np.ndarray) -> list[np.ndarray]:
+        """Text quads (4×2 float32, clockwise from top-left) in full-image pixels."""
+        side = int(self.options.get("det_side", DEFAULT_DET_SIDE))
+        h, w = bgr.shape[:2]
+        scale = min(1.0, side / max(h, w))
+        small = (
+            bgr
+            if scale == 1.0
+            else cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        )
+        # RapidOCR pads very flat images (w/h > 8) so the detector sees text at a normal scale.
+        padded, record = self._engine.maybe_add_letterbox(small, {})
+        boxes, _ = self._engine.text_det(padded)
+        if boxes is None or len(boxes) == 0:
+            return []
+        top = record["padding_1"]["top"]
+        quads = np.asarray(boxes, dtype=np.float32)
+        quads[:, :, 1] -= top
+        quads /= scale
+        quads[:, :, 0] = quads[:, :, 0].clip(0, w - 1)
+        quads[:, :, 1] = quads[:, :, 1].clip(0, h - 1)
+        return list(quads)
+
+    def _recognise(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        rec = self._engine.text_rec
+        ratios = [c.shape[1] / max(c.shape[0], 1) for c in crops]
+        order = np.argsort(ratios)  # similar widths per batch: less padding to compute
+        out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+        base_ratio = rec.rec_image_shape[2] / rec.rec_image_shape[1]
+        for start in range(0, len(crops), REC_BATCH):
+            idx = order[start : start + REC_BATCH]
+            max_ratio = max(base_ratio, *(ratios[i] for i in idx))
+            batch = np.stack([rec.resize_norm_img(crops[i], max_ratio) for i in idx]).astype(np.float32)
+            probs = rec.session(batch)[0]
+            for i, p in zip(idx, probs, strict=True):
+                out[i] = self._decode(p)
+        return out
+
+    def _decode(self, probs: np.ndarray) -> tuple[str, float]:
+        """Greedy CTC decoding, with a space wherever the model half-suggests one."""
+        best = probs.argmax(axis=1)
+        keep = (best != 0) & (best != self._space)
+        keep[1:] &= best[1:] != best[:-1]
+        frames = np.flatnonzero(keep)
+        if frames.size == 0:
+            return "", 0.0
+        out: list[str] = []
+        prev = -1
+        for f in frames:
+            if prev >= 0 and probs[prev + 1 : f, self._space].max(initial=0.0) >= SPACE_PROB:
+                out.append(" ")
+            out.append(self._chars[best[f]])
+            prev = int(f)
+        return "".join(out), float(probs[frames, best[frames]].mean())
+
+
+def _plausible(text: str, score: float) -> bool:
+    alnum = [c for c in text if c.isalnum()]
+    if not alnum:
+        return False
+    return score >= SURE_SCORE or (len(alnum) >= 2 and len(set(alnum)) > 1)
+
+
+def group_lines(words: list[Word]) -> list[Word]:
+    """Merge word boxes into lines in reading order: top to bottom, then left to right."""
+    rows: list[list[Word]] = []
+    for word in sorted(words, key=lambda wd: (wd[2][1] + wd[2][3]) / 2):
+        _, _, (_, y0, _, y1) = word
+        if rows:
+            ry0 = min(b[1] for _, _, b in rows[-1])
+            ry1 = max(b[3] for _, _, b in rows[-1])
+            # same row when the vertical overlap is at least half the shorter height
+            if min(y1, ry1) - max(y0, ry0) >= 0.5 * min(y1 - y0, ry1 - ry0):
+                rows[-1].append(word)
+                continue
+        rows.append([word])
+    lines: list[Word] = []
+    for row in rows:
+        row.sort(key=lambda wd: wd[2][0])
+        height = float(np.median([b[3] - b[1] for _, _, b in row]))
+        segment = [row[0]]
+        for word in row[1:]:
+            if word[2][0] - segment[-1][2][2] > COLUMN_GAP * height:
+                lines.append(_join(segment))
+                segment = []
+            segment.append(word)
+        lines.append(_join(segment))
+    return lines  # rows were built top to bottom, segments left to right
+
+
+def _join(words: list[Word]) -> Word:
+    text = " ".join(t for t, _, _ in words)
+    chars = sum(len(t) for t, _, _ in words)
+    score = sum(s * len(t) for t, s, _ in words) / max(chars, 1)
+    box = (
+        min(b[0] for _, _, b in words),
+        min(b[1] for _, _, b in words),
+        max(b[2] for _, _, b in words),
+        max(b[3] for _, _, b in words),
+    )
+    return text, score, box
+
+
+def _normalise(box: tuple[float, float, float, float], w: int, h: int) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = box
+    return (round(x0 / w, 4), round(y0 / h, 4), round(min(x1 + 1, w) / w, 4), round(min(y1 + 1, h) / h, 4))
+
+
+def _coverage(boxes: list[tuple[float, float, float, float]], w: int, h: int) -> float:
+    """Union area of the boxes over the image area, on a 4× coarser grid (overlaps counted once)."""
+    if not boxes:
+        return 0.0
+    mask = np.zeros(((h + 3) // 4, (w + 3) // 4), dtype=bool)
+    for x0, y0, x1, y1 in boxes:
+        mask[int(y0) // 4 : int(np.ceil((y1 + 1) / 4)), int(x0) // 4 : int(np.ceil((x1 + 1) / 4))] = True
+    return round(float(mask.mean()), 4)

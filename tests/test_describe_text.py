@@ -1,0 +1,160 @@
+"""TextReader: RapidOCR on rendered English banners and on photos without text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import msgspec
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from describe import registry
+from describe.analyzers.text import TextReader, group_lines
+from describe.facts import TextFacts
+from describe.intake import PreparedImage, load_image
+from tests.conftest import encode
+
+FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+def render(
+    lines: list[str],
+    size: tuple[int, int] = (1024, 400),
+    font: str = "DejaVuSans-Bold.ttf",
+    px: int = 72,
+    bg: str = "white",
+    fg: str = "black",
+    at: tuple[int, int] = (40, 40),
+) -> PreparedImage:
+    image = Image.new("RGB", size, bg)
+    draw = ImageDraw.Draw(image)
+    face = ImageFont.truetype(str(FONTS / font), px)
+    x, y = at
+    for line in lines:
+        draw.text((x, y), line, font=face, fill=fg)
+        y += int(px * 1.4)
+    return load_image(encode(image, "JPEG", quality=90))
+
+
+@pytest.fixture(scope="module")
+def reader() -> TextReader:
+    r = TextReader(threads=2)
+    r.load()
+    return r
+
+
+def read(reader: TextReader, image: PreparedImage) -> TextFacts:
+    facts = reader.analyze(image, {})
+    assert isinstance(facts, TextFacts)
+    return facts
+
+
+def test_registered_with_alias() -> None:
+    assert registry.get("text") is TextReader
+    assert registry.get("ocr") is TextReader
+
+
+@pytest.mark.slow
+def test_banner_words_keep_their_spaces(reader: TextReader) -> None:
+    # The Chinese-trained recogniser alone reads this as "SUMMER SALE 50%OFF".
+    facts = read(reader, render(["SUMMER SALE 50% OFF"]))
+    assert facts.text == "SUMMER SALE 50% OFF"
+    assert len(facts.lines) == 1
+    assert facts.lines[0].score > 0.9
+    # plain floats, not numpy scalars: facts must encode as they are
+    decoded = msgspec.json.decode(msgspec.json.encode(facts), type=TextFacts)
+    assert decoded == facts
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("lines", "font", "px", "colours"),
+    [
+        (["Free shipping on all orders"], "DejaVuSans.ttf", 48, ("white", "black")),
+        (["COFFEE & TEA"], "DejaVuSerif-Bold.ttf", 80, ("navy", "yellow")),
+        (["the quick brown fox jumps"], "DejaVuSerif.ttf", 40, ("#eeeeee", "#333333")),
+        (["Hello world, this is a test of small text."], "DejaVuSans.ttf", 22, ("white", "black")),
+    ],
+)
+def test_word_spacing_across_fonts(
+    reader: TextReader, lines: list[str], font: str, px: int, colours: tuple[str, str]
+) -> None:
+    facts = read(reader, render(lines, font=font, px=px, bg=colours[0], fg=colours[1]))
+    assert facts.text.split() == lines[0].split()
+    assert facts.text == lines[0]
+
+
+@pytest.mark.slow
+def test_reading_order_and_boxes(reader: TextReader) -> None:
+    image = render(["Grand Opening", "Today only", "Free coffee"], size=(1024, 768), px=64, at=(60, 120))
+    facts = read(reader, image)
+    assert facts.text.split("\n") == ["Grand Opening", "Today only", "Free coffee"]
+    tops = [line.box[1] for line in facts.lines]
+    assert tops == sorted(tops)
+    for line in facts.lines:
+        x0, y0, x1, y1 = line.box
+        assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
+        assert 0.04 < x0 < 0.08  # drawn at x = 60 of 1024
+    assert 0.14 < facts.lines[0].box[1] < 0.18  # drawn at y = 120 of 768 (cap height starts a bit lower)
+    # three lines of 64 px text on a 1024×768 page cover roughly a fifth of it
+    assert 0.1 < facts.coverage < 0.3
+
+
+@pytest.mark.slow
+def test_words_on_one_row_become_one_line(reader: TextReader) -> None:
+    # Widely spaced words give the detector separate boxes; they must still read as one line.
+    facts = read(reader, render(["OPEN    24    HOURS"], size=(1024, 300), px=80))
+    assert facts.text == "OPEN 24 HOURS"
+
+
+@pytest.mark.slow
+def test_photo_without_text_reads_nothing(reader: TextReader, photos: dict[str, np.ndarray]) -> None:
+    for name in ("chelsea", "coffee", "china", "flower"):
+        facts = read(reader, load_image(encode(photos[name])))
+        assert facts.text == "", name
+        assert facts.lines == ()
+        assert facts.coverage == 0.0
+
+
+@pytest.mark.slow
+def test_blank_image_skips_recognition(reader: TextReader, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("recogniser ran on an image with no text boxes")
+
+    monkeypatch.setattr(reader, "_recognise", fail)
+    facts = read(reader, load_image(encode(np.full((300, 400, 3), 128, np.uint8))))
+    assert facts == TextFacts()
+
+
+@pytest.mark.slow
+def test_min_score_option(reader: TextReader, monkeypatch: pytest.MonkeyPatch) -> None:
+    banner = render(["SUMMER SALE 50% OFF"])
+    monkeypatch.setitem(reader.options, "min_score", 1.01)  # options are read per call
+    assert read(reader, banner) == TextFacts()
+    monkeypatch.setitem(reader.options, "min_score", 0.5)
+    assert read(reader, banner).text == "SUMMER SALE 50% OFF"
+
+
+@pytest.mark.slow
+def test_tiny_and_flat_images(reader: TextReader) -> None:
+    assert read(reader, load_image(encode(np.zeros((8, 8, 3), np.uint8)))).text == ""
+    # 1024×110: RapidOCR letterboxes strips wider than 8:1; boxes must come back unpadded
+    facts = read(reader, render(["THIN BANNER TEXT"], size=(1024, 110), px=48, at=(20, 25)))
+    assert facts.text == "THIN BANNER TEXT"
+    assert 0.1 < facts.lines[0].box[1] < 0.45
+
+
+def test_group_lines_orders_rows_and_splits_columns() -> None:
+    words = [
+        ("world", 0.9, (120.0, 10.0, 200.0, 40.0)),
+        ("second", 0.8, (10.0, 60.0, 100.0, 90.0)),
+        ("hello", 1.0, (10.0, 12.0, 100.0, 42.0)),
+        ("far", 0.9, (600.0, 11.0, 650.0, 41.0)),  # many line heights away: another column
+    ]
+    lines = group_lines(words)
+    assert [text for text, _, _ in lines] == ["hello world", "far", "second"]
+    _, score, box = lines[0]
+    assert box == (10.0, 10.0, 200.0, 42.0)
+    assert score == pytest.approx((1.0 * 5 + 0.9 * 5) / 10)
