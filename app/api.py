@@ -42,7 +42,7 @@ def check_id(id: str) -> str:
 
 class ApiController(Controller):
     path = "/api"
-    tags = ["api"]
+    tags = ["api"]  # noqa: RUF012 - Litestar's own attribute type
 
     @post("/describe", status_code=200)
     async def describe(
@@ -61,7 +61,7 @@ class ApiController(Controller):
         result = await services.lane.run(
             lambda: services.describer.describe(content, profile=profile, captioner=captioner, name=name)
         )
-        return msgspec.to_builtins(result)  # type: ignore[no-any-return]
+        return msgspec.to_builtins(result)
 
     @get("/search")
     async def search(
@@ -78,8 +78,14 @@ class ApiController(Controller):
     @get("/index/status")
     async def index_status(self, services: Services) -> dict[str, Any]:
         if services.watcher is None:
-            return {"indexed": services.store.count(), "pending": 0, "failed": 0, "failures": [], "watching": None}
-        return services.watcher.status()  # type: ignore[no-any-return]
+            return {
+                "indexed": services.store.count(),
+                "pending": 0,
+                "failed": 0,
+                "failures": [],
+                "watching": None,
+            }
+        return services.watcher.status()
 
     @get("/images/{id:str}")
     async def image(self, services: Services, id: str) -> dict[str, Any]:
@@ -112,7 +118,7 @@ class ApiController(Controller):
         raise NotFoundError(f"the file for image {id!r} is no longer in the watched folder")
 
     @get("/tags")
-    async def tags(self, services: Services, tag: Annotated[list[str] | None, Parameter(query="tag")] = None) -> list[
-        TagCount
-    ]:
+    async def tag_counts(
+        self, services: Services, tag: Annotated[list[str] | None, Parameter(query="tag")] = None
+    ) -> list[TagCount]:
         return [TagCount(t, c) for t, c in services.search.facets(tag or [])]

@@ -54,7 +54,8 @@ def run(settings: DescribeSettings | None = None, runs: int = 3, folder: Path | 
 
     lines = [
         f"Machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
-        f"captioner {describer.captioner}, profile {describer.settings.profile}, threads {describer.settings.threads}",
+        f"captioner {describer.captioner}, profile {describer.settings.profile}, "
+        f"threads {describer.settings.threads}",
         f"Images: {len(plain)} photos without text, {len(text)} with text; {runs} warm runs each.",
         "",
         "| stage | photo p50 ms | photo p95 ms | text p50 ms | text p95 ms |",
@@ -64,7 +65,9 @@ def run(settings: DescribeSettings | None = None, runs: int = 3, folder: Path | 
     stages.sort(key=lambda s: s == "total")
     for stage in stages:
         a, b = timings["photo, no text"][stage], timings["image with text"][stage]
-        lines.append(f"| {stage} | {_pct(a, 50):.1f} | {_pct(a, 95):.1f} | {_pct(b, 50):.1f} | {_pct(b, 95):.1f} |")
+        lines.append(
+            f"| {stage} | {_pct(a, 50):.1f} | {_pct(a, 95):.1f} | {_pct(b, 50):.1f} | {_pct(b, 95):.1f} |"
+        )
     lines += [
         "",
         f"Model load: {load_s:.2f} s. Resident memory: {rss:.0f} MB after the run "

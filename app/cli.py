@@ -4,7 +4,7 @@ service; errors meant for people are printed as one line, never a traceback."""
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,7 +27,7 @@ err = Console(stderr=True, highlight=False)
 PROGRESS_MIN_FILES = 4  # a bar for one or two files is noise
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     text = "text"
     json = "json"
     tags = "tags"
@@ -51,9 +51,9 @@ def _progress() -> Progress:
 @cli.command()
 def describe(
     paths: Annotated[list[Path], typer.Argument(help="Image files or folders (walked recursively).")],
-    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="text, json (JSON Lines) or tags.")] = (
-        OutputFormat.text
-    ),
+    format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text, json (JSON Lines) or tags.")
+    ] = (OutputFormat.text),
     profile: Annotated[str | None, typer.Option(help="Output profile (see `imgdesc profiles`).")] = None,
     captioner: Annotated[str | None, typer.Option(help="Captioner name.")] = None,
     profiles_file: Annotated[Path | None, typer.Option(help="A TOML file of extra profiles.")] = None,
@@ -62,7 +62,9 @@ def describe(
     from describe.describer import Describer
     from describe.files import expand
 
-    settings = _settings(profile=profile, captioner=captioner, profiles_file=profiles_file and str(profiles_file))
+    settings = _settings(
+        profile=profile, captioner=captioner, profiles_file=profiles_file and str(profiles_file)
+    )
     describer = Describer(settings.describe)
     files = list(expand(paths))
     describer.load()
@@ -113,7 +115,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
     watch: Annotated[Path | None, typer.Option(help="Folder to watch and index (default ./images).")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where the store, state and thumbnails live.")] = None,
-    qdrant_url: Annotated[str | None, typer.Option(help="Use a Qdrant server instead of the embedded store.")] = None,
+    qdrant_url: Annotated[
+        str | None, typer.Option(help="Use a Qdrant server instead of the embedded store.")
+    ] = None,
     captioner: Annotated[str | None, typer.Option(help="Captioner name.")] = None,
 ) -> None:
     """Run the web app and REST API, indexing the watched folder as files arrive."""
@@ -124,8 +128,12 @@ def serve(
     from app.server import create_app
 
     settings = _settings(
-        host=host, port=port, watch=watch and str(watch), data_dir=data_dir and str(data_dir),
-        qdrant_url=qdrant_url, captioner=captioner,
+        host=host,
+        port=port,
+        watch=watch and str(watch),
+        data_dir=data_dir and str(data_dir),
+        qdrant_url=qdrant_url,
+        captioner=captioner,
     )
     if settings.watch:
         Path(settings.watch).mkdir(parents=True, exist_ok=True)
@@ -137,7 +145,9 @@ def serve(
 @cli.command()
 def search(
     query: Annotated[str, typer.Argument(help="What to look for; empty lists images by tag.")] = "",
-    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Only images with this tag (repeat).")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="Only images with this tag (repeat).")
+    ] = None,
     limit: Annotated[int, typer.Option(help="Most hits to show.")] = 10,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     data_dir: Annotated[Path | None, typer.Option(help="Where the store lives.")] = None,
@@ -148,7 +158,9 @@ def search(
     settings = _settings(data_dir=data_dir and str(data_dir))
     hits = search_hits(settings, query, tag or [], limit)
     if json_out:
-        sys.stdout.write(msgspec.json.encode({"query": query, "tags": tag or [], "hits": hits}).decode() + "\n")
+        sys.stdout.write(
+            msgspec.json.encode({"query": query, "tags": tag or [], "hits": hits}).decode() + "\n"
+        )
         return
     if not hits:
         err.print("no matching images", markup=False)

@@ -35,7 +35,9 @@ def search_hits(settings: Settings, query: str, tags: list[str], limit: int) -> 
         store.close()
 
 
-def _via_server(settings: Settings, query: str, tags: list[str], limit: int, in_use: ImgdescError) -> list[SearchHit]:
+def _via_server(
+    settings: Settings, query: str, tags: list[str], limit: int, in_use: ImgdescError
+) -> list[SearchHit]:
     url = f"http://{settings.host}:{settings.port}/api/search"
     try:
         response = httpx.get(url, params={"q": query, "tag": tags, "limit": limit}, timeout=30)

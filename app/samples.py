@@ -40,10 +40,10 @@ def photos() -> dict[str, np.ndarray]:
     from sklearn.datasets import load_sample_images
 
     china, flower = load_sample_images().images
-    import matplotlib.cbook
+    import matplotlib
 
-    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f:
-        hopper = np.asarray(Image.open(f).convert("RGB"))
+    hopper_path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+    hopper = np.asarray(Image.open(hopper_path).convert("RGB"))
     return {
         "coffee": data.coffee(),
         "chelsea": data.chelsea(),

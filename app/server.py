@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request, Response, get
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
@@ -38,7 +39,9 @@ class Runtime:
         self.error: str | None = None
 
 
-def _error(status: int, message: str, detail: Any = None, headers: dict[str, str] | None = None) -> Response[Any]:
+def _error(
+    status: int, message: str, detail: Any = None, headers: dict[str, str] | None = None
+) -> Response[Any]:
     return Response({"error": message, "detail": detail}, status_code=status, headers=headers)
 
 
@@ -120,5 +123,5 @@ def create_app(settings: Settings, build: Callable[[Settings], Services] = build
         # the describer enforces its own byte limit with a clear message; leave room for multipart framing
         request_max_body_size=settings.describe.max_bytes + 1024 * 1024,
         openapi_config=OpenAPIConfig(title="imgdesc", version="0.1.0", path="/api/docs"),
-        state={"runtime": runtime},
+        state=State({"runtime": runtime}),
     )

@@ -119,7 +119,9 @@ class Describer:
         timings["decode"] = decode_ms
         return self.compose(facts, chosen, timings)
 
-    def compose(self, facts: Facts, profile: Profile | str, timings: dict[str, float] | None = None) -> Description:
+    def compose(
+        self, facts: Facts, profile: Profile | str, timings: dict[str, float] | None = None
+    ) -> Description:
         """Render facts with a profile. Facts from one analysis can be rendered with
         several profiles (the indexer stores the paragraph and the alt text)."""
         chosen = self.profiles.get(profile) if isinstance(profile, str) else profile

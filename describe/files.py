@@ -6,7 +6,21 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".dib", ".tif", ".tiff", ".heic", ".heif", ".avif"}
+    {
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".png",
+        ".webp",
+        ".gif",
+        ".bmp",
+        ".dib",
+        ".tif",
+        ".tiff",
+        ".heic",
+        ".heif",
+        ".avif",
+    }
 )
 
 
@@ -26,7 +40,11 @@ def expand(paths: Iterable[str | Path]) -> Iterator[Path]:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 rel = child.relative_to(path)
-                if child.is_file() and looks_like_image(child) and not any(is_hidden(Path(p)) for p in rel.parts):
+                if (
+                    child.is_file()
+                    and looks_like_image(child)
+                    and not any(is_hidden(Path(p)) for p in rel.parts)
+                ):
                     yield child
         else:
             yield path

@@ -148,8 +148,8 @@ def _decode(data: bytes, label: str, limits: IntakeLimits) -> PreparedImage:
         # JPEG can decode at 1/2, 1/4, 1/8 scale for free; ask for at least max_side.
         img.draft("RGB", (limits.max_side, limits.max_side))
         img.load()
-        img = ImageOps.exif_transpose(img) or img
-        rgb = _to_rgb(img)
+        upright: Image.Image = ImageOps.exif_transpose(img) or img
+        rgb = _to_rgb(upright)
     except Image.DecompressionBombError:
         raise TooManyPixelsError(f"{label}: too many pixels (decompression bomb guard)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -157,9 +157,7 @@ def _decode(data: bytes, label: str, limits: IntakeLimits) -> PreparedImage:
     if max(rgb.size) > limits.max_side:
         # Longest side capped at max_side, aspect kept; LANCZOS keeps fine text legible for OCR.
         rgb.thumbnail((limits.max_side, limits.max_side), Image.Resampling.LANCZOS)
-    return PreparedImage(
-        image=rgb, format=fmt, original_width=width, original_height=height, source=label
-    )
+    return PreparedImage(image=rgb, format=fmt, original_width=width, original_height=height, source=label)
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

@@ -29,7 +29,9 @@ def plural(noun: str, count: int = 2) -> str:
 # inflect strips any final "s"; these endings are singular already ("bus", "grass", "cactus").
 _SINGULAR_ENDINGS = ("ss", "us", "sis", "ics", "ous")
 # Plural-only nouns that must stay as they are.
-_INVARIANT = frozenset({"jeans", "pants", "shorts", "scissors", "trousers", "sunglasses", "glasses", "news", "tennis"})
+_INVARIANT = frozenset(
+    {"jeans", "pants", "shorts", "scissors", "trousers", "sunglasses", "glasses", "news", "tennis"}
+)
 
 
 def singular(noun: str) -> str:
@@ -46,7 +48,7 @@ def count_phrase(noun: str, count: int) -> str:
     """(person, 2) → 'two people'; (cup, 1) → 'a cup'; (car, 14) → '14 cars'."""
     if count == 1:
         return with_article(noun)
-    number = str(_engine().number_to_words(count)) if count <= 10 else str(count)
+    number = str(_engine().number_to_words(str(count))) if count <= 10 else str(count)
     return f"{number} {plural(noun, count)}"
 
 

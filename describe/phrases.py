@@ -15,9 +15,18 @@ SETTING_CATEGORIES = frozenset({"landscape", "building", "place"})
 MAX_NAMED_OBJECTS = 5
 # How a coarse label category reads when only the category is certain.
 CATEGORY_NOUNS = {
-    "animal": "an animal", "plant": "a plant", "food": "food", "drink": "a drink", "vehicle": "a vehicle",
-    "building": "a building", "landscape": "a landscape", "clothing": "clothing", "device": "a device",
-    "furniture": "furniture", "instrument": "a musical instrument", "structure": "a structure",
+    "animal": "an animal",
+    "plant": "a plant",
+    "food": "food",
+    "drink": "a drink",
+    "vehicle": "a vehicle",
+    "building": "a building",
+    "landscape": "a landscape",
+    "clothing": "clothing",
+    "device": "a device",
+    "furniture": "furniture",
+    "instrument": "a musical instrument",
+    "structure": "a structure",
 }
 
 
@@ -51,7 +60,9 @@ def extra_labels(objects: ObjectFacts | None, labels: LabelFacts | None, min_sco
     return extra
 
 
-def best_label(objects: ObjectFacts | None, labels: LabelFacts | None, min_score: float) -> tuple[Label, bool] | None:
+def best_label(
+    objects: ObjectFacts | None, labels: LabelFacts | None, min_score: float
+) -> tuple[Label, bool] | None:
     """The most confident label worth adding to the objects, and whether it
     refines the main object (a 'tabby' for a 'cat', a 'golden retriever' for a
     'dog') rather than naming something else."""

@@ -50,16 +50,20 @@ def _discover() -> None:
         ep.load()
 
 
+def _produces(cls: type) -> str:
+    return str(getattr(cls, "produces", ""))
+
+
 def names(produces: str | None = None) -> list[str]:
     """Registered names, optionally only those producing one Facts field (e.g. "caption")."""
     _discover()
-    return sorted(n for n, cls in _REGISTRY.items() if produces is None or cls.produces == produces)
+    return sorted(n for n, cls in _REGISTRY.items() if produces is None or _produces(cls) == produces)
 
 
 def get(name: str, kind: str = "analyzer", produces: str | None = None) -> type:
     _discover()
     cls = _REGISTRY.get(_ALIASES.get(name, name))
-    if cls is None or (produces is not None and cls.produces != produces):
+    if cls is None or (produces is not None and _produces(cls) != produces):
         raise UnknownNameError(kind, name, names(produces))
     return cls
 

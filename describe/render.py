@@ -80,7 +80,9 @@ def context(facts: Facts, profile: Profile, tags: list[Tag]) -> dict[str, Any]:
         "caption": caption,
         "subject": phrases.subject(facts.objects),
         "setting": setting,
-        "labels": [lb.name for lb in phrases.extra_labels(facts.objects, facts.labels, profile.min_label_score)],
+        "labels": [
+            lb.name for lb in phrases.extra_labels(facts.objects, facts.labels, profile.min_label_score)
+        ],
         "objects": phrases.named_objects(facts.objects),
         "colours": palette,
         # one name per colour, no repeats ("dark brown, dark brown" reads badly)
@@ -123,9 +125,18 @@ def _sample_facts() -> list[Facts]:
         text=TextFacts(text="SALE 50%", coverage=0.1),
         colours=ColourFacts(palette=(Colour("dark brown", "brown", "#402010", 0.5),)),
         composition=CompositionFacts(
-            orientation="landscape", aspect_ratio=1.33, brightness=0.5, contrast=0.4, saturation=0.3,
-            sharpness=300.0, blurry=False, lighting="balanced", subject_position="centre", shot="close-up",
-            plain_background=True, text_heavy=True,
+            orientation="landscape",
+            aspect_ratio=1.33,
+            brightness=0.5,
+            contrast=0.4,
+            saturation=0.3,
+            sharpness=300.0,
+            blurry=False,
+            lighting="balanced",
+            subject_position="centre",
+            shot="close-up",
+            plain_background=True,
+            text_heavy=True,
         ),
         caption=Caption("An image of two cups.", "classic"),
     )

@@ -25,14 +25,14 @@ def test_builtin_profiles() -> None:
 def test_user_file_adds_and_overrides_profiles(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        '''
+        """
 [profiles.seo]
 extends = "alt"
 template = "Product photo: {{ caption | lower }}"
 
 [profiles.default]
 template = "Seen: {{ subject or 'nothing' }}."
-''',
+""",
     )
     profiles = ProfileSet.load(path)
     facts = Facts(width=1, height=1, caption=Caption("A Cat.", "classic"))
@@ -45,7 +45,10 @@ template = "Seen: {{ subject or 'nothing' }}."
     ("body", "message"),
     [
         ('[profiles.x]\ntemplate = "hi"\ncolour = 1\n', r"profile 'x'.*unknown field `colour`"),
-        ('[profiles.x]\ntemplate = "{{ captoin }}"\n', r"profile 'x': template error: 'captoin' is undefined"),
+        (
+            '[profiles.x]\ntemplate = "{{ captoin }}"\n',
+            r"profile 'x': template error: 'captoin' is undefined",
+        ),
         ('[profiles.x]\ntemplate = "{% if %}"\n', r"profile 'x': template error: line 1"),
         ('[profiles.x]\ntemplate = "hi"\nfacts = ["smell"]\n', r"unknown fact 'smell'"),
         ('[profiles.x]\nextends = "nope"\ntemplate = "hi"\n', r"extends unknown profile 'nope'"),

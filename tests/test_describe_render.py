@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from describe.facts import Caption, Colour, ColourFacts, Facts, Label, LabelFacts, ObjectCount, ObjectFacts, TextFacts
+from describe.facts import (
+    Caption,
+    Colour,
+    ColourFacts,
+    Facts,
+    Label,
+    LabelFacts,
+    ObjectCount,
+    ObjectFacts,
+    TextFacts,
+)
 from describe.language import count_phrase, join_and, sentence, singular, with_article
 from describe.phrases import classic_caption
 from describe.profiles import ProfileSet
@@ -39,8 +49,16 @@ def test_articles_plurals_counts_and_lists() -> None:
 
 @pytest.mark.parametrize(
     ("word", "expected"),
-    [("dining tables", "dining table"), ("people", "person"), ("bus", "bus"), ("glass", "glass"),
-     ("jeans", "jeans"), ("skis", "ski"), ("boxes", "box"), ("cat", "cat")],
+    [
+        ("dining tables", "dining table"),
+        ("people", "person"),
+        ("bus", "bus"),
+        ("glass", "glass"),
+        ("jeans", "jeans"),
+        ("skis", "ski"),
+        ("boxes", "box"),
+        ("cat", "cat"),
+    ],
 )
 def test_singular(word: str, expected: str) -> None:
     assert singular(word) == expected
@@ -152,8 +170,16 @@ def test_detailed_profile_composition_sentence(profiles: ProfileSet) -> None:
     from describe.facts import CompositionFacts
 
     comp = CompositionFacts(
-        orientation="square", aspect_ratio=1.0, brightness=0.5, contrast=0.5, saturation=0.5, sharpness=900.0,
-        blurry=False, lighting="dim", subject_position="top", shot="close-up",
+        orientation="square",
+        aspect_ratio=1.0,
+        brightness=0.5,
+        contrast=0.5,
+        saturation=0.5,
+        sharpness=900.0,
+        blurry=False,
+        lighting="dim",
+        subject_position="top",
+        shot="close-up",
     )
     facts = Facts(width=1, height=1, composition=comp)
     assert render(facts, profiles.get("detailed"), []) == (
