@@ -6,7 +6,10 @@ Run with `imgdesc bench` or `make bench`. Not a test: numbers depend on the mach
 
 from __future__ import annotations
 
+import json
 import platform
+import subprocess
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -27,15 +30,26 @@ def _rss_mb() -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
+def _build_samples(folder: Path) -> tuple[list[Path], list[Path]]:
+    """In a child process, so the sample libraries (scikit-image, scikit-learn,
+    matplotlib) don't count towards the describer's memory."""
+    code = (
+        "import sys, json; from pathlib import Path; from app.samples import build; "
+        "print(json.dumps([[str(p) for p in g] for g in build(Path(sys.argv[1]))]))"
+    )
+    argv = [sys.executable, "-c", code, str(folder)]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True)
+    plain, text = json.loads(out.stdout.splitlines()[-1])
+    return [Path(p) for p in plain], [Path(p) for p in text]
+
+
 def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
 def run(settings: DescribeSettings | None = None, runs: int = 3, folder: Path | None = None) -> str:
-    from app import samples
-
     with tempfile.TemporaryDirectory() as tmp:
-        plain, text = samples.build(folder or Path(tmp))
+        plain, text = _build_samples(folder or Path(tmp))
         rss_before, _ = _rss_mb()
         start = time.perf_counter()
         describer = Describer(settings)

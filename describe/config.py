@@ -20,6 +20,8 @@ class DescribeSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     # Options per analyzer name, e.g. {"objects": {"min_score": 0.4}}.
     analyzers: dict[str, dict[str, Any]] = {}
     threads: int = 2
+    # return freed heap to the OS after each image (see describe/memory.py)
+    trim_memory: bool = True
     max_bytes: int = 25 * 1024 * 1024
     max_pixels: int = 100_000_000
     max_side: int = 1024

@@ -18,6 +18,7 @@ from describe.analyzers.base import FACT_FIELDS, Analyzer
 from describe.config import DescribeSettings
 from describe.facts import Description, Facts
 from describe.intake import PreparedImage, load_image
+from describe.memory import release_freed_memory
 from describe.profiles import Profile, ProfileSet
 from describe.render import render
 from describe.tags import build_tags
@@ -91,6 +92,10 @@ class Describer:
                 start = time.perf_counter()
                 found[analyzer.produces] = analyzer.analyze(image, found)
                 timings[analyzer.name] = round((time.perf_counter() - start) * 1000, 1)
+            if self.settings.trim_memory:
+                start = time.perf_counter()
+                release_freed_memory()
+                timings["trim"] = round((time.perf_counter() - start) * 1000, 1)
         return Facts(width=image.width, height=image.height, **found), timings
 
     def describe(

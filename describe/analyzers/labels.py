@@ -17,11 +17,16 @@ uniform (0.71 → 0.43); only the wide temple photo preferred the crop.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -107,10 +112,11 @@ class ImageLabeler(BaseAnalyzer):
             name = tax.names.get(i, synonyms[0])
             self._classes.append((name, tuple(s for s in synonyms if s != name), category_of(i)))
         threads = int(self.options.get("threads", 2))
-        interpreter = Interpreter(
-            model_path=str(model_file("efficientnet_lite3.tflite")), num_threads=threads
-        )
-        interpreter.allocate_tensors()
+        with _native_stderr_silenced():  # LiteRT's C++ prints an INFO line on every load
+            interpreter = Interpreter(
+                model_path=str(model_file("efficientnet_lite3.tflite")), num_threads=threads
+            )
+            interpreter.allocate_tensors()
         self._input = interpreter.get_input_details()[0]
         self._output = interpreter.get_output_details()[0]
         if self._output["shape"][-1] != len(self._classes):
@@ -155,3 +161,18 @@ class ImageLabeler(BaseAnalyzer):
             name, synonyms, category = self._classes[i]
             labels.append(Label(name=name, score=round(score, 4), category=category, synonyms=synonyms))
         return LabelFacts(labels=tuple(labels))
+
+
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null while native code logs; Python's own
+    errors still surface as exceptions."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with Path(os.devnull).open("wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
