@@ -46,7 +46,10 @@ def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
         comp = facts.composition
         flags = {
             "close-up": comp.shot == "close-up",
-            "product shot": comp.plain_background,
+            # a plain backdrop behind a detected object; a plain banner is not a product shot
+            "product shot": comp.plain_background
+            and not comp.text_heavy
+            and bool(facts.objects and facts.objects.counts),
             "blurry": comp.blurry,
             "dark": comp.lighting == "dark",
         }

@@ -153,7 +153,12 @@ def test_shot_types() -> None:
     assert compose(landscape, objects=objects((0.3, 0.3, 0.6, 0.7))).shot == "medium"
     assert compose(landscape, objects=objects((0.4, 0.5, 0.5, 0.6))).shot == "wide"
     assert compose(portrait, objects=objects((0.4, 0.5, 0.5, 0.6))).shot == "medium"
-    assert compose(landscape, objects=ObjectFacts()).shot == "wide"
+    scene = np.random.default_rng(0).integers(0, 255, (250, 400, 3), dtype=np.uint8)
+    assert compose(scene, objects=ObjectFacts()).shot == "wide"
+    # an empty plain frame is a graphic, and framing words don't apply to a banner
+    assert compose(landscape, objects=ObjectFacts()).shot is None
+    banner = TextFacts((TextLine("SALE", 0.99, (0.1, 0.1, 0.9, 0.5)),), "SALE", coverage=0.3)
+    assert compose(scene, objects=ObjectFacts(), text=banner).shot is None
     assert compose(portrait, objects=ObjectFacts()).shot is None
     no_detector = compose(landscape)
     assert no_detector.shot is None and no_detector.subject_position is None

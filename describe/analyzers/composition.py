@@ -83,12 +83,13 @@ def position(box: tuple[float, float, float, float]) -> str:
     return _GRID[cell]
 
 
-def shot(objects: ObjectFacts | None, orient: str) -> str | None:
-    if objects is None:
-        return None  # the detector did not run: we cannot tell
+def shot(objects: ObjectFacts | None, orient: str, plain: bool = False, texty: bool = False) -> str | None:
+    if objects is None or texty:
+        return None  # the detector did not run, or a banner/document: framing terms don't apply
     main = main_object(objects)
     if main is None:
-        return "wide" if orient == "landscape" else None
+        # an empty plain frame is a graphic, not a wide view of a scene
+        return "wide" if orient == "landscape" and not plain else None
     if _area(main.box) >= CLOSE_UP:
         return "close-up"
     if orient == "landscape" and max(_area(o.box) for o in objects.objects) < SMALL:
@@ -145,6 +146,8 @@ class CompositionAnalyzer(BaseAnalyzer):
         main = main_object(objects)
         orient = orientation(image.width, image.height)
         tiny = cv2.resize(small, (max(1, size[0] // 4), max(1, size[1] // 4)), interpolation=cv2.INTER_AREA)
+        plain = plain_background(tiny)
+        texty = text_heavy(facts.get("text"))
         return CompositionFacts(
             orientation=orient,
             aspect_ratio=round(image.width / image.height, 3),
@@ -156,7 +159,7 @@ class CompositionAnalyzer(BaseAnalyzer):
             blurry=sharp < float(self.options.get("blur_threshold", BLUR_THRESHOLD)),
             lighting=lighting(brightness),
             subject_position=position(main.box) if main else None,
-            shot=shot(objects, orient),
-            plain_background=plain_background(tiny),
-            text_heavy=text_heavy(facts.get("text")),
+            shot=shot(objects, orient, plain, texty),
+            plain_background=plain,
+            text_heavy=texty,
         )
