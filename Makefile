@@ -29,8 +29,12 @@ pytest: install
 
 test: lint typecheck pytest
 
+serve: install
+	mkdir -p images data
+	$(BIN)/imgdesc serve --host 127.0.0.1 --port 8000 --watch images --data-dir data
+
 bench: install
-	$(BIN)/python -m app.bench
+	$(BIN)/imgdesc bench --output docs/bench-describe.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import File
 
 from app.services import Services
@@ -32,7 +33,7 @@ class TagCount(msgspec.Struct):
     count: int
 
 
-def check_id(id: str) -> str:
+def check_id(id: FromPath[str]) -> str:
     """Ids are UUIDs; anything else never reaches the store or the file system."""
     try:
         return str(uuid.UUID(id))
@@ -47,10 +48,10 @@ class ApiController(Controller):
     @post("/describe", status_code=200)
     async def describe(
         self,
-        services: Services,
+        services: NamedDependency[Services],
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
-        profile: str | None = None,
-        captioner: str | None = None,
+        profile: FromQuery[str | None] = None,
+        captioner: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """Describe an uploaded image (multipart field `image`); nothing is stored."""
         upload = data.get("image")
@@ -66,17 +67,17 @@ class ApiController(Controller):
     @get("/search")
     async def search(
         self,
-        services: Services,
-        q: str = "",
-        tag: Annotated[list[str] | None, Parameter(query="tag")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        services: NamedDependency[Services],
+        q: FromQuery[str] = "",
+        tag: FromQuery[list[str] | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> SearchResponse:
         tags = tag or []
         hits = await services.lane.run(lambda: services.search.search(q, tags, limit))
         return SearchResponse(query=q, tags=tags, hits=hits)
 
     @get("/index/status")
-    async def index_status(self, services: Services) -> dict[str, Any]:
+    async def index_status(self, services: NamedDependency[Services]) -> dict[str, Any]:
         if services.watcher is None:
             return {
                 "indexed": services.store.count(),
@@ -88,14 +89,14 @@ class ApiController(Controller):
         return services.watcher.status()
 
     @get("/images/{id:str}")
-    async def image(self, services: Services, id: str) -> dict[str, Any]:
+    async def image(self, services: NamedDependency[Services], id: FromPath[str]) -> dict[str, Any]:
         record = services.store.get(check_id(id))
         if record is None:
             raise NotFoundError(f"no image with id {id!r}")
         return {"id": check_id(id), **msgspec.to_builtins(record)}
 
     @get("/images/{id:str}/thumbnail", media_type="image/webp")
-    async def thumbnail(self, services: Services, id: str) -> File:
+    async def thumbnail(self, services: NamedDependency[Services], id: FromPath[str]) -> File:
         from indexer.thumbs import thumbnail_path
 
         path = thumbnail_path(services.settings.data_dir, check_id(id))
@@ -104,7 +105,7 @@ class ApiController(Controller):
         return File(path, content_disposition_type="inline", media_type="image/webp")
 
     @get("/images/{id:str}/file")
-    async def original(self, services: Services, id: str) -> File:
+    async def original(self, services: NamedDependency[Services], id: FromPath[str]) -> File:
         """The original file, found through the store's record — never a path from the request."""
         record = services.store.get(check_id(id))
         root = services.watch_root
@@ -119,6 +120,8 @@ class ApiController(Controller):
 
     @get("/tags")
     async def tag_counts(
-        self, services: Services, tag: Annotated[list[str] | None, Parameter(query="tag")] = None
+        self,
+        services: NamedDependency[Services],
+        tag: FromQuery[list[str] | None] = None,
     ) -> list[TagCount]:
         return [TagCount(t, c) for t, c in services.search.facets(tag or [])]

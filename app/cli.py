@@ -3,6 +3,7 @@ service; errors meant for people are printed as one line, never a traceback."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -121,8 +122,6 @@ def serve(
     captioner: Annotated[str | None, typer.Option(help="Captioner name.")] = None,
 ) -> None:
     """Run the web app and REST API, indexing the watched folder as files arrive."""
-    import logging
-
     import uvicorn
 
     from app.server import create_app
@@ -140,6 +139,55 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     err.print(f"imgdesc: serving on http://{settings.host}:{settings.port} (models load in the background)")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@cli.command()
+def index(
+    folder: Annotated[Path, typer.Argument(help="Folder of images to index (walked recursively).")],
+    data_dir: Annotated[Path | None, typer.Option(help="Where the store, state and thumbnails live.")] = None,
+    qdrant_url: Annotated[
+        str | None, typer.Option(help="Use a Qdrant server instead of the embedded store.")
+    ] = None,
+) -> None:
+    """Index a folder once: describe, embed and store new or changed images, drop deleted ones."""
+    from app.services import open_catalog_store
+    from describe.describer import Describer
+    from indexer.embed import Embedder
+    from indexer.service import index_folder
+
+    if not folder.is_dir():
+        raise ImgdescError(f"{folder}: not a folder")
+    settings = _settings(data_dir=data_dir and str(data_dir), qdrant_url=qdrant_url)
+    # failures are listed once at the end; the indexer's own warnings would repeat them
+    logging.getLogger("indexer").setLevel(logging.ERROR)
+    describer = Describer(settings.describe)
+    embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
+    store = open_catalog_store(settings, embedder)
+    try:
+        describer.load()
+        with _progress() as progress:
+            task = progress.add_task("indexing", total=None)
+
+            def report(done: int, total: int, path: str) -> None:
+                progress.update(task, completed=done, total=total, description=f"indexing {path[-40:]}")
+
+            summary = index_folder(folder, settings.data_dir, describer, embedder, store, progress=report)
+    finally:
+        store.close()
+    counts = ", ".join(f"{v} {k}" for k, v in summary.items() if v)
+    err.print(f"indexed {folder}: {counts or 'nothing to do'}", markup=False)
+    # every file that is still failing, including ones unchanged since an earlier run
+    from indexer.state import IndexState
+
+    state = IndexState(settings.data_dir)
+    try:
+        failures = state.failures(limit=1_000_000)
+    finally:
+        state.close()
+    for row in failures:
+        line = row.error if row.error.startswith(row.path) else f"{row.path}: {row.error}"
+        err.print(f"error: {line}", markup=False, soft_wrap=True)
+    raise typer.Exit(1 if failures else 0)
 
 
 @cli.command()

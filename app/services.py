@@ -41,17 +41,30 @@ class Services:
         self.store.close()
 
 
-def build_services(settings: Settings) -> Services:
-    """Load models and open the store. Slow (seconds): call it once, off the event loop."""
+def open_catalog_store(settings: Settings, embedder: TextEmbedder) -> Store:
+    """The configured store, sized for the embedder. A store built with another
+    embedding size is recreated; the indexer then fills it again from the folder."""
+    from indexer.store.base import DimensionMismatchError
     from indexer.store.factory import open_store
 
+    data_dir = Path(settings.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    args: dict[str, Any] = {"url": settings.qdrant_url, "api_key": settings.qdrant_api_key}
+    try:
+        return open_store(data_dir, embedder.dim, **args)
+    except DimensionMismatchError as exc:
+        log.warning("%s; recreating the store", exc.message)
+        return open_store(data_dir, embedder.dim, recreate=True, **args)
+
+
+def build_services(settings: Settings) -> Services:
+    """Load models and open the store. Slow (seconds): call it once, off the event loop."""
     describer = Describer(settings.describe)
     describer.load()
     embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
     embedder.load()
     data_dir = Path(settings.data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    store = open_store(data_dir, embedder.dim, url=settings.qdrant_url, api_key=settings.qdrant_api_key)
+    store = open_catalog_store(settings, embedder)
     services = Services(
         settings=settings,
         describer=describer,

@@ -106,6 +106,10 @@ class Describer:
         captioner: str | None = None,
         name: str | None = None,
     ) -> Description:
+        # check the names before decoding, so a typo is reported as such
+        self.profiles.get(profile or self.settings.profile)
+        if captioner:
+            registry.get(captioner, "captioner", "caption")
         start = time.perf_counter()
         image = load_image(source, self.settings.limits, name=name)
         decode_ms = round((time.perf_counter() - start) * 1000, 1)

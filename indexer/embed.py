@@ -24,9 +24,12 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 # Words that appear in nearly every description; IDF would shrink them anyway,
 # dropping them keeps sparse vectors short.
 _STOPWORDS = frozenset(
-    "a an and are as at be by for from has in is it its of on or that the this to with image "
-    "looks like setting main colour colours".split()
-)
+    {
+        "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "in", "is", "it", "its",
+        "of", "on", "or", "that", "the", "this", "to", "with", "image", "looks", "like", "setting",
+        "main", "colour", "colours",
+    }
+)  # fmt: skip
 _K1 = 1.2  # BM25 term-frequency saturation
 _B = 0.75
 _AVG_LEN = 40.0  # typical document length in tokens; descriptions are short and uniform
@@ -60,10 +63,8 @@ def sparse_vector(text: str, query: bool = False) -> SparseVector:
     length = sum(counts.values())
     weights: dict[int, float] = {}
     for term, tf in counts.items():
-        if query:
-            weight = 1.0  # a query term counts once; IDF decides how much it matters
-        else:
-            weight = tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * length / _AVG_LEN))
+        # a query term counts once (IDF decides how much it matters); a document term saturates
+        weight = 1.0 if query else tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * length / _AVG_LEN))
         idx = _index(term)
         weights[idx] = weights.get(idx, 0.0) + weight
     ordered = sorted(weights.items())
@@ -122,6 +123,9 @@ class Embedder:
             try:
                 import torch
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()  # a "Loading weights" bar on every start is noise
 
                 if self.threads:
                     torch.set_num_threads(self.threads)

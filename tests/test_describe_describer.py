@@ -83,12 +83,12 @@ def test_profiles_change_output_not_facts(describer: Describer, photos: dict[str
 
 
 def test_bad_input_is_a_clear_error(describer: Describer) -> None:
-    with pytest.raises(NotAnImageError, match="notes.txt: not an image"):
+    with pytest.raises(NotAnImageError, match=r"notes\.txt: not an image"):
         describer.describe(b"hello", name="notes.txt")
 
 
 def test_unknown_names_list_the_valid_ones() -> None:
-    with pytest.raises(UnknownNameError, match="unknown captioner 'gpt'; valid: .*classic"):
+    with pytest.raises(UnknownNameError, match=r"unknown captioner 'gpt'; valid: .*classic"):
         Describer(DescribeSettings(captioner="gpt"))
     with pytest.raises(UnknownNameError, match="unknown profile"):
         Describer(DescribeSettings(profile="fancy"))

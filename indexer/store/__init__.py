@@ -1,5 +1,25 @@
 """One store interface over Qdrant: embedded (Qdrant Edge shard) or a server (qdrant-client)."""
 
-from indexer.store.base import Hit, ImagePoint, SparseVector, StoredImage, Store, StoreInUseError, point_id
+from indexer.store.base import (
+    DimensionMismatchError,
+    Hit,
+    ImagePoint,
+    SparseVector,
+    Store,
+    StoredImage,
+    StoreInUseError,
+    point_id,
+)
+from indexer.store.factory import open_store
 
-__all__ = ["Hit", "ImagePoint", "SparseVector", "Store", "StoreInUseError", "StoredImage", "point_id"]
+__all__ = [
+    "DimensionMismatchError",
+    "Hit",
+    "ImagePoint",
+    "SparseVector",
+    "Store",
+    "StoreInUseError",
+    "StoredImage",
+    "open_store",
+    "point_id",
+]

@@ -37,6 +37,22 @@ class StoreInUseError(ImgdescError):
     status_code = 409
 
 
+class DimensionMismatchError(ImgdescError):
+    """The store holds dense vectors of another size than the embedding model gives:
+    the model changed, so everything must be re-embedded (open with recreate=True)."""
+
+    status_code = 409
+
+    def __init__(self, where: str, stored: int, wanted: int) -> None:
+        super().__init__(
+            f"{where} holds {stored}-d vectors but the embedding model gives {wanted}-d; "
+            "the model changed, so the index must be rebuilt (re-embed everything)",
+            {"stored": stored, "wanted": wanted},
+        )
+        self.stored = stored
+        self.wanted = wanted
+
+
 class StoredImage(msgspec.Struct, kw_only=True):
     sha256: str
     paths: list[str]  # relative to the watched folder, POSIX separators

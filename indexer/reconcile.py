@@ -1,0 +1,133 @@
+"""Bring the state in line with the folder after a stop (or a crash).
+
+Compares a walk of the folder with the state table: new files, changed files
+(size/mtime differ; re-hashed, and same bytes only update the stats), deleted
+files, moves (a deleted path's bytes reappear at a new path: the point's
+paths are updated, nothing is described), and rows a crash left pending.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from describe.files import is_hidden, looks_like_image
+from indexer.pipeline import Indexer, file_sha256, is_ignored
+from indexer.state import FAILED, INDEXED, PENDING, FileRow
+from indexer.store.base import point_id
+
+logger = logging.getLogger(__name__)
+
+#: A file that was pending this many times without finishing has probably been
+#: killing the process (a decoder crash); give up on it until it changes.
+MAX_ATTEMPTS = 3
+
+
+@dataclass
+class Reconciled:
+    to_index: list[str] = field(default_factory=list)
+    moved: int = 0
+    removed: int = 0
+    touched: int = 0  # same bytes, new size/mtime
+
+
+def scan(root: Path) -> dict[str, tuple[int, int]]:
+    """Image files under root (relative POSIX path → (size, mtime_ns)); hidden
+    files and folders are skipped, and so are temp names of files being written."""
+    found: dict[str, tuple[int, int]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not is_hidden(Path(d)))
+        base = Path(dirpath)
+        for name in filenames:
+            path = base / name
+            rel = path.relative_to(root).as_posix()
+            if not looks_like_image(path) or is_ignored(rel):
+                continue
+            try:
+                st = path.stat()
+            except OSError:  # vanished between listing and stat
+                continue
+            if path.is_file():
+                found[rel] = (st.st_size, st.st_mtime_ns)
+    return found
+
+
+def reconcile(indexer: Indexer) -> Reconciled:
+    result = Reconciled()
+    state = indexer.state
+    if not indexer.root.is_dir():
+        # an unmounted drive must not read as "every file was deleted"
+        logger.error("watched folder %s is missing; leaving the index as it is", indexer.root)
+        return result
+    disk = scan(indexer.root)
+    rows = {row.path: row for row in state.rows()}
+    for path in _lost_points(indexer, rows):
+        if path in disk:
+            state.requeue(path)
+            rows[path] = replace(rows[path], status=PENDING)
+    new = sorted(p for p in disk if p not in rows)
+    gone = sorted(p for p in rows if p not in disk)
+
+    for path in sorted(disk.keys() & rows.keys()):
+        row, (size, mtime_ns) = rows[path], disk[path]
+        if row.status == PENDING:
+            if row.attempts >= MAX_ATTEMPTS and row.same_stat(size, mtime_ns):
+                reason = f"gave up after {row.attempts} attempts: the indexer stopped while describing it"
+                state.finish(path, FAILED, reason, clear_stale=False)
+                logger.warning("%s: %s", path, reason)
+            else:
+                result.to_index.append(path)
+        elif not row.same_stat(size, mtime_ns):
+            if row.status == INDEXED and not row.stale and _hash(indexer.root / path) == row.sha256:
+                state.update_stats(path, size, mtime_ns)
+                result.touched += 1
+            else:
+                result.to_index.append(path)
+
+    # Moves: only a new file of the same size as a deleted one can hold its bytes,
+    # so only those are hashed here. Linking before removing keeps the point alive.
+    gone_by_size: dict[int, set[str]] = {}
+    for path in gone:
+        if rows[path].status == INDEXED:
+            gone_by_size.setdefault(rows[path].size, set()).add(rows[path].sha256)
+    for path in new:
+        shas = gone_by_size.get(disk[path][0])
+        if shas and _hash(indexer.root / path) in shas and indexer.index_file(path) == "linked":
+            result.moved += 1
+        else:
+            result.to_index.append(path)
+
+    for path in gone:
+        indexer.remove_path(path)
+        result.removed += 1
+    result.to_index.sort()
+    logger.info(
+        "reconciled %s: %d to index, %d moved, %d removed, %d touched",
+        indexer.root, len(result.to_index), result.moved, result.removed, result.touched,
+    )  # fmt: skip
+    return result
+
+
+def _lost_points(indexer: Indexer, rows: dict[str, FileRow]) -> list[str]:
+    """Indexed paths whose point is not in the store: the store was wiped or recreated
+    (a new embedding size), or a server URL now points at an empty collection.
+    Only scrolls the store when it holds fewer points than the state expects."""
+    expected: dict[str, list[str]] = {}
+    for row in rows.values():
+        if row.status == INDEXED:
+            expected.setdefault(point_id(row.sha256), []).append(row.path)
+    if not expected or indexer.store.count() >= len(expected):
+        return []
+    present = {pid for pid, _ in indexer.store.scroll()}
+    lost = sorted(p for pid, paths in expected.items() if pid not in present for p in paths)
+    logger.warning("%d indexed files have no entry in the store; indexing them again", len(lost))
+    return lost
+
+
+def _hash(path: Path) -> str:
+    try:
+        return file_sha256(path)
+    except OSError:
+        return ""

@@ -1,0 +1,61 @@
+"""One-shot indexing (`imgdesc index`): what the watcher does at start, run to the end."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from describe.describer import Describer
+from indexer.embed import TextEmbedder
+from indexer.pipeline import Indexer
+from indexer.reconcile import reconcile
+from indexer.store.base import Store
+
+Progress = Callable[[int, int, str], None]
+
+__all__ = ["Progress", "index_folder", "run_once"]
+
+
+def run_once(indexer: Indexer, progress: Progress | None = None, retries: int = 3) -> dict[str, int]:
+    """Reconcile, then index everything that needs it, reporting (done, total, path)."""
+    reembedded = indexer.reembed_all() if indexer.needs_reembed() else 0
+    plan = reconcile(indexer)
+    total = len(plan.to_index)
+    outcomes: Counter[str] = Counter()
+    for done, rel in enumerate(plan.to_index, 1):
+        outcome = indexer.index_file(rel)
+        for _ in range(retries):
+            if outcome != "changing":
+                break
+            time.sleep(0.5)  # being written right now: give it a moment
+            outcome = indexer.index_file(rel)
+        outcomes[outcome] += 1
+        if progress is not None:
+            progress(done, total, rel)
+    return {
+        "total": total,
+        "moved": plan.moved,
+        "removed": plan.removed,
+        "reembedded": reembedded,
+        **outcomes,
+    }
+
+
+def index_folder(
+    root: str | Path,
+    data_dir: str | Path,
+    describer: Describer,
+    embedder: TextEmbedder,
+    store: Store,
+    *,
+    profile: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """One-shot indexing for `imgdesc index`: what the watcher does at start, to the end."""
+    indexer = Indexer(root, data_dir, describer, embedder, store, profile=profile)
+    try:
+        return run_once(indexer, progress)
+    finally:
+        indexer.close()

@@ -1,0 +1,191 @@
+"""Durable indexer state: one SQLite row per file under the watched folder.
+
+This table is the source of truth for path → content (sha256). A store point
+(id = point_id(sha256)) carries a `paths` list that is always derived from
+here, never the other way round, so the store can be rebuilt from this table
+plus the files, and a crash can only leave rows that say "pending".
+
+Besides the path's own sha256, a row keeps `stale`: the hashes of older
+contents whose store points may still list this path (the file changed, and
+the old point has not been told yet). They are cleared once those points are
+synced, which makes a content change safe to interrupt at any moment.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+PENDING, INDEXED, FAILED = "pending", "indexed", "failed"
+STATUSES = (PENDING, INDEXED, FAILED)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'indexed', 'failed')),
+    error TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    stale TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_sha256 ON files (sha256);
+CREATE INDEX IF NOT EXISTS files_status ON files (status);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+_COLUMNS = "path, size, mtime_ns, sha256, status, error, attempts, stale, updated_at"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class FileRow:
+    path: str  # relative to the watched root, POSIX separators
+    size: int
+    mtime_ns: int
+    sha256: str
+    status: str
+    error: str
+    attempts: int
+    stale: tuple[str, ...]
+    updated_at: str
+
+    def same_stat(self, size: int, mtime_ns: int) -> bool:
+        return self.size == size and self.mtime_ns == mtime_ns
+
+
+def _row(values: Any) -> FileRow:
+    path, size, mtime_ns, sha, status, error, attempts, stale, updated = values
+    return FileRow(
+        path, size, mtime_ns, sha, status, error, attempts, tuple(s for s in stale.split(",") if s), updated
+    )
+
+
+class IndexState:
+    """One connection shared by the worker and request threads, serialised by a lock
+    (SQLite connections are not safe to use from two threads at once)."""
+
+    FILENAME = "index.sqlite"
+
+    def __init__(self, data_dir: str | Path) -> None:
+        self.path = Path(data_dir) / self.FILENAME
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        # autocommit: every statement is its own durable transaction, so the
+        # write order chosen by the pipeline is the order that reaches the disk.
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a killed process; only a power cut can drop the
+        # last commits, and the pipeline's writes are idempotent, so that costs a redo.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _all(self, sql: str, args: tuple[object, ...] = ()) -> list[Any]:
+        with self._lock:
+            return list(self._db.execute(sql, args).fetchall())
+
+    def _run(self, sql: str, args: tuple[object, ...] = ()) -> None:
+        with self._lock:
+            self._db.execute(sql, args)
+
+    # --- queries ---------------------------------------------------------------
+
+    def get(self, path: str) -> FileRow | None:
+        rows = self._all(f"SELECT {_COLUMNS} FROM files WHERE path = ?", (path,))
+        return _row(rows[0]) if rows else None
+
+    def rows(self) -> list[FileRow]:
+        return [_row(r) for r in self._all(f"SELECT {_COLUMNS} FROM files ORDER BY path")]
+
+    def all_paths(self) -> list[str]:
+        return [str(r[0]) for r in self._all("SELECT path FROM files ORDER BY path")]
+
+    def paths_for(self, sha256: str) -> list[str]:
+        """Every path whose current content is these bytes, whatever its status."""
+        return [
+            str(r[0]) for r in self._all("SELECT path FROM files WHERE sha256 = ? ORDER BY path", (sha256,))
+        ]
+
+    def with_status(self, status: str) -> list[FileRow]:
+        return [
+            _row(r)
+            for r in self._all(f"SELECT {_COLUMNS} FROM files WHERE status = ? ORDER BY path", (status,))
+        ]
+
+    def counts(self) -> dict[str, int]:
+        found = dict(self._all("SELECT status, COUNT(*) FROM files GROUP BY status"))
+        return {s: int(found.get(s, 0)) for s in STATUSES}
+
+    def failures(self, limit: int = 100) -> list[FileRow]:
+        sql = f"SELECT {_COLUMNS} FROM files WHERE status = 'failed' ORDER BY updated_at DESC, path LIMIT ?"
+        return [_row(r) for r in self._all(sql, (limit,))]
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._all("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._run("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?",
+                  (key, value, value))  # fmt: skip
+
+    # --- writes ----------------------------------------------------------------
+
+    def begin(self, path: str, size: int, mtime_ns: int, sha256: str) -> FileRow:
+        """Mark a path pending with its new content, before anything touches the store.
+        An older content's hash moves to `stale`; attempts count tries of this version."""
+        with self._lock:  # one connection, so the lock makes read-then-write atomic
+            found = self._db.execute(f"SELECT {_COLUMNS} FROM files WHERE path = ?", (path,)).fetchone()
+            old = _row(found) if found else None
+            stale = set(old.stale) if old else set()
+            if old and old.sha256 and old.sha256 != sha256:
+                stale.add(old.sha256)
+            stale.discard(sha256)
+            attempts = old.attempts + 1 if old and old.same_stat(size, mtime_ns) else 1
+            row = FileRow(
+                path, size, mtime_ns, sha256, PENDING, "", attempts, tuple(sorted(stale)), utc_now()
+            )
+            self._db.execute(
+                f"INSERT OR REPLACE INTO files ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (row.path, row.size, row.mtime_ns, row.sha256, row.status, row.error, row.attempts,
+                 ",".join(row.stale), row.updated_at),
+            )  # fmt: skip
+            return row
+
+    def finish(self, path: str, status: str, error: str = "", clear_stale: bool = True) -> None:
+        assert status in (INDEXED, FAILED)
+        # a success resets attempts: they count unfinished tries in a row, not a lifetime
+        extra = (", stale = ''" if clear_stale else "") + (", attempts = 0" if status == INDEXED else "")
+        self._run(
+            f"UPDATE files SET status = ?, error = ?, updated_at = ?{extra} WHERE path = ?",
+            (status, error, utc_now(), path),
+        )
+
+    def requeue(self, path: str) -> None:
+        """Back to pending without touching anything else (its store point went missing)."""
+        self._run("UPDATE files SET status = 'pending', updated_at = ? WHERE path = ?", (utc_now(), path))
+
+    def fail_new(self, path: str, size: int, mtime_ns: int, sha256: str, error: str) -> None:
+        """Record a file that failed before it could be marked pending (e.g. unreadable)."""
+        self.begin(path, size, mtime_ns, sha256)
+        self.finish(path, FAILED, error, clear_stale=False)
+
+    def update_stats(self, path: str, size: int, mtime_ns: int) -> None:
+        """Same bytes, new size/mtime record (a touch or a copy over itself)."""
+        self._run("UPDATE files SET size = ?, mtime_ns = ?, updated_at = ? WHERE path = ?",
+                  (size, mtime_ns, utc_now(), path))  # fmt: skip
+
+    def delete(self, path: str) -> None:
+        self._run("DELETE FROM files WHERE path = ?", (path,))

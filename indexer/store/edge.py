@@ -1,0 +1,251 @@
+"""The embedded store: a Qdrant Edge shard in a local directory, owned by one process.
+
+Edge runs no background optimizer: points land in appendable segments that are
+searched exhaustively until `optimize()` builds the HNSW graph. The payload
+indexes work on those segments as well, so filtering and facets are indexed either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from pathlib import Path, PurePosixPath
+from typing import cast
+
+import msgspec
+import qdrant_edge as qe
+
+from indexer.store.base import (
+    DENSE,
+    KEYWORD_FIELDS,
+    SPARSE,
+    TEXT_FIELDS,
+    DimensionMismatchError,
+    Hit,
+    ImagePoint,
+    SparseVector,
+    StoredImage,
+    StoreInUseError,
+)
+
+LOCK_FILE = "imgdesc.lock"
+CONFIG_FILE = "edge_config.json"  # written by Qdrant Edge on create; holds the vector sizes
+RRF_K = 2  # Qdrant's default k, so the embedded and server stores rank alike
+MIN_CANDIDATES = 50  # per prefetch: fusion can only reorder what the prefetches return
+# the stubs type a fusion as `Fusion`, but the runtime takes an instance of its nested Rrf
+_RRF = cast("qe.Fusion", qe.Fusion.Rrf(k=RRF_K))
+
+
+class EdgeStore:
+    def __init__(self, path: Path, shard: qe.EdgeShard, lock_fd: int) -> None:
+        self.path = path
+        self._shard = shard
+        self._lock_fd: int | None = lock_fd
+
+    @classmethod
+    def open(cls, path: Path, dense_size: int, recreate: bool = False) -> EdgeStore:
+        """Create the shard if `path` holds none, load it otherwise. `recreate` wipes it
+        first (after a DimensionMismatchError, once the caller decided to re-embed)."""
+        path.mkdir(parents=True, exist_ok=True)
+        lock_fd = _lock(path)
+        try:
+            if recreate:
+                _wipe(path)
+            config = _config(dense_size)
+            if (path / CONFIG_FILE).exists():
+                stored = _stored_dense_size(path)
+                if stored is not None and stored != dense_size:
+                    raise DimensionMismatchError(f"the embedded store at {path}", stored, dense_size)
+                # passing the config makes Edge check the sparse settings and the rest too
+                shard = qe.EdgeShard.load(str(path), config)
+            else:
+                shard = qe.EdgeShard.create(str(path), config)
+            _ensure_payload_indexes(shard)
+        except BaseException:
+            _unlock(lock_fd)
+            raise
+        return cls(path, shard, lock_fd)
+
+    # -- writes: each one is flushed before returning, so a crash loses nothing acknowledged
+
+    def upsert(self, points: Sequence[ImagePoint]) -> None:
+        if points:
+            self._shard.update(qe.UpdateOperation.upsert_points([_to_point(p) for p in points]))
+            self._shard.flush()
+
+    def set_paths(self, id: str, paths: list[str]) -> None:
+        if not self._shard.retrieve([id], False, False):
+            # same as the server adapter, which answers 404 for an unknown point
+            raise KeyError(id)
+        payload: dict[str, object] = {"paths": paths}
+        if paths:
+            payload["filename"] = PurePosixPath(paths[0]).name
+        self._shard.update(qe.UpdateOperation.set_payload([id], payload))
+        self._shard.flush()
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._shard.update(qe.UpdateOperation.delete_points(list(ids)))
+            self._shard.flush()
+
+    def optimize(self) -> bool:
+        """Build the HNSW graph and merge segments; blocking, and CPU-heavy on a large
+        store. Worth calling after a bulk load (not part of the Store protocol)."""
+        changed = self._shard.optimize()
+        self._shard.flush()
+        return changed
+
+    # -- reads
+
+    def get(self, id: str) -> StoredImage | None:
+        records = self._shard.retrieve([id], True, False)
+        return _decode(records[0].payload) if records else None
+
+    def query(
+        self,
+        dense: list[float],
+        sparse: SparseVector,
+        tags: Sequence[str] = (),
+        limit: int = 20,
+        min_dense_score: float = 0.0,
+    ) -> list[Hit]:
+        n, where = max(2 * limit, MIN_CANDIDATES), _tag_filter(tags)
+        # the filter goes on each prefetch as well: that is where candidates are chosen
+        dense_q = qe.Query.Nearest(dense, using=DENSE)
+        prefetches = [qe.Prefetch(n, dense_q, filter=where, score_threshold=min_dense_score)]
+        if sparse.indices:  # no terms, no lexical candidates
+            sparse_q = qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE)
+            prefetches.append(qe.Prefetch(n, sparse_q, filter=where))
+        request = qe.QueryRequest(
+            limit, query=_RRF, prefetches=prefetches, filter=where, with_payload=True, with_vector=False
+        )
+        points = self._shard.query(request)
+        return [Hit(id=str(p.id), score=p.score, payload=_decode(p.payload)) for p in points]
+
+    def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
+        request = qe.FacetRequest("tags", limit=limit, exact=True, filter=_tag_filter(tags))
+        response = self._shard.facet(request)
+        # ties broken by name so both adapters (and repeated calls) agree
+        return sorted(((str(h.value), h.count) for h in response.hits), key=lambda vc: (-vc[1], vc[0]))
+
+    def count(self, tags: Sequence[str] = ()) -> int:
+        return self._shard.count(qe.CountRequest(exact=True, filter=_tag_filter(tags)))
+
+    def scroll(self, batch: int = 256) -> Iterator[tuple[str, StoredImage]]:
+        offset: qe.PointId | None = None
+        while True:
+            request = qe.ScrollRequest(offset=offset, limit=batch, with_payload=True, with_vector=False)
+            records, offset = self._shard.scroll(request)
+            for record in records:
+                yield str(record.id), _decode(record.payload)
+            if offset is None:
+                return
+
+    def close(self) -> None:
+        if self._lock_fd is None:
+            return
+        try:
+            self._shard.flush()
+            self._shard.close()
+        finally:
+            _unlock(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> EdgeStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # a forgotten close must not keep the directory locked
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+def _config(dense_size: int) -> qe.EdgeConfig:
+    # HNSW with the default parameters (m=16, ef_construct=100), like a server collection
+    return qe.EdgeConfig(
+        vectors={DENSE: qe.EdgeVectorParams(size=dense_size, distance=qe.Distance.Cosine)},
+        # IDF turns the client-side term-frequency weights into BM25-like scores
+        sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+    )
+
+
+def _ensure_payload_indexes(shard: qe.EdgeShard) -> None:
+    # indexes are persisted with the shard: create only the missing ones
+    have = shard.info().payload_schema
+    for field in KEYWORD_FIELDS:
+        if field not in have:
+            shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
+    for field in TEXT_FIELDS:
+        if field not in have:
+            params = qe.TextIndexParams(tokenizer=qe.TokenizerType.Word, lowercase=True)
+            shard.update(qe.UpdateOperation.create_field_index(field, params))
+    shard.flush()
+
+
+def _stored_dense_size(path: Path) -> int | None:
+    """The dense size recorded at creation; None if unreadable (Edge then checks on load)."""
+    try:
+        config = json.loads((path / CONFIG_FILE).read_text())
+        return int(config["vectors"][DENSE]["size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _wipe(path: Path) -> None:
+    # the directory belongs to the store (data_dir/"qdrant"): everything but the lock goes
+    for child in path.iterdir():
+        if child.name == LOCK_FILE:
+            continue
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def _lock(path: Path) -> int:
+    """flock is per open file description, so a second open in this process conflicts too;
+    the kernel drops it when the process dies, so a crash never leaves a stale lock."""
+    fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        os.close(fd)
+        pid = f" (pid {holder})" if holder.isdigit() else ""
+        raise StoreInUseError(
+            f"the embedded store at {path} is in use by another imgdesc process{pid} "
+            "(is `imgdesc serve` running?); stop it first, or do this through the running server"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
+
+
+def _unlock(fd: int) -> None:
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+def _tag_filter(tags: Sequence[str]) -> qe.Filter | None:
+    # one condition per tag, all in `must`: a hit carries every tag
+    if not tags:
+        return None
+    return qe.Filter(must=[qe.FieldCondition("tags", match=qe.MatchValue(t)) for t in tags])
+
+
+def _to_point(point: ImagePoint) -> qe.Point:
+    vectors: dict[str, qe.NamedVector] = {
+        DENSE: point.dense,
+        SPARSE: qe.SparseVector(point.sparse.indices, point.sparse.values),
+    }
+    return qe.Point(point.id, vectors, msgspec.to_builtins(point.payload))
+
+
+def _decode(payload: dict[str, object] | None) -> StoredImage:
+    return msgspec.convert(payload or {}, StoredImage)

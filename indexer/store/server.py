@@ -1,0 +1,194 @@
+"""The server store: a collection on a Qdrant server, through qdrant-client.
+
+qdrant-client's local mode (QdrantClient(":memory:") or path=...) implements the
+calls used here (RRF fusion, the IDF modifier, facets) in Python, which is how the
+tests run this adapter without a server. Local mode ignores payload indexes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import PurePosixPath
+
+import msgspec
+from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import UnexpectedResponse
+
+from indexer.store.base import (
+    DENSE,
+    KEYWORD_FIELDS,
+    SPARSE,
+    TEXT_FIELDS,
+    DimensionMismatchError,
+    Hit,
+    ImagePoint,
+    SparseVector,
+    StoredImage,
+)
+
+MIN_CANDIDATES = 50  # per prefetch, as in the embedded store
+UPSERT_BATCH = 256  # points per request: keeps each request far below the server's size limit
+
+
+class ServerStore:
+    def __init__(self, client: QdrantClient, collection: str) -> None:
+        self._client = client
+        self.collection = collection
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        dense_size: int,
+        api_key: str | None = None,
+        collection: str = "images",
+        recreate: bool = False,
+    ) -> ServerStore:
+        return cls.from_client(QdrantClient(url=url, api_key=api_key), collection, dense_size, recreate)
+
+    @classmethod
+    def from_client(
+        cls, client: QdrantClient, collection: str, dense_size: int, recreate: bool = False
+    ) -> ServerStore:
+        """Use `client` (the store closes it); create the collection if missing."""
+        if recreate and client.collection_exists(collection):
+            client.delete_collection(collection)
+        if client.collection_exists(collection):
+            stored = _dense_size(client, collection)
+            if stored is not None and stored != dense_size:
+                raise DimensionMismatchError(f"the Qdrant collection {collection!r}", stored, dense_size)
+        else:
+            client.create_collection(
+                collection,
+                # HNSW with the server's defaults (m=16, ef_construct=100)
+                vectors_config={DENSE: models.VectorParams(size=dense_size, distance=models.Distance.COSINE)},
+                # IDF turns the client-side term-frequency weights into BM25-like scores
+                sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            )
+        _ensure_payload_indexes(client, collection)
+        return cls(client, collection)
+
+    # -- writes: wait=True, so a returned call is applied (and in the server's WAL)
+
+    def upsert(self, points: Sequence[ImagePoint]) -> None:
+        for start in range(0, len(points), UPSERT_BATCH):
+            batch = [_to_point(p) for p in points[start : start + UPSERT_BATCH]]
+            self._client.upsert(self.collection, batch, wait=True)
+
+    def set_paths(self, id: str, paths: list[str]) -> None:
+        payload: dict[str, object] = {"paths": paths}
+        if paths:
+            payload["filename"] = PurePosixPath(paths[0]).name
+        try:
+            self._client.set_payload(self.collection, payload, points=[id], wait=True)
+        except UnexpectedResponse as error:  # the server answers 404; local mode raises KeyError
+            if error.status_code == 404:
+                raise KeyError(id) from None
+            raise
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._client.delete(self.collection, models.PointIdsList(points=list(ids)), wait=True)
+
+    # -- reads
+
+    def get(self, id: str) -> StoredImage | None:
+        records = self._client.retrieve(self.collection, [id], with_payload=True, with_vectors=False)
+        return _decode(records[0].payload) if records else None
+
+    def query(
+        self,
+        dense: list[float],
+        sparse: SparseVector,
+        tags: Sequence[str] = (),
+        limit: int = 20,
+        min_dense_score: float = 0.0,
+    ) -> list[Hit]:
+        candidates = max(2 * limit, MIN_CANDIDATES)
+        where = _tag_filter(tags)
+        prefetch = [
+            models.Prefetch(
+                query=dense, using=DENSE, limit=candidates, filter=where, score_threshold=min_dense_score
+            )
+        ]
+        if sparse.indices:  # no terms, no lexical candidates
+            vector = models.SparseVector(indices=sparse.indices, values=sparse.values)
+            prefetch.append(models.Prefetch(query=vector, using=SPARSE, limit=candidates, filter=where))
+        response = self._client.query_points(
+            self.collection,
+            prefetch=prefetch,
+            query=models.FusionQuery(fusion=models.Fusion.RRF),
+            query_filter=where,
+            limit=limit,
+            with_payload=True,
+            with_vectors=False,
+        )
+        return [Hit(id=str(p.id), score=p.score, payload=_decode(p.payload)) for p in response.points]
+
+    def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
+        response = self._client.facet(
+            self.collection, "tags", facet_filter=_tag_filter(tags), limit=limit, exact=True
+        )
+        # ties broken by name so both adapters (and repeated calls) agree
+        return sorted(((str(h.value), h.count) for h in response.hits), key=lambda vc: (-vc[1], vc[0]))
+
+    def count(self, tags: Sequence[str] = ()) -> int:
+        return self._client.count(self.collection, count_filter=_tag_filter(tags), exact=True).count
+
+    def scroll(self, batch: int = 256) -> Iterator[tuple[str, StoredImage]]:
+        offset: models.ExtendedPointId | None = None
+        while True:
+            records, offset = self._client.scroll(
+                self.collection, limit=batch, offset=offset, with_payload=True, with_vectors=False
+            )
+            for record in records:
+                yield str(record.id), _decode(record.payload)
+            if offset is None:
+                return
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _dense_size(client: QdrantClient, collection: str) -> int | None:
+    vectors = client.get_collection(collection).config.params.vectors
+    params = vectors.get(DENSE) if isinstance(vectors, dict) else None
+    return params.size if params is not None else None
+
+
+def _ensure_payload_indexes(client: QdrantClient, collection: str) -> None:
+    have = client.get_collection(collection).payload_schema
+    text = models.TextIndexParams(
+        type=models.TextIndexType.TEXT, tokenizer=models.TokenizerType.WORD, lowercase=True
+    )
+    with warnings.catch_warnings():
+        # local mode warns that payload indexes have no effect there; a server uses them
+        warnings.filterwarnings("ignore", message="Payload indexes have no effect", category=UserWarning)
+        for field in KEYWORD_FIELDS:
+            if field not in have:
+                client.create_payload_index(collection, field, models.PayloadSchemaType.KEYWORD, wait=True)
+        for field in TEXT_FIELDS:
+            if field not in have:
+                client.create_payload_index(collection, field, text, wait=True)
+
+
+def _tag_filter(tags: Sequence[str]) -> models.Filter | None:
+    # one condition per tag, all in `must`: a hit carries every tag
+    if not tags:
+        return None
+    conditions: list[models.Condition] = [
+        models.FieldCondition(key="tags", match=models.MatchValue(value=t)) for t in tags
+    ]
+    return models.Filter(must=conditions)
+
+
+def _to_point(point: ImagePoint) -> models.PointStruct:
+    sparse = models.SparseVector(indices=point.sparse.indices, values=point.sparse.values)
+    return models.PointStruct(
+        id=point.id, vector={DENSE: point.dense, SPARSE: sparse}, payload=msgspec.to_builtins(point.payload)
+    )
+
+
+def _decode(payload: dict[str, object] | None) -> StoredImage:
+    return msgspec.convert(payload or {}, StoredImage)

@@ -1,0 +1,49 @@
+"""Thumbnails written at index time: <data_dir>/thumbs/<point id>.webp.
+
+They are made from the PreparedImage, which is already upright (EXIF
+orientation applied) and RGB, so pages never need the original file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from pathlib import Path
+
+from PIL import Image
+
+logger = logging.getLogger(__name__)
+
+THUMB_SIDE = 384
+THUMB_QUALITY = 80
+
+
+def thumbnail_path(data_dir: str | Path, id: str) -> Path:
+    """The file for a point id. Ids arrive in request URLs, so anything that is not
+    a UUID is refused before it can become part of a path."""
+    try:
+        canonical = str(uuid.UUID(id))
+    except (ValueError, AttributeError, TypeError):
+        raise ValueError(f"not a valid image id: {id!r}") from None
+    return Path(data_dir) / "thumbs" / f"{canonical}.webp"
+
+
+def write_thumbnail(data_dir: str | Path, id: str, image: Image.Image) -> Path:
+    """Write atomically (temp file, then rename) so a kill mid-write never leaves a
+    truncated thumbnail under the final name."""
+    target = thumbnail_path(data_dir, id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    thumb = image.copy()
+    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        thumb.save(tmp, format="WEBP", quality=THUMB_QUALITY, method=4)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def delete_thumbnail(data_dir: str | Path, id: str) -> None:
+    thumbnail_path(data_dir, id).unlink(missing_ok=True)

@@ -1,0 +1,252 @@
+"""Watching a folder: watchdog events → a debounced queue → one worker thread.
+
+A file is indexed only once its size and mtime have stayed the same for
+`stable_seconds` after the last event, so a copy or download in progress is
+not described half-written. Deletions wait a little longer than that, so when a
+tool "moves" by delete + create, the new path is linked to the existing point
+before the old path's removal would otherwise delete it.
+One worker is enough: the describer serialises inference anyway.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
+
+from describe.describer import Describer
+from describe.files import looks_like_image
+from indexer.embed import TextEmbedder
+from indexer.pipeline import Indexer, is_ignored
+from indexer.reconcile import reconcile, scan
+from indexer.service import index_folder, run_once
+from indexer.state import PENDING
+from indexer.store.base import Store
+
+logger = logging.getLogger(__name__)
+
+# index_folder and run_once live in indexer.service; importable from here as well
+__all__ = ["Watcher", "index_folder", "run_once"]
+
+
+@dataclass
+class _Item:
+    kind: str  # "file" or "dir"
+    due: float
+    last: tuple[int, int] | None  # (size, mtime_ns) when last seen
+
+
+class Watcher:
+    def __init__(self, indexer: Indexer, *, stable_seconds: float = 0.5, delete_delay: float = 1.0) -> None:
+        self.indexer = indexer
+        self.stable_seconds = stable_seconds
+        self.delete_delay = max(delete_delay, stable_seconds * 2)
+        self.ready = threading.Event()  # set once the start-up reconcile has been queued
+        self.processed = 0
+        self._items: dict[str, _Item] = {}
+        self._heap: list[tuple[float, str]] = []  # (due, path); stale entries skipped on pop
+        self._busy: str | None = None
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._observer: Any = None
+        self._owns_indexer = False
+
+    @classmethod
+    def create(
+        cls,
+        root: str | Path,
+        data_dir: str | Path,
+        describer: Describer,
+        embedder: TextEmbedder,
+        store: Store,
+        *,
+        profile: str | None = None,
+        **options: float,
+    ) -> Watcher:
+        """A watcher with its own Indexer, closed again by stop()."""
+        watcher = cls(Indexer(root, data_dir, describer, embedder, store, profile=profile), **options)
+        watcher._owns_indexer = True
+        return watcher
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Watch first, then reconcile in the worker: changes made during the start-up
+        scan are caught by the observer instead of falling between the two."""
+        root = self.indexer.root
+        root.mkdir(parents=True, exist_ok=True)
+        handler = _Handler(self)
+        try:
+            self._observer = Observer()
+            self._observer.schedule(handler, str(root), recursive=True)
+            self._observer.start()
+        except OSError as exc:  # e.g. the inotify watch limit on a huge tree
+            logger.warning("native file watching failed (%s); polling %s instead", exc, root)
+            self._observer = PollingObserver(timeout=2)
+            self._observer.schedule(handler, str(root), recursive=True)
+            self._observer.start()
+        self._thread = threading.Thread(target=self._run, name="imgdesc-indexer", daemon=True)
+        self._thread.start()
+        logger.info("watching %s", root)
+
+    def stop(self, timeout: float | None = 30) -> None:
+        """Stop watching; the file being described is finished first, the rest of the
+        queue is left to the next start's reconcile."""
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                logger.warning("the indexer worker is still busy; leaving it to finish on exit")
+                return
+        if self._owns_indexer:
+            self.indexer.close()
+
+    @property
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._items) + (1 if self._busy else 0)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once the start-up reconcile is done and the queue is empty."""
+        if not self.ready.wait(timeout):
+            return False
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._items and not self._busy, timeout)
+
+    def status(self) -> dict[str, Any]:
+        status = self.indexer.status()
+        with self._cond:
+            queued = set(self._items) | ({self._busy} if self._busy else set())
+        # rows a crash left pending count until the reconcile re-queues them
+        queued |= {row.path for row in self.indexer.state.with_status(PENDING)}
+        status.update(pending=len(queued), ready=self.ready.is_set())
+        return status
+
+    # --- queue ------------------------------------------------------------------------
+
+    def enqueue(self, rel: str, kind: str = "file", *, gone: bool = False) -> None:
+        """Schedule a path for a look after the debounce delay; repeated events push it back."""
+        delay = self.delete_delay if gone else self.stable_seconds
+        last = None if gone or kind == "dir" else _stat(self.indexer.root / rel)
+        due = time.monotonic() + delay
+        with self._cond:
+            item = self._items.get(rel)
+            if item is None:
+                self._items[rel] = _Item(kind, due, last)
+            else:
+                item.due, item.last = due, last
+                item.kind = "dir" if "dir" in (kind, item.kind) else "file"
+            heapq.heappush(self._heap, (due, rel))
+            self._cond.notify_all()
+
+    def _next(self) -> tuple[str, _Item] | None:
+        with self._cond:
+            while not self._stop.is_set():
+                while self._heap and self._items.get(self._heap[0][1]) is None:
+                    heapq.heappop(self._heap)  # already handled
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                due, rel = self._heap[0]
+                item = self._items[rel]
+                if due != item.due:
+                    heapq.heappop(self._heap)  # superseded by a later event
+                    continue
+                wait = due - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+                del self._items[rel]
+                self._busy = rel
+                return rel, item
+        return None
+
+    def _run(self) -> None:
+        try:
+            if self.indexer.needs_reembed():
+                self.indexer.reembed_all()
+            for rel in reconcile(self.indexer).to_index:
+                self.enqueue(rel)
+        except Exception:
+            logger.exception("start-up reconcile of %s failed; watching anyway", self.indexer.root)
+        self.ready.set()
+        while (job := self._next()) is not None:
+            try:
+                self._process(*job)
+            except Exception:  # the pipeline records per-file failures; this is a bug or a store outage
+                logger.exception("indexer worker error on %s", job[0])
+            finally:
+                with self._cond:
+                    self._busy = None
+                    self.processed += 1
+                    self._cond.notify_all()
+
+    def _process(self, rel: str, item: _Item) -> None:
+        root = self.indexer.root
+        if item.kind == "dir":
+            # A folder appeared, vanished or moved: look at what is under it now and at
+            # what the state remembers under it; each file is then handled on its own.
+            full = root / rel
+            found = {f"{rel}/{p}" for p in scan(full)} if full.is_dir() else set()
+            known = {p for p in self.indexer.state.all_paths() if p.startswith(rel + "/")}
+            for path in sorted(found):
+                self.enqueue(path)
+            for path in sorted(known - found):
+                if _stat(root / path) is None:  # the folder's event already waited out the delay
+                    self.indexer.remove_path(path)
+            return
+        current = _stat(root / rel)
+        if current is None:
+            self.indexer.remove_path(rel)
+        elif current != item.last:
+            self.enqueue(rel)  # still growing: check again after another quiet interval
+        elif self.indexer.index_file(rel) == "changing":
+            self.enqueue(rel)
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, watcher: Watcher) -> None:
+        self.watcher = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        kind = event.event_type
+        if kind in ("opened", "closed_no_write") or (event.is_directory and kind in ("modified", "closed")):
+            return
+        if kind == "moved":
+            self._path(os.fsdecode(event.src_path), event.is_directory, gone=True)
+            self._path(os.fsdecode(event.dest_path), event.is_directory, gone=False)
+        else:
+            self._path(os.fsdecode(event.src_path), event.is_directory, gone=kind == "deleted")
+
+    def _path(self, path: str, is_dir: bool, gone: bool) -> None:
+        try:
+            rel = self.watcher.indexer.rel(path)
+        except ValueError:
+            return  # outside the root (moved out of it: handled as the src side)
+        if rel in ("", ".") or is_ignored(rel) or (not is_dir and not looks_like_image(Path(rel))):
+            return
+        self.watcher.enqueue(rel, "dir" if is_dir else "file", gone=gone)

@@ -1,0 +1,285 @@
+"""Small stand-ins for the indexer tests: model-free analyzers registered under
+fake names (so a real Describer runs them), a hash-based embedder, an in-memory
+store, and image writers. Also the body of the crash test's child process."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from describe import registry
+from describe.analyzers.base import BaseAnalyzer
+from describe.config import DescribeSettings
+from describe.describer import Describer
+from describe.facts import (
+    Caption,
+    Colour,
+    ColourFacts,
+    CompositionFacts,
+    Label,
+    LabelFacts,
+    ObjectFacts,
+    TextFacts,
+)
+from describe.intake import PreparedImage
+from indexer.store.base import Hit, ImagePoint, SparseVector, StoredImage
+
+#: analyzer name → number of images it looked at (reset by the tests' fixture)
+CALLS: Counter[str] = Counter()
+
+
+class _Fake(BaseAnalyzer):
+    needs_model = False
+
+    def analyze(self, image: PreparedImage, facts: dict[str, Any]) -> Any:
+        CALLS[self.name] += 1
+        delay = float(self.options.get("delay", 0.0))
+        if delay:
+            time.sleep(delay)  # stands in for model time in the crash and partial-write tests
+        return super().analyze(image, facts)
+
+
+def _mean(image: PreparedImage) -> np.ndarray:
+    return image.rgb.reshape(-1, 3).mean(axis=0)
+
+
+class FakeColours(_Fake):
+    name = "fake-colours"
+    produces = "colours"
+
+    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> ColourFacts:
+        r, g, b = (int(v) for v in _mean(image))
+        family = (
+            "gray"
+            if max(r, g, b) - min(r, g, b) < 20
+            else ("red", "green", "blue")[int(np.argmax((r, g, b)))]
+        )
+        return ColourFacts(palette=(Colour(family, family, f"#{r:02x}{g:02x}{b:02x}", 1.0),))
+
+
+class FakeLabels(_Fake):
+    name = "fake-labels"
+    produces = "labels"
+
+    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> LabelFacts:
+        name = "sky" if _mean(image).mean() > 128 else "night"
+        return LabelFacts(labels=(Label(name, 0.9, "other"),))
+
+
+class FakeObjects(_Fake):
+    name = "fake-objects"
+    produces = "objects"
+
+    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> ObjectFacts:
+        return ObjectFacts()
+
+
+class FakeText(_Fake):
+    name = "fake-text"
+    produces = "text"
+
+    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> TextFacts:
+        return TextFacts()
+
+
+class FakeComposition(_Fake):
+    name = "fake-composition"
+    produces = "composition"
+
+    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> CompositionFacts:
+        w, h = image.width, image.height
+        orientation = "square" if w == h else ("landscape" if w > h else "portrait")
+        brightness = float(image.rgb.mean() / 255)
+        return CompositionFacts(orientation, round(w / h, 2), brightness, 0.2, 0.5, 100.0, False, "balanced")
+
+
+class FakeCaption(_Fake):
+    name = "fake-caption"
+    produces = "caption"
+    requires = ("colours",)
+
+    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> Caption:
+        colours = facts.get("colours")
+        shade = colours.palette[0].hex if colours else "unknown"
+        return Caption(f"a test card in shade {shade}", self.name)
+
+
+FAKES: tuple[type[_Fake], ...] = (
+    FakeColours, FakeLabels, FakeObjects, FakeText, FakeComposition, FakeCaption,
+)  # fmt: skip
+FAKE_USE = {f: f"fake-{f}" for f in ("objects", "labels", "text", "colours", "composition")}
+
+
+@contextlib.contextmanager
+def fake_analyzers() -> Iterator[None]:
+    """Register the fakes for the length of a test, so registry name lists seen by
+    other tests (e.g. "valid: ..." messages) stay free of them."""
+    # discover the built-ins first, as the app would; one missing from a partial
+    # checkout does not matter, the fakes replace them all
+    with contextlib.suppress(ImportError):
+        registry.names()
+    for cls in FAKES:
+        registry.register(cls.name)(cls)
+    try:
+        yield
+    finally:
+        # the registry has no unregister(); drop exactly what was added above
+        for cls in FAKES:
+            registry._REGISTRY.pop(cls.name, None)
+
+
+def make_describer(delay: float = 0.0) -> Describer:
+    """A real Describer whose analyzers are the fakes (inside fake_analyzers())."""
+    settings = DescribeSettings(
+        use=FAKE_USE, captioner="fake-caption", analyzers={"fake-colours": {"delay": delay}}
+    )
+    return Describer(settings)
+
+
+def described() -> int:
+    """How many images the fake describer has analysed since the last CALLS.clear()."""
+    return CALLS["fake-caption"]
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words vectors: similar texts get similar vectors."""
+
+    def __init__(self, name: str = "fake-embed", dim: int = 16) -> None:
+        self.name = name
+        self._dim = dim
+        self.calls = 0
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def load(self) -> None:
+        pass
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        self.calls += len(texts)
+        return [self._one(t) for t in texts]
+
+    def embed_one(self, text: str) -> list[float]:
+        return self.embed([text])[0]
+
+    def _one(self, text: str) -> list[float]:
+        vec = [0.0] * self._dim
+        for word in text.lower().split():
+            digest = hashlib.blake2b(word.encode(), digest_size=2).digest()
+            vec[digest[0] % self._dim] += 1.0 if digest[1] & 1 else -1.0
+        norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+        return [v / norm for v in vec]
+
+
+class FakeStore:
+    """The Store protocol over a dict; enough for the pipeline's behaviour."""
+
+    def __init__(self) -> None:
+        self.points: dict[str, ImagePoint] = {}
+        self.upserts = 0
+        self._lock = threading.Lock()
+
+    def upsert(self, points: Sequence[ImagePoint]) -> None:
+        with self._lock:
+            for point in points:
+                self.points[point.id] = point
+                self.upserts += 1
+
+    def set_paths(self, id: str, paths: list[str]) -> None:
+        with self._lock:
+            point = self.points[id]
+            point.payload.paths = list(paths)
+            point.payload.filename = Path(paths[0]).name
+
+    def delete(self, ids: Sequence[str]) -> None:
+        with self._lock:
+            for id in ids:
+                self.points.pop(id, None)
+
+    def get(self, id: str) -> StoredImage | None:
+        point = self.points.get(id)
+        return point.payload if point else None
+
+    def query(
+        self,
+        dense: list[float],
+        sparse: SparseVector,
+        tags: Sequence[str] = (),
+        limit: int = 20,
+        min_dense_score: float = 0.0,
+    ) -> list[Hit]:
+        hits = [
+            Hit(id, sum(a * b for a, b in zip(dense, p.dense, strict=True)), p.payload)
+            for id, p in self.points.items()
+            if all(t in p.payload.tags for t in tags)
+        ]
+        hits = [h for h in hits if h.score >= min_dense_score]
+        return sorted(hits, key=lambda h: -h.score)[:limit]
+
+    def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
+        counts = Counter(
+            t for p in self.points.values() if all(x in p.payload.tags for x in tags) for t in p.payload.tags
+        )
+        return counts.most_common(limit)
+
+    def count(self, tags: Sequence[str] = ()) -> int:
+        return sum(1 for p in self.points.values() if all(t in p.payload.tags for t in tags))
+
+    def scroll(self, batch: int = 256) -> Iterator[tuple[str, StoredImage]]:
+        yield from ((id, p.payload) for id, p in list(self.points.items()))
+
+    def close(self) -> None:
+        pass
+
+
+def image_bytes(seed: int, size: tuple[int, int] = (64, 48), fmt: str = "PNG") -> bytes:
+    """A distinct small image per seed (a gradient with a seed-dependent colour)."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    base = rng.integers(0, 256, 3)
+    ramp = np.linspace(0, 60, w)[None, :, None]
+    pixels = np.clip(base[None, None, :] + ramp + rng.integers(0, 8, (h, w, 3)), 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def write_images(root: Path, count: int, start: int = 0, sub: str = "") -> list[str]:
+    """`count` distinct PNGs under root/sub; returns their relative paths."""
+    (root / sub).mkdir(parents=True, exist_ok=True)
+    rels = []
+    for seed in range(start, start + count):
+        rel = f"{sub}/img{seed:03d}.png" if sub else f"img{seed:03d}.png"
+        (root / rel).write_bytes(image_bytes(seed))
+        rels.append(rel)
+    return rels
+
+
+def crash_child(root: str, data_dir: str, delay: str) -> None:
+    """The crash test's child: index `root` slowly into a real EdgeStore until killed
+    (or done). Prints one line per finished file so the parent knows when to kill."""
+    from indexer.store.edge import EdgeStore
+    from indexer.watch import index_folder
+
+    embedder = HashEmbedder()
+    store = EdgeStore.open(Path(data_dir) / "qdrant", embedder.dim)
+    with fake_analyzers():
+        summary = index_folder(
+            root, data_dir, make_describer(float(delay)), embedder, store,
+            progress=lambda done, total, path: print(f"{done}/{total} {path}", flush=True),
+        )  # fmt: skip
+    store.close()
+    print("SUMMARY " + json.dumps(summary), flush=True)

@@ -1,0 +1,289 @@
+"""The indexer pipeline and reconcile, run in-process on a real Describer with fake
+analyzers, a hash embedder and an in-memory store."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fakes import (
+    CALLS,
+    FakeStore,
+    HashEmbedder,
+    described,
+    fake_analyzers,
+    image_bytes,
+    make_describer,
+    write_images,
+)
+from PIL import Image
+
+from indexer.embed import document_text
+from indexer.pipeline import Indexer, file_sha256
+from indexer.store.base import ImagePoint, point_id
+from indexer.thumbs import THUMB_SIDE, thumbnail_path
+from indexer.watch import run_once
+
+
+@pytest.fixture(autouse=True)
+def _fakes() -> Iterator[None]:
+    with fake_analyzers():
+        yield
+
+
+@dataclass
+class Env:
+    root: Path
+    data: Path
+    store: FakeStore
+    indexer: Indexer
+
+    def reopen(self, embedder: HashEmbedder | None = None, store: FakeStore | None = None) -> Indexer:
+        """A fresh Indexer on the same folders, as after a restart."""
+        self.indexer.close()
+        self.store = store or self.store
+        self.indexer = Indexer(self.root, self.data, make_describer(), embedder or HashEmbedder(), self.store)
+        return self.indexer
+
+    def run(self) -> dict[str, int]:
+        return run_once(self.indexer)
+
+    def point(self, rel: str) -> str:
+        return point_id(file_sha256(self.root / rel))
+
+    def paths(self) -> dict[str, list[str]]:
+        """sha256 → paths, for every point in the store."""
+        return {p.payload.sha256: sorted(p.payload.paths) for p in self.store.points.values()}
+
+
+@pytest.fixture()
+def env(tmp_path: Path) -> Iterator[Env]:
+    CALLS.clear()
+    root, data = tmp_path / "root", tmp_path / "data"
+    root.mkdir()
+    store = FakeStore()
+    e = Env(root, data, store, Indexer(root, data, make_describer(), HashEmbedder(), store))
+    yield e
+    e.indexer.close()
+
+
+def test_add_stores_full_record_and_thumbnail(env: Env) -> None:
+    rels = write_images(env.root, 3) + write_images(env.root, 1, start=10, sub="trip/day one")
+    summary = env.run()
+    assert summary["described"] == 4 and described() == 4
+    assert env.store.count() == 4
+    record = env.store.get(env.point("trip/day one/img010.png"))
+    assert record is not None
+    assert record.paths == ["trip/day one/img010.png"] and record.filename == "img010.png"
+    assert record.description.startswith("A test card in shade #")
+    assert record.alt and len(record.alt) <= 125
+    assert record.tags and record.colors and record.composition is not None
+    assert record.captioner == "fake-caption" and record.profile == "default"
+    assert (record.width, record.height) == (64, 48)
+    assert record.size_bytes == (env.root / rels[-1]).stat().st_size
+    assert record.embedding_model == "fake-embed" and record.describer_version
+    assert record.described_at.endswith("Z") and "decode" in record.timings_ms
+    thumb = thumbnail_path(env.data, env.point(rels[0]))
+    with Image.open(thumb) as im:
+        assert im.format == "WEBP" and max(im.size) <= THUMB_SIDE
+    status = env.indexer.status()
+    assert (status["indexed"], status["pending"], status["failed"]) == (4, 0, 0)
+    assert status["watching"] == str(env.root.resolve())
+
+
+def test_unchanged_files_are_not_described_again(env: Env) -> None:
+    write_images(env.root, 3)
+    env.run()
+    assert env.run()["total"] == 0
+    assert env.indexer.index_file("img000.png") == "unchanged"
+    assert described() == 3
+
+
+def test_modified_file_is_described_again_and_old_point_dropped(env: Env) -> None:
+    write_images(env.root, 1)
+    env.run()
+    old = env.point("img000.png")
+    (env.root / "img000.png").write_bytes(image_bytes(99))
+    assert env.indexer.index_file("img000.png") == "described"
+    assert described() == 2
+    assert list(env.store.points) == [env.point("img000.png")] != [old]
+    assert not thumbnail_path(env.data, old).exists()
+
+
+def test_touch_with_same_bytes_only_updates_stats(env: Env) -> None:
+    write_images(env.root, 1)
+    env.run()
+    os.utime(env.root / "img000.png", ns=(1_000_000_000, 1_000_000_000))
+    assert env.run()["total"] == 0  # reconcile re-hashed, saw the same bytes
+    row = env.indexer.state.get("img000.png")
+    assert row is not None and row.mtime_ns == 1_000_000_000
+    assert described() == 1 and env.store.upserts == 1
+
+
+def test_delete_removes_point_and_thumbnail(env: Env) -> None:
+    write_images(env.root, 2)
+    env.run()
+    gone = env.point("img001.png")
+    (env.root / "img001.png").unlink()
+    assert env.run()["removed"] == 1
+    assert gone not in env.store.points and env.store.count() == 1
+    assert not thumbnail_path(env.data, gone).exists()
+    assert env.indexer.state.all_paths() == ["img000.png"]
+
+
+def test_move_updates_paths_without_describing(env: Env) -> None:
+    write_images(env.root, 2)
+    env.run()
+    (env.root / "album").mkdir()
+    (env.root / "img001.png").rename(env.root / "album" / "renamed.png")
+    summary = env.run()
+    assert summary["moved"] == 1 and summary["removed"] == 1 and summary["total"] == 0
+    assert described() == 2
+    record = env.store.get(env.point("album/renamed.png"))
+    assert record is not None and record.paths == ["album/renamed.png"] and record.filename == "renamed.png"
+
+
+def test_duplicate_content_is_one_point_with_two_paths(env: Env) -> None:
+    write_images(env.root, 1)
+    shutil.copy(env.root / "img000.png", env.root / "copy.png")
+    env.run()
+    assert described() == 1 and env.store.count() == 1
+    assert env.paths() == {file_sha256(env.root / "copy.png"): ["copy.png", "img000.png"]}
+    (env.root / "img000.png").unlink()
+    env.run()
+    assert env.store.count() == 1 and list(env.paths().values()) == [["copy.png"]]
+    assert thumbnail_path(env.data, env.point("copy.png")).exists()
+    env.indexer.remove_path("copy.png")
+    assert env.store.count() == 0
+
+
+def test_bad_files_fail_with_a_reason_and_the_rest_index(env: Env) -> None:
+    write_images(env.root, 2)
+    (env.root / "notes.jpg").write_text("this is not a photo")
+    (env.root / "cut.png").write_bytes(image_bytes(7)[:300])
+    (env.root / "empty.png").write_bytes(b"")
+    summary = env.run()
+    assert summary["described"] == 2 and summary["failed"] == 3
+    status = env.indexer.status()
+    assert (status["indexed"], status["failed"]) == (2, 3)
+    reasons = {f["path"]: f["error"] for f in status["failures"]}
+    assert "not an image" in reasons["notes.jpg"]
+    assert "cut.png" in reasons["cut.png"] and "\n" not in reasons["cut.png"]
+    assert "empty" in reasons["empty.png"]
+    assert env.run()["total"] == 0  # unchanged failures are not retried on every start
+    (env.root / "cut.png").write_bytes(image_bytes(7))  # fixed: retried because it changed
+    assert env.run()["described"] == 1
+    assert env.indexer.status()["failed"] == 2
+
+
+def test_unexpected_errors_are_recorded_and_indexing_goes_on(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_images(env.root, 3)
+    real = env.store.upsert
+
+    def flaky(points: Sequence[ImagePoint]) -> None:
+        if points[0].payload.paths == ["img001.png"]:
+            raise RuntimeError("store unavailable\nsecond line")
+        real(points)
+
+    monkeypatch.setattr(env.store, "upsert", flaky)
+    summary = env.run()
+    assert summary["described"] == 2 and summary["failed"] == 1
+    (failure,) = env.indexer.status()["failures"]
+    assert failure["error"] == "RuntimeError: store unavailable second line"
+
+
+def test_hidden_and_temporary_files_are_skipped(env: Env) -> None:
+    write_images(env.root, 1)
+    (env.root / ".hidden.png").write_bytes(image_bytes(1))
+    (env.root / ".cache").mkdir()
+    (env.root / ".cache" / "x.png").write_bytes(image_bytes(2))
+    (env.root / "download.png.part").write_bytes(image_bytes(3))
+    assert env.run()["total"] == 1
+    for rel in (".hidden.png", ".cache/x.png", "download.png.part", "a.png~", "b.png.crdownload"):
+        assert env.indexer.index_file(rel) == "skipped"
+    assert env.indexer.state.all_paths() == ["img000.png"]
+
+
+def test_restart_picks_up_changes_made_while_stopped(env: Env) -> None:
+    write_images(env.root, 4)
+    env.run()
+    (env.root / "img000.png").unlink()  # deleted
+    (env.root / "img001.png").write_bytes(image_bytes(50))  # changed
+    (env.root / "img002.png").rename(env.root / "moved.png")  # moved
+    write_images(env.root, 1, start=60)  # new
+    env.reopen()
+    summary = env.run()
+    assert (summary["described"], summary["moved"], summary["removed"]) == (2, 1, 2)
+    assert described() == 4 + 2
+    assert sorted(p for paths in env.paths().values() for p in paths) == [
+        "img001.png", "img003.png", "img060.png", "moved.png",
+    ]  # fmt: skip
+    assert env.store.count() == 4
+
+
+def test_a_file_that_keeps_stopping_the_indexer_is_given_up(env: Env) -> None:
+    write_images(env.root, 2)
+    st = (env.root / "img001.png").stat()
+    sha = file_sha256(env.root / "img001.png")
+    for _ in range(3):  # three starts that each died while describing it
+        env.indexer.state.begin("img001.png", st.st_size, st.st_mtime_ns, sha)
+    summary = env.run()
+    assert summary["described"] == 1
+    (failure,) = env.indexer.status()["failures"]
+    assert failure["path"] == "img001.png" and "gave up after 3 attempts" in failure["error"]
+    (env.root / "img001.png").write_bytes(image_bytes(30))  # changed: tried again
+    assert env.run()["described"] == 1 and env.indexer.status()["failed"] == 0
+
+
+def test_missing_thumbnail_is_rewritten_when_linking(env: Env) -> None:
+    write_images(env.root, 1)
+    env.run()
+    shutil.rmtree(env.data / "thumbs")
+    shutil.copy(env.root / "img000.png", env.root / "again.png")
+    assert env.indexer.index_file("again.png") == "linked"
+    assert thumbnail_path(env.data, env.point("again.png")).exists() and described() == 1
+
+
+def test_model_change_reembeds_without_describing(env: Env) -> None:
+    write_images(env.root, 3)
+    env.run()
+    embedder = HashEmbedder(name="other-model", dim=16)
+    env.reopen(embedder)
+    assert env.run()["reembedded"] == 3
+    assert described() == 3 and embedder.calls == 3
+    for point in env.store.points.values():
+        p = point.payload
+        assert p.embedding_model == "other-model"
+        assert point.dense == embedder.embed_one(document_text(p.description, p.tags, p.text))
+    assert env.run()["reembedded"] == 0
+
+
+def test_store_wiped_while_state_kept_reindexes(env: Env) -> None:
+    write_images(env.root, 3)
+    env.run()
+    env.reopen(store=FakeStore())  # e.g. recreated after an embedding size change
+    assert env.run()["described"] == 3
+    assert env.store.count() == 3 and env.indexer.status()["indexed"] == 3
+
+
+def test_a_missing_root_does_not_wipe_the_index(env: Env) -> None:
+    write_images(env.root, 2)
+    env.run()
+    env.root.rename(env.root.with_name("unmounted"))
+    assert env.run()["removed"] == 0
+    assert env.store.count() == 2 and env.indexer.status()["indexed"] == 2
+
+
+def test_thumbnail_path_accepts_only_uuids(tmp_path: Path) -> None:
+    id = str(uuid.uuid4())
+    assert thumbnail_path(tmp_path, id) == tmp_path / "thumbs" / f"{id}.webp"
+    for bad in ("../../etc/passwd", "", "1234", f"{id}/../x", f"{id}.webp"):
+        with pytest.raises(ValueError, match="not a valid image id"):
+            thumbnail_path(tmp_path, bad)
