@@ -144,7 +144,9 @@ class Embedder:
     def embed(self, texts: list[str]) -> list[list[float]]:
         self.load()
         with self._lock:
-            vectors = self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+            vectors = self._model.encode(
+                texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
         return [v.astype(float).tolist() for v in vectors]
 
     def embed_one(self, text: str) -> list[float]:
