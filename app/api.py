@@ -53,7 +53,9 @@ class ApiController(Controller):
         profile: FromQuery[str | None] = None,
         captioner: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
-        """Describe an uploaded image (multipart field `image`); nothing is stored."""
+        """Describe an uploaded image (multipart field `image`); nothing is stored.
+        `captioner` picks one of the captioners this server has loaded."""
+        services.describer.check_loaded(captioner)
         upload = data.get("image")
         if not isinstance(upload, UploadFile):
             raise NotAnImageError("send the image as a multipart file field named 'image'")
@@ -78,15 +80,7 @@ class ApiController(Controller):
 
     @get("/index/status")
     async def index_status(self, services: NamedDependency[Services]) -> dict[str, Any]:
-        if services.watcher is None:
-            return {
-                "indexed": services.store.count(),
-                "pending": 0,
-                "failed": 0,
-                "failures": [],
-                "watching": None,
-            }
-        return services.watcher.status()
+        return services.index_status()
 
     @get("/images/{id:str}")
     async def image(self, services: NamedDependency[Services], id: FromPath[str]) -> dict[str, Any]:

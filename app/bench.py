@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,13 @@ def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def run(settings: DescribeSettings | None = None, runs: int = 3, folder: Path | None = None) -> str:
+def run(
+    settings: DescribeSettings | None = None,
+    runs: int = 3,
+    folder: Path | None = None,
+    raw: dict[str, Any] | None = None,
+) -> str:
+    """The Markdown table; `raw`, when given, receives the numbers behind it (for plots)."""
     with tempfile.TemporaryDirectory() as tmp:
         plain, text = _build_samples(folder or Path(tmp))
         rss_before, _ = _rss_mb()
@@ -65,6 +72,8 @@ def run(settings: DescribeSettings | None = None, runs: int = 3, folder: Path | 
                     for stage, ms in describer.describe(path).timings_ms.items():
                         timings[group][stage].append(ms)
         rss, peak = _rss_mb()
+    if raw is not None:
+        raw.update(timings=timings, load_s=load_s, rss_mb=rss, peak_mb=peak, captioner=describer.captioner)
 
     lines = [
         f"Machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "

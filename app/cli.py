@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from app.config import Settings, load_settings
+from app.models_cli import models
 from describe.errors import ImageError, ImgdescError
 
 cli = typer.Typer(
@@ -24,6 +25,7 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+cli.add_typer(models, name="models")
 err = Console(stderr=True, highlight=False)
 PROGRESS_MIN_FILES = 4  # a bar for one or two files is noise
 
@@ -225,14 +227,103 @@ def search(
 def bench(
     runs: Annotated[int, typer.Option(help="Warm runs over the sample set.")] = 3,
     output: Annotated[Path | None, typer.Option(help="Also write the Markdown report here.")] = None,
+    captioner: Annotated[
+        list[str] | None, typer.Option(help="Describe bench per captioner (repeat).")
+    ] = None,
+    search: Annotated[bool, typer.Option("--search", help="Search latency vs collection size.")] = False,
+    system: Annotated[
+        bool, typer.Option("--system", help="Start-up, indexing throughput, search end to end, memory.")
+    ] = False,
+    all_parts: Annotated[bool, typer.Option("--all", help="Describe, system and search benches.")] = False,
+    sizes: Annotated[str, typer.Option(help="Collection sizes for --search.")] = "1000,10000,30000,100000",
+    report_dir: Annotated[Path, typer.Option(help="Folder for report.md, results.json, plots.")] = (
+        Path("bench-results")
+    ),
 ) -> None:
-    """Benchmark describe latency and memory on the built-in sample set (needs the dev extras)."""
-    from app.bench import run
+    """Benchmark latency, throughput and memory on the built-in sample set (needs the dev extras)."""
+    from app.bench_report import run_all
 
-    report = run(_settings().describe, runs=runs)
-    sys.stdout.write(report + "\n")
+    try:
+        search_sizes = [int(n.replace("_", "")) for n in sizes.split(",") if n.strip()]
+    except ValueError:
+        raise ImgdescError(f"--sizes: expected numbers separated by commas, got {sizes!r}") from None
+    report = run_all(
+        _settings(),
+        report_dir,
+        runs=runs,
+        captioners=captioner or [],
+        search_sizes=search_sizes if search or all_parts else [],
+        system=system or all_parts,
+        log=lambda line: err.print(line, markup=False, soft_wrap=True),
+    )
+    sys.stdout.write(report)
     if output:
-        output.write_text(report + "\n")
+        output.write_text(report)
+    err.print(f"report: {report_dir / 'report.md'} (plots and results.json beside it)", markup=False)
+
+
+@cli.command("eval")
+def evaluate(
+    folder: Annotated[
+        Path | None, typer.Argument(help="Images to evaluate (walked recursively); none: the dev set.")
+    ] = None,
+    references: Annotated[
+        list[Path] | None, typer.Option(help="TOML of expected tags/colours per image (docs/EVALUATION.md).")
+    ] = None,
+    queries: Annotated[
+        list[Path] | None, typer.Option(help="TOML of queries and the images each should find.")
+    ] = None,
+    captioner: Annotated[
+        list[str] | None, typer.Option(help="Captioner to evaluate (repeat; 'all' for every one).")
+    ] = None,
+    profile: Annotated[list[str] | None, typer.Option(help="Profile to evaluate (repeat).")] = None,
+    output: Annotated[Path, typer.Option(help="Folder for report.md, report.html, results.json, plots.")] = (
+        Path("eval-results")
+    ),
+    devset: Annotated[bool, typer.Option("--devset", help="Evaluate the built-in dev set.")] = False,
+    k: Annotated[int, typer.Option(help="Search results ranked per query.")] = 10,
+    clip: Annotated[bool, typer.Option(help="CLIPScore, when a CLIP model is in the local cache.")] = True,
+) -> None:
+    """Measure description quality, search quality and cost, with or without references."""
+    from app.evaluation.command import evaluate as run_eval
+
+    if devset and folder is not None:
+        raise ImgdescError("give a folder or --devset, not both")
+    with _progress() as progress:
+        task = progress.add_task("evaluating", total=None)
+
+        def report(done: int, total: int, label: str) -> None:
+            progress.update(task, completed=done, total=total, description=f"describing {label[-40:]}")
+
+        ev, files = run_eval(
+            _settings(),
+            folder,
+            output,
+            references or [],
+            queries or [],
+            captioner or [],
+            profile or [],
+            k=k,
+            use_clip=clip,
+            progress=report,
+        )
+    for run in ev.runs:
+        if run.status == "skipped":
+            err.print(f"skipped {run.label}: {run.reason}", markup=False, soft_wrap=True)
+            continue
+        s = run.summary
+        shown = ", ".join(
+            f"{key} {s[key]:.3f}"
+            for key in ("tag_f1", "colour_f1", "mrr", "ndcg@5", "self_retrieval@1")
+            if s.get(key) is not None
+        )
+        err.print(f"{run.label}: {shown}", markup=False, soft_wrap=True)
+    err.print(
+        f"report: {files['markdown']} and {files['html']} (raw numbers in {files['json']})",
+        markup=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(0 if any(r.status == "ok" for r in ev.runs) else 1)
 
 
 def main() -> None:

@@ -85,3 +85,65 @@ def build(folder: Path) -> tuple[list[Path], list[Path]]:
         render_sign(title, subtitle, bg, fg).save(path)
         text.append(path)
     return plain, text
+
+
+# --- the evaluation's dev set: the sample set plus renders that exercise text and charts
+
+EXTRA_SIGNS = [
+    ("no-parking", "NO PARKING", "Tow-away zone", (255, 255, 255), (190, 20, 30)),
+]
+
+
+def render_menu() -> Image.Image:
+    """A café price board: several OCR lines, and the word "espresso" in text only."""
+    image = Image.new("RGB", (800, 1000), (45, 35, 30))
+    draw = ImageDraw.Draw(image)
+    draw.text((400, 120), "MENU", font=font(110), fill=(245, 235, 215), anchor="mm")
+    items = [("Espresso", "2.50"), ("Cappuccino", "3.20"), ("Latte", "3.60"), ("Croissant", "2.80")]
+    for i, (item, price) in enumerate(items):
+        y = 330 + i * 150
+        draw.text((90, y), item, font=font(60), fill=(245, 235, 215), anchor="lm")
+        draw.text((710, y), price, font=font(60), fill=(240, 190, 90), anchor="rm")
+    return image
+
+
+def render_charts(folder: Path) -> list[Path]:
+    """A bar chart and a line chart, as people keep screenshots of them."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun"]
+    out = []
+    fig, ax = plt.subplots(figsize=(8, 5))
+    ax.bar(months, [12, 19, 15, 22, 28, 25], color="#3b6ea8")
+    ax.set_title("Monthly sales")
+    ax.set_ylabel("units (thousands)")
+    out.append(folder / "chart-bars.png")
+    fig.savefig(out[-1], dpi=100)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    days = np.arange(1, 31)
+    ax.plot(days, 18 + 6 * np.sin(days / 4.5), color="#c0392b", marker="o")
+    ax.set_title("Daily temperature")
+    ax.set_xlabel("day")
+    ax.set_ylabel("°C")
+    ax.grid(alpha=0.3)
+    out.append(folder / "chart-line.png")
+    fig.savefig(out[-1], dpi=100)
+    plt.close(fig)
+    return out
+
+
+def build_devset(folder: Path) -> list[Path]:
+    """The evaluation's dev set (eval/devset.toml describes it): the sample set above,
+    one more sign, a menu board and two charts."""
+    plain, text = build(folder)
+    extra: list[Path] = []
+    for name, title, subtitle, bg, fg in EXTRA_SIGNS:
+        extra.append(folder / f"sign-{name}.png")
+        render_sign(title, subtitle, bg, fg).save(extra[-1])
+    extra.append(folder / "menu.png")
+    render_menu().save(extra[-1])
+    return plain + text + extra + render_charts(folder)

@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from app.api import ApiController
 from app.config import Settings
 from app.services import Services, build_services
+from app.web import web_config
 from app.work import BusyError
 from describe.errors import ImgdescError
 
@@ -111,8 +112,9 @@ def create_app(settings: Settings, build: Callable[[Settings], Services] = build
             }
         return Response(body, status_code=status)
 
+    web = web_config(settings)  # htmx pages, templates and static files
     return Litestar(
-        route_handlers=[health, ApiController],
+        route_handlers=[health, ApiController, *web.pop("route_handlers")],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         lifespan=[lifespan],
         exception_handlers={
@@ -124,4 +126,5 @@ def create_app(settings: Settings, build: Callable[[Settings], Services] = build
         request_max_body_size=settings.describe.max_bytes + 1024 * 1024,
         openapi_config=OpenAPIConfig(title="imgdesc", version="0.1.0", path="/api/docs"),
         state=State({"runtime": runtime}),
+        **web,
     )

@@ -34,6 +34,20 @@ class Services:
     def watch_root(self) -> Path | None:
         return Path(self.settings.watch) if self.settings.watch else None
 
+    def index_status(self) -> dict[str, Any]:
+        """Indexed / pending / failed counts and recent failures; shared by the REST
+        API and the pages' status bar."""
+        if self.watcher is None:
+            return {
+                "indexed": self.store.count(),
+                "pending": 0,
+                "failed": 0,
+                "failures": [],
+                "watching": None,
+            }
+        status: dict[str, Any] = self.watcher.status()
+        return status
+
     def close(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()

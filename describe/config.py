@@ -12,7 +12,12 @@ from describe.intake import IntakeLimits
 
 
 class DescribeSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    captioner: str = "classic"
+    # "auto": the `vlm` captioner when its weights are cached (or can be downloaded), else "classic"
+    captioner: str = "auto"
+    # the vision-language captioner `auto` uses
+    vlm: str = "florence-2-base"
+    # fetch missing captioner weights from the Hugging Face Hub when it can be reached
+    download_models: bool = True
     profile: str = "default"
     profiles_file: str | None = None
     # Which registered analyzer fills each fact; a plugin can swap one by name.

@@ -8,14 +8,17 @@ threads, and each already uses every core it is given.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from describe import registry
-from describe.analyzers.base import FACT_FIELDS, Analyzer
+from describe.analyzers.base import FACT_FIELDS, Analyzer, ProfileCaptioner
 from describe.config import DescribeSettings
+from describe.errors import ModelError, NotLoadedError, UnknownNameError
 from describe.facts import Description, Facts
 from describe.intake import PreparedImage, load_image
 from describe.memory import release_freed_memory
@@ -24,6 +27,9 @@ from describe.render import render
 from describe.tags import build_tags
 
 DEFAULT_ANALYZERS = {fact: fact for fact in FACT_FIELDS if fact != "caption"}
+AUTO = "auto"  # the configured VLM when its weights are here or can be fetched, else classic
+FALLBACK_CAPTIONER = "classic"
+log = logging.getLogger("describe")
 
 
 class Describer:
@@ -37,15 +43,73 @@ class Describer:
         self.profiles.get(self.settings.profile)
         for fact in DEFAULT_ANALYZERS:
             self._analyzer_name(fact, None)
-        registry.get(self.settings.captioner, "captioner", "caption")
+        self._auto_lock = threading.Lock()
+        self._auto_untried = False  # auto chose a model that has not been loaded yet
+        self._captioner = self._resolve_captioner(self.settings.captioner)
 
     @property
     def captioner(self) -> str:
-        return self.settings.captioner
+        """The captioner in use, with `auto` resolved (to a model, or to classic)."""
+        return self._captioner
+
+    def _resolve_captioner(self, name: str) -> str:
+        if name != AUTO:
+            try:
+                registry.get(name, "captioner", "caption")
+            except UnknownNameError as exc:
+                raise UnknownNameError("captioner", name, [*exc.valid, AUTO]) from None
+            return name
+        from describe.analyzers.vlm.auto import choose
+
+        vlm = self.settings.vlm
+        registry.get(vlm, "captioner", "caption")
+        chosen, reason = choose(vlm, self.settings.analyzers.get(vlm, {}), self.settings.download_models)
+        if chosen == FALLBACK_CAPTIONER:
+            log.warning("captioner auto: %s; using %s", reason, FALLBACK_CAPTIONER)
+        else:
+            log.info("captioner auto: %s (%s)", chosen, reason)
+            self._auto_untried = True
+        return chosen
+
+    def _caption_name(self, captioner: str | None) -> str:
+        if captioner and captioner != AUTO:
+            return captioner
+        # auto's model is loaded once here, so a failure (a broken download, no GPU
+        # memory) falls back to classic instead of failing every image
+        with self._auto_lock:
+            if self._auto_untried:
+                self._auto_untried = False
+                try:
+                    self.analyzer(self._captioner, "caption").load()
+                except ModelError as exc:
+                    log.warning("captioner auto: %s; using %s", exc.message, FALLBACK_CAPTIONER)
+                    self._captioner = FALLBACK_CAPTIONER
+        return self._captioner
+
+    def loaded_captioners(self) -> list[str]:
+        """Captioners this process can use without loading a model: the active one,
+        classic (model-free) and any other captioner already loaded."""
+        with self._create_lock:
+            resident = [(n, a) for n, a in self._analyzers.items() if a.produces == "caption"]
+        loaded = {n for n, a in resident if getattr(a, "loaded", True)}
+        return sorted(loaded | {self.captioner, FALLBACK_CAPTIONER})
+
+    def check_loaded(self, captioner: str | None) -> None:
+        """For callers that must not load a model per request (the REST API)."""
+        if captioner is None or captioner == AUTO:
+            return
+        registry.get(captioner, "captioner", "caption")
+        loaded = self.loaded_captioners()
+        if captioner not in loaded:
+            raise NotLoadedError(
+                f"captioner {captioner!r} is not loaded here; loaded: {', '.join(loaded)} "
+                f"(start with --captioner {captioner} to use it)",
+                {"loaded": loaded},
+            )
 
     def _analyzer_name(self, fact: str, captioner: str | None) -> str:
         if fact == "caption":
-            return captioner or self.settings.captioner
+            return self._caption_name(captioner)
         name = self.settings.use.get(fact, DEFAULT_ANALYZERS[fact])
         registry.get(name, f"{fact} analyzer", fact)
         return name
@@ -55,7 +119,10 @@ class Describer:
         with self._create_lock:
             if name not in self._analyzers:
                 kind = "captioner" if fact == "caption" else f"{fact} analyzer"
-                options = {"threads": self.settings.threads, **self.settings.analyzers.get(name, {})}
+                options: dict[str, Any] = {"threads": self.settings.threads}
+                if fact == "caption":
+                    options["download"] = self.settings.download_models
+                options.update(self.settings.analyzers.get(name, {}))
                 self._analyzers[name] = registry.create(name, kind, fact, **options)
             return self._analyzers[name]
 
@@ -85,18 +152,40 @@ class Describer:
     def analyze(
         self, image: PreparedImage, profile: Profile, captioner: str | None = None
     ) -> tuple[Facts, dict[str, float]]:
-        found: dict[str, Any] = {}
-        timings: dict[str, float] = {}
+        [(facts, timings)] = self.analyze_batch([image], profile, captioner)
+        return facts, timings
+
+    def analyze_batch(
+        self, images: Sequence[PreparedImage], profile: Profile, captioner: str | None = None
+    ) -> list[tuple[Facts, dict[str, float]]]:
+        """Facts for several images. A captioner that batches (the VLMs) sees them all
+        at once, which fills a GPU and amortises per-call overhead on a CPU."""
+        found: list[dict[str, Any]] = [{} for _ in images]
+        timings: list[dict[str, float]] = [{} for _ in images]
         with self._run_lock:
             for analyzer in self.plan(profile, captioner):
-                start = time.perf_counter()
-                found[analyzer.produces] = analyzer.analyze(image, found)
-                timings[analyzer.name] = round((time.perf_counter() - start) * 1000, 1)
+                if isinstance(analyzer, ProfileCaptioner):
+                    start = time.perf_counter()
+                    results = analyzer.caption(images, found, profile)
+                    share = round((time.perf_counter() - start) * 1000 / max(1, len(images)), 1)
+                    for facts, spent, result in zip(found, timings, results, strict=True):
+                        facts[analyzer.produces] = result
+                        spent[analyzer.name] = share
+                    continue
+                for image, facts, spent in zip(images, found, timings, strict=True):
+                    start = time.perf_counter()
+                    facts[analyzer.produces] = analyzer.analyze(image, facts)
+                    spent[analyzer.name] = round((time.perf_counter() - start) * 1000, 1)
             if self.settings.trim_memory:
                 start = time.perf_counter()
                 release_freed_memory()
-                timings["trim"] = round((time.perf_counter() - start) * 1000, 1)
-        return Facts(width=image.width, height=image.height, **found), timings
+                trim = round((time.perf_counter() - start) * 1000 / max(1, len(images)), 1)
+                for spent in timings:
+                    spent["trim"] = trim
+        return [
+            (Facts(width=image.width, height=image.height, **facts), spent)
+            for image, facts, spent in zip(images, found, timings, strict=True)
+        ]
 
     def describe(
         self,
@@ -108,7 +197,7 @@ class Describer:
     ) -> Description:
         # check the names before decoding, so a typo is reported as such
         self.profiles.get(profile or self.settings.profile)
-        if captioner:
+        if captioner and captioner != AUTO:
             registry.get(captioner, "captioner", "caption")
         start = time.perf_counter()
         image = load_image(source, self.settings.limits, name=name)

@@ -59,6 +59,12 @@ class UnknownNameError(ConfigError):
         self.valid = valid
 
 
+class NotLoadedError(ConfigError):
+    """A captioner that exists but is not loaded in this process (a server loads its models once)."""
+
+    status_code = 409
+
+
 class ModelError(ImgdescError):
     """A model could not be loaded (missing weights, broken runtime)."""
 

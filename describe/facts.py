@@ -85,6 +85,13 @@ class CompositionFacts(msgspec.Struct, frozen=True):
 class Caption(msgspec.Struct, frozen=True):
     text: str
     source: str  # the captioner that wrote it
+    # Objects a vision-language captioner named (Florence-2's <OD>), merged into the tags.
+    objects: tuple[str, ...] = ()
+    # Text a vision-language captioner read (Florence-2's <OCR>), used when OCR found none.
+    ocr: str = ""
+    # Written by a model that saw the whole image: the paragraph already says where it is,
+    # so the renderer leaves out the classifier's setting guess.
+    vlm: bool = False
 
 
 class Facts(msgspec.Struct, frozen=True):

@@ -25,6 +25,10 @@ _BUILTINS = (
     "describe.analyzers.colours",
     "describe.analyzers.composition",
     "describe.analyzers.caption",
+    "describe.analyzers.vlm.florence",
+    "describe.analyzers.vlm.smolvlm",
+    "describe.analyzers.vlm.qwen",
+    "describe.analyzers.vlm.blip",
 )
 _discovered = False
 

@@ -72,10 +72,12 @@ def _compile(template: str) -> jinja2.Template:
 def context(facts: Facts, profile: Profile, tags: list[Tag]) -> dict[str, Any]:
     palette = list(facts.colours.palette[: profile.max_colours]) if facts.colours else []
     text = facts.text.text if facts.text else ""
+    if not text and facts.caption:
+        text = facts.caption.ocr  # what a vision-language captioner read, when OCR found nothing
     caption = facts.caption.text if facts.caption else ""
     setting = phrases.setting(facts.labels, profile.min_label_score)
-    if setting and setting.lower() in caption.lower():
-        setting = None  # the caption already says it
+    if setting and (setting.lower() in caption.lower() or (facts.caption and facts.caption.vlm)):
+        setting = None  # the caption already says it (a VLM's paragraph describes the scene)
     return {
         "caption": caption,
         "subject": phrases.subject(facts.objects),

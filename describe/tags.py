@@ -10,6 +10,9 @@ from describe.vocabulary import normalise_tag, object_category
 # Coarse categories too vague to help a search.
 _UNHELPFUL_CATEGORIES = frozenset({"other", "object"})
 MIN_COLOUR_COVERAGE = 0.1
+# Objects a vision-language captioner named carry no score; this one keeps them above
+# every profile's min_score but below a confident detection when both name a thing.
+CAPTION_OBJECT_SCORE = 0.5
 
 
 def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
@@ -19,6 +22,9 @@ def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
         for count in facts.objects.counts:
             if count.score >= rules.min_score:
                 out.append(Tag(count.label, "objects", count.score))
+    caption_objects = facts.caption.objects if facts.caption and "caption" in sources else ()
+    # after the detector's, so a thing both name keeps the detector as its source
+    out += [Tag(name, "caption", CAPTION_OBJECT_SCORE) for name in caption_objects]
     if facts.labels and "labels" in sources:
         out += [Tag(lb.name, "labels", lb.score) for lb in facts.labels.labels if lb.score >= rules.min_score]
     if "category" in sources:
@@ -27,6 +33,10 @@ def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
                 category = object_category(count.label)
                 if category and count.score >= rules.min_score:
                     out.append(Tag(category, "category", count.score))
+        for name in caption_objects:
+            category = object_category(name)
+            if category:
+                out.append(Tag(category, "category", CAPTION_OBJECT_SCORE))
         if facts.labels:
             out += [
                 Tag(lb.category, "category", lb.score)
@@ -54,7 +64,8 @@ def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
             "dark": comp.lighting == "dark",
         }
         out += [Tag(name, "composition") for name, on in flags.items() if on]
-    if facts.text and facts.text.text and "text" in sources:
+    read = (facts.text and facts.text.text) or (facts.caption and facts.caption.ocr)
+    if read and "text" in sources:
         out.append(Tag("text", "text"))
     return out
 

@@ -187,6 +187,7 @@ class Indexer:
             tags=main.tags,
             colors=main.colors,
             objects=main.objects,
+            boxes=list(facts.objects.objects) if facts.objects else [],
             labels=main.labels,
             text=main.text,
             composition=main.composition,

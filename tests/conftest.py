@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+
+# No test ever fetches model weights, and a developer's own Hugging Face cache must not
+# change what `auto` picks: every test (and every CLI subprocess, which inherits this)
+# sees an empty cache and an offline hub. Tests that need a cache build one themselves.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="imgdesc-test-hf-")
+os.environ.pop("HF_HUB_CACHE", None)
 
 
 def encode(array_or_image: np.ndarray | Image.Image, fmt: str = "PNG", **params: object) -> bytes:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from describe.errors import ModelError
 from describe.intake import PreparedImage
+
+if TYPE_CHECKING:
+    from describe.profiles import Profile
 
 # Names of the Facts fields an analyzer may fill.
 FACT_FIELDS = ("objects", "labels", "text", "colours", "composition", "caption")
@@ -27,6 +31,17 @@ class Analyzer(Protocol):
     def load(self) -> None: ...
 
     def analyze(self, image: PreparedImage, facts: dict[str, Any]) -> Any: ...
+
+
+@runtime_checkable
+class ProfileCaptioner(Protocol):
+    """A captioner whose output depends on the profile (its prompt, its length) and
+    that captions several images in one batch. The Describer calls caption() instead
+    of analyze() when an analyzer has it."""
+
+    def caption(
+        self, images: Sequence[PreparedImage], facts: Sequence[dict[str, Any]], profile: Profile | None
+    ) -> list[Any]: ...
 
 
 class BaseAnalyzer(ABC):

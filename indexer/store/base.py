@@ -14,7 +14,7 @@ from typing import Protocol
 import msgspec
 
 from describe.errors import ImgdescError
-from describe.facts import Colour, CompositionFacts, Label, ObjectCount
+from describe.facts import Colour, CompositionFacts, DetectedObject, Label, ObjectCount
 
 DENSE = "dense"
 SPARSE = "sparse"
@@ -62,6 +62,7 @@ class StoredImage(msgspec.Struct, kw_only=True):
     tags: list[str] = []
     colors: list[Colour] = []
     objects: list[ObjectCount] = []
+    boxes: list[DetectedObject] = []  # each detection, box normalised to [0, 1]; the image page draws them
     labels: list[Label] = []
     text: str = ""
     composition: CompositionFacts | None = None

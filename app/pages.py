@@ -1,0 +1,133 @@
+"""The htmx pages: search, image details, failed files and the status bar.
+
+Handlers are thin: parse, call the services the REST API uses, and return a
+full page — or, for an htmx request aimed at a part of the page, just that
+fragment, rendered from the same context.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
+from litestar.response import Template
+
+from app.api import NotFoundError, check_id
+from app.services import Services
+from app.views import (
+    boxes,
+    chips,
+    clean_query,
+    clean_tags,
+    hit_tag_counts,
+    search_url,
+    status_view,
+    swatches,
+)
+from app.web import VARY
+
+PAGE_LIMIT = 60
+
+
+def page(request: HTMXRequest, name: str, fragment: str, target: str, context: dict[str, Any]) -> Template:
+    """The fragment when htmx asks for `target`, else the whole page (which includes
+    the fragment). A history restore always gets the whole page."""
+    htmx = request.htmx
+    if htmx and htmx.target == target and not htmx.history_restore_request:
+        return HTMXTemplate(template_name=fragment, context=context, headers=dict(VARY))
+    return Template(name, context=context, headers=dict(VARY))
+
+
+def layout(services: Services, nav: str, **context: Any) -> dict[str, Any]:
+    """What every page's layout needs: the status bar and which tab is current."""
+    return {"status": status_view(services.index_status()), "nav": nav, **context}
+
+
+class PagesController(Controller):
+    @get("/", name="search")
+    async def search(
+        self,
+        request: HTMXRequest,
+        services: NamedDependency[Services],
+        q: FromQuery[str] = "",
+        tag: FromQuery[list[str] | None] = None,
+    ) -> Template:
+        query, tags = clean_query(q), clean_tags(tag)
+        hits = await services.lane.run(lambda: services.search.search(query, tags, PAGE_LIMIT))
+        # with text, chips count tags among what was found; without, over the catalog
+        counts = hit_tag_counts(h.tags for h in hits) if query else services.search.facets(tags)
+        context = layout(
+            services,
+            "search",
+            query=query,
+            tags=tags,
+            hits=hits,
+            chips=chips(query, tags, counts),
+            catalog_size=services.store.count(),
+            clear_url=search_url("", []),
+            url=search_url(query, tags),
+        )
+        return page(request, "search.html", "_results.html", "results", context)
+
+    @get("/images/{id:str}", name="image")
+    async def image(self, services: NamedDependency[Services], id: FromPath[str]) -> Template:
+        image_id = check_id(id)
+        record = services.store.get(image_id)
+        if record is None:
+            raise NotFoundError(
+                "No image with this id. If you have just added it, it is still being indexed: "
+                "reload in a moment."
+            )
+        composition = record.composition
+        facts = []
+        if composition is not None:
+            facts = [
+                ("Orientation", f"{composition.orientation} ({composition.aspect_ratio}:1)"),
+                ("Shot", composition.shot or "—"),
+                ("Main subject", composition.subject_position or "—"),
+                ("Lighting", composition.lighting),
+                ("Brightness", f"{composition.brightness:.0%}"),
+                ("Contrast", f"{composition.contrast:.0%}"),
+                ("Saturation", f"{composition.saturation:.0%}"),
+                ("Focus", "blurry" if composition.blurry else f"sharp ({composition.sharpness:.0f})"),
+                ("Background", "plain" if composition.plain_background else "busy"),
+                ("Mostly text", "yes" if composition.text_heavy else "no"),
+            ]
+        context = layout(
+            services,
+            "image",
+            id=image_id,
+            record=record,
+            swatches=swatches(record.colors),
+            boxes=boxes(record.boxes),
+            composition=facts,
+            timings=sorted(record.timings_ms.items(), key=lambda kv: kv[0] == "total"),
+        )
+        return Template("image.html", context=context)
+
+    @get("/failed", name="failed")
+    async def failed(self, services: NamedDependency[Services]) -> Template:
+        status = services.index_status()
+        context = layout(
+            services, "failed", failures=status.get("failures", []), total=status.get("failed", 0)
+        )
+        return Template("failed.html", context=context)
+
+    @get("/fragments/status", name="status", sync_to_thread=False)
+    def status(self, request: HTMXRequest, seen: FromQuery[int | None] = None) -> Response[Any]:
+        """The status bar. It does not need the services to be ready: while models load
+        it says so. When the indexed count moved since the page last saw it, the
+        `imgdesc-indexed` event lets the search results refresh themselves."""
+        runtime = request.app.state.get("runtime")
+        services: Services | None = getattr(runtime, "services", None)
+        if services is None:
+            view = status_view(None, getattr(runtime, "state", "loading"), getattr(runtime, "error", None))
+        else:
+            view = status_view(services.index_status())
+        headers = dict(VARY)
+        if seen is not None and services is not None and view["indexed"] != seen:
+            headers["HX-Trigger"] = "imgdesc-indexed"
+        return HTMXTemplate(template_name="_status.html", context={"status": view}, headers=headers)
