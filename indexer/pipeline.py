@@ -175,7 +175,7 @@ class Indexer:
         timings["decode"] = decode_ms
         main = self.describer.compose(facts, self.profile, timings)
         alt = self.describer.compose(facts, self.alt_profile)
-        text = document_text(main.description, main.tags, main.text)
+        text = document_text(main.caption or main.description, main.tags, main.text)
         dense = self.embedder.embed_one(text)
         paths = self.state.paths_for(sha)
         payload = StoredImage(
@@ -184,6 +184,7 @@ class Indexer:
             filename=PurePosixPath(paths[0]).name,
             description=main.description,
             alt=alt.description,
+            caption=main.caption or "",
             tags=main.tags,
             colors=main.colors,
             objects=main.objects,
@@ -244,7 +245,7 @@ class Indexer:
         stale = [(pid, p) for pid, p in self.store.scroll() if p.embedding_model != self.embedder.name]
         for start in range(0, len(stale), batch):
             chunk = stale[start : start + batch]
-            texts = [document_text(p.description, p.tags, p.text) for _, p in chunk]
+            texts = [document_text(p.caption or p.description, p.tags, p.text) for _, p in chunk]
             vectors = self.embedder.embed(texts)
             points: Sequence[ImagePoint] = [
                 ImagePoint(id=pid, dense=vec, sparse=sparse_vector(text),

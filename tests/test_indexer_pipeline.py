@@ -261,7 +261,7 @@ def test_model_change_reembeds_without_describing(env: Env) -> None:
     for point in env.store.points.values():
         p = point.payload
         assert p.embedding_model == "other-model"
-        assert point.dense == embedder.embed_one(document_text(p.description, p.tags, p.text))
+        assert point.dense == embedder.embed_one(document_text(p.caption or p.description, p.tags, p.text))
     assert env.run()["reembedded"] == 0
 
 

@@ -55,8 +55,14 @@ def fmt(value: float | int | None, digits: int = 3) -> str:
     return f"{value:.1f}" if abs(value) >= 10 else f"{value:.{digits}f}"
 
 
+ONE_DECIMAL = frozenset({"words_mean", "load_s"})  # not ratios: three decimals would be noise
+
+
 def _summary_table(runs: list[RunResult], columns: list[tuple[str, str]]) -> Table:
-    rows = [[r.label, *(fmt(r.summary.get(key)) for _, key in columns)] for r in runs]
+    rows = [
+        [r.label, *(fmt(r.summary.get(key), 1 if key in ONE_DECIMAL else 3) for _, key in columns)]
+        for r in runs
+    ]
     return Table(["captioner/profile", *(h for h, _ in columns)], rows)
 
 

@@ -157,7 +157,7 @@ def _index(
     by_name = {i.name: i for i in run.images}
     points, dense = [], {}
     for name, desc in described.items():
-        text = document_text(desc.description, desc.tags, desc.text)
+        text = document_text(desc.caption or desc.description, desc.tags, desc.text)
         start = time.perf_counter()
         vector = embedder.embed_one(text)
         by_name[name].embed_ms = round((time.perf_counter() - start) * 1000, 1)

@@ -59,6 +59,7 @@ class StoredImage(msgspec.Struct, kw_only=True):
     filename: str  # of the first path
     description: str
     alt: str = ""
+    caption: str = ""  # what the captioner said; embedded instead of the whole paragraph
     tags: list[str] = []
     colors: list[Colour] = []
     objects: list[ObjectCount] = []
