@@ -145,8 +145,10 @@ class Describer:
         return ordered
 
     def load(self, profile: str | None = None, captioner: str | None = None) -> None:
-        """Load every model the profile needs now, so the first request is not slow."""
-        for analyzer in self.plan(self.profiles.get(profile or self.settings.profile), captioner):
+        """Load every model the profile needs now, so the first request is not slow.
+        The captioner first: missing weights are then reported before seconds of other loading."""
+        plan = self.plan(self.profiles.get(profile or self.settings.profile), captioner)
+        for analyzer in sorted(plan, key=lambda a: a.produces != "caption"):
             analyzer.load()
 
     def analyze(

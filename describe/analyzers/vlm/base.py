@@ -113,12 +113,12 @@ class VisionLanguageCaptioner(BaseAnalyzer):
         quiet_transformers()
         try:
             self._load_model(self.path)
+            self.model.to(self.device).eval()  # a GPU out of memory fails here
         except ModelError:
             raise
         except Exception as exc:  # one line for people; the cause stays chained for logs
             reason = clean(str(exc))[:300] or type(exc).__name__
             raise ModelError(f"{self.name}: cannot load the model from {self.path}: {reason}") from exc
-        self.model.to(self.device).eval()
         if self.device == "cpu" and self.quantize == "int8":
             self.model = quantize_int8(self.model)
 
