@@ -3,9 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# torch is pinned to the CPU build that pip finds on local disk here; an open
-# range would pull a multi-GB CUDA build.
-TORCH := torch==2.13.0
+# pyproject pins torch==2.13.0: the CPU build pip finds on local disk here (an
+# open range would pull a multi-GB CUDA build).
 
 .PHONY: install test lint typecheck pytest serve bench clean
 
