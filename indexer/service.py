@@ -15,6 +15,21 @@ from indexer.store.base import Store
 
 Progress = Callable[[int, int, str], None]
 
+# New points after which the search graph is rebuilt. Qdrant Edge has no background
+# optimiser: until optimize() runs, search scans every point (17 ms hybrid + tag at 100k
+# against 6 ms after). It takes minutes of CPU at 100k, so it runs only after bulk
+# loads, when the queue is empty.
+OPTIMIZE_AFTER = 1000
+
+
+def optimize_store(store: Store) -> None:
+    """Build the store's search index if it has one to build (the embedded shard does;
+    a Qdrant server optimises by itself)."""
+    optimize = getattr(store, "optimize", None)
+    if callable(optimize):
+        optimize()
+
+
 __all__ = ["Progress", "index_folder", "run_once"]
 
 
@@ -34,6 +49,8 @@ def run_once(indexer: Indexer, progress: Progress | None = None, retries: int = 
         outcomes[outcome] += 1
         if progress is not None:
             progress(done, total, rel)
+    if outcomes["described"] >= OPTIMIZE_AFTER:
+        optimize_store(indexer.store)
     return {
         "total": total,
         "moved": plan.moved,

@@ -25,6 +25,7 @@ from watchdog.observers.polling import PollingObserver
 
 from describe.describer import Describer
 from describe.files import looks_like_image
+from indexer import service
 from indexer.embed import TextEmbedder
 from indexer.pipeline import Indexer, is_ignored
 from indexer.reconcile import reconcile, scan
@@ -52,6 +53,7 @@ class Watcher:
         self.delete_delay = max(delete_delay, stable_seconds * 2)
         self.ready = threading.Event()  # set once the start-up reconcile has been queued
         self.processed = 0
+        self._since_optimize = 0
         self._items: dict[str, _Item] = {}
         self._heap: list[tuple[float, str]] = []  # (due, path); stale entries skipped on pop
         self._busy: str | None = None
@@ -195,7 +197,15 @@ class Watcher:
                 with self._cond:
                     self._busy = None
                     self.processed += 1
+                    self._since_optimize += 1
+                    idle = not self._items
                     self._cond.notify_all()
+                if idle and self._since_optimize >= service.OPTIMIZE_AFTER:
+                    self._since_optimize = 0
+                    try:
+                        service.optimize_store(self.indexer.store)
+                    except Exception:  # search still works, only slower
+                        logger.exception("optimising the store failed")
 
     def _process(self, rel: str, item: _Item) -> None:
         root = self.indexer.root

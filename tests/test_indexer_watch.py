@@ -166,3 +166,32 @@ def test_restart_picks_up_what_changed_while_stopped(rig: Rig) -> None:
     assert described() == 4
     status = watcher.status()
     assert (status["indexed"], status["pending"], status["failed"], status["ready"]) == (3, 0, 0, True)
+
+
+class OptimisingStore(FakeStore):
+    """A store with a search index to build, like the embedded Edge shard."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.optimised = 0
+
+    def optimize(self) -> bool:
+        self.optimised += 1
+        return True
+
+
+def test_the_store_is_optimised_once_a_bulk_load_is_done(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexer import service
+
+    monkeypatch.setattr(service, "OPTIMIZE_AFTER", 3)
+    rig.store = store = OptimisingStore()
+    write_images(rig.root, 2)
+    watcher = rig.start()
+    assert watcher.wait_idle(TIMEOUT)
+    assert store.optimised == 0  # two changes: below the threshold
+    (rig.root / "third.png").write_bytes(image_bytes(7))
+    wait_for(lambda: store.optimised == 1)
+    rig.stop()
+    write_images(rig.root, 5)  # one-shot run over the folder: 3 new files
+    summary = service.index_folder(rig.root, rig.data, make_describer(0.0), HashEmbedder(), store)
+    assert summary["described"] == 3 and store.optimised == 2
