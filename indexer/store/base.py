@@ -79,6 +79,11 @@ class StoredImage(msgspec.Struct, kw_only=True):
     describer_version: str = ""
 
 
+def decode_payload(payload: dict[str, object] | None) -> StoredImage:
+    """A point's payload as both adapters read it back."""
+    return msgspec.convert(payload or {}, StoredImage)
+
+
 class SparseVector(msgspec.Struct, frozen=True):
     indices: list[int]
     values: list[float]

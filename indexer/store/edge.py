@@ -30,6 +30,7 @@ from indexer.store.base import (
     SparseVector,
     StoredImage,
     StoreInUseError,
+    decode_payload,
 )
 
 LOCK_FILE = "imgdesc.lock"
@@ -103,7 +104,7 @@ class EdgeStore:
 
     def get(self, id: str) -> StoredImage | None:
         records = self._shard.retrieve([id], True, False)
-        return _decode(records[0].payload) if records else None
+        return decode_payload(records[0].payload) if records else None
 
     def query(
         self,
@@ -124,7 +125,7 @@ class EdgeStore:
             limit, query=_RRF, prefetches=prefetches, filter=where, with_payload=True, with_vector=False
         )
         points = self._shard.query(request)
-        return [Hit(id=str(p.id), score=p.score, payload=_decode(p.payload)) for p in points]
+        return [Hit(id=str(p.id), score=p.score, payload=decode_payload(p.payload)) for p in points]
 
     def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
         request = qe.FacetRequest("tags", limit=limit, exact=True, filter=_tag_filter(tags))
@@ -141,7 +142,7 @@ class EdgeStore:
             request = qe.ScrollRequest(offset=offset, limit=batch, with_payload=True, with_vector=False)
             records, offset = self._shard.scroll(request)
             for record in records:
-                yield str(record.id), _decode(record.payload)
+                yield str(record.id), decode_payload(record.payload)
             if offset is None:
                 return
 
@@ -245,7 +246,3 @@ def _to_point(point: ImagePoint) -> qe.Point:
         SPARSE: qe.SparseVector(point.sparse.indices, point.sparse.values),
     }
     return qe.Point(point.id, vectors, msgspec.to_builtins(point.payload))
-
-
-def _decode(payload: dict[str, object] | None) -> StoredImage:
-    return msgspec.convert(payload or {}, StoredImage)

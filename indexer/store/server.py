@@ -25,6 +25,7 @@ from indexer.store.base import (
     ImagePoint,
     SparseVector,
     StoredImage,
+    decode_payload,
 )
 
 MIN_CANDIDATES = 50  # per prefetch, as in the embedded store
@@ -95,7 +96,7 @@ class ServerStore:
 
     def get(self, id: str) -> StoredImage | None:
         records = self._client.retrieve(self.collection, [id], with_payload=True, with_vectors=False)
-        return _decode(records[0].payload) if records else None
+        return decode_payload(records[0].payload) if records else None
 
     def query(
         self,
@@ -124,7 +125,7 @@ class ServerStore:
             with_payload=True,
             with_vectors=False,
         )
-        return [Hit(id=str(p.id), score=p.score, payload=_decode(p.payload)) for p in response.points]
+        return [Hit(id=str(p.id), score=p.score, payload=decode_payload(p.payload)) for p in response.points]
 
     def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
         response = self._client.facet(
@@ -143,7 +144,7 @@ class ServerStore:
                 self.collection, limit=batch, offset=offset, with_payload=True, with_vectors=False
             )
             for record in records:
-                yield str(record.id), _decode(record.payload)
+                yield str(record.id), decode_payload(record.payload)
             if offset is None:
                 return
 
@@ -188,7 +189,3 @@ def _to_point(point: ImagePoint) -> models.PointStruct:
     return models.PointStruct(
         id=point.id, vector={DENSE: point.dense, SPARSE: sparse}, payload=msgspec.to_builtins(point.payload)
     )
-
-
-def _decode(payload: dict[str, object] | None) -> StoredImage:
-    return msgspec.convert(payload or {}, StoredImage)
