@@ -70,7 +70,7 @@ def create_app(settings: Settings, build: Callable[[Settings], Services] = build
     async def load() -> None:
         try:
             runtime.services = await asyncio.to_thread(build, settings)
-            runtime.services.state = runtime.state = "ready"
+            runtime.state = "ready"
             log.info("imgdesc ready: captioner %s", runtime.services.describer.captioner)
         except Exception as exc:  # shown in /api/health; the process stays up to say why
             runtime.state, runtime.error = "failed", str(getattr(exc, "message", exc))

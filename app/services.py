@@ -4,7 +4,7 @@ shared by REST handlers and pages, closed on shutdown."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,6 @@ class Services:
     search: SearchService
     lane: WorkLane
     watcher: Any = None  # indexer.watch.Watcher when a folder is watched
-    state: str = "loading"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def watch_root(self) -> Path | None:

@@ -18,25 +18,25 @@ CAPTION_OBJECT_SCORE = 0.5
 def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
     out: list[Tag] = []
     sources = set(rules.sources)
-    if facts.objects and "objects" in sources:
-        for count in facts.objects.counts:
-            if count.score >= rules.min_score:
-                out.append(Tag(count.label, "objects", count.score))
+    # what the detector found confidently, then what a vision-language captioner named
+    # (after the detector's, so a thing both name keeps the detector as its source)
+    detected = (
+        [(c.label, c.score) for c in facts.objects.counts if c.score >= rules.min_score]
+        if facts.objects
+        else []
+    )
     caption_objects = facts.caption.objects if facts.caption and "caption" in sources else ()
-    # after the detector's, so a thing both name keeps the detector as its source
-    out += [Tag(name, "caption", CAPTION_OBJECT_SCORE) for name in caption_objects]
+    captioned = [(name, CAPTION_OBJECT_SCORE) for name in caption_objects]
+    if "objects" in sources:
+        out += [Tag(label, "objects", score) for label, score in detected]
+    out += [Tag(name, "caption", score) for name, score in captioned]
     if facts.labels and "labels" in sources:
         out += [Tag(lb.name, "labels", lb.score) for lb in facts.labels.labels if lb.score >= rules.min_score]
     if "category" in sources:
-        if facts.objects:
-            for count in facts.objects.counts:
-                category = object_category(count.label)
-                if category and count.score >= rules.min_score:
-                    out.append(Tag(category, "category", count.score))
-        for name in caption_objects:
-            category = object_category(name)
+        for label, score in detected + captioned:
+            category = object_category(label)
             if category:
-                out.append(Tag(category, "category", CAPTION_OBJECT_SCORE))
+                out.append(Tag(category, "category", score))
         if facts.labels:
             out += [
                 Tag(lb.category, "category", lb.score)
