@@ -57,12 +57,7 @@ class SearchService:
 
     def browse(self, tags: Sequence[str] = (), limit: int = 20) -> list[SearchHit]:
         """No query text: the images that carry every tag (all images when none), newest first."""
-        found: list[Hit] = []
-        for point_id, payload in self.store.scroll():
-            if all(t in payload.tags for t in tags):
-                found.append(Hit(id=point_id, score=0.0, payload=payload))
-        found.sort(key=lambda h: h.payload.indexed_at, reverse=True)
-        return [_to_hit(h) for h in found[:limit]]
+        return [_to_hit(Hit(id=id, score=0.0, payload=p)) for id, p in self.store.latest(tags, limit)]
 
     def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
         return self.store.facets([normalise_tag(t) for t in tags], limit)

@@ -238,6 +238,10 @@ class FakeStore:
     def count(self, tags: Sequence[str] = ()) -> int:
         return sum(1 for p in self.points.values() if all(t in p.payload.tags for t in tags))
 
+    def latest(self, tags: Sequence[str] = (), limit: int = 20) -> list[tuple[str, StoredImage]]:
+        found = [(id, p.payload) for id, p in list(self.points.items()) if set(tags) <= set(p.payload.tags)]
+        return sorted(found, key=lambda item: item[1].indexed_at, reverse=True)[:limit]
+
     def scroll(self, batch: int = 256) -> Iterator[tuple[str, StoredImage]]:
         yield from ((id, p.payload) for id, p in list(self.points.items()))
 

@@ -305,3 +305,20 @@ def test_open_store_defaults_to_the_embedded_shard(tmp_path: Path) -> None:
         assert store.path == tmp_path / "qdrant"
     finally:
         store.close()
+
+
+def test_latest_is_newest_first_with_every_tag(store: Store) -> None:
+    from msgspec.structs import replace
+
+    stamps = {"cat": "2026-01-03T10:00:00Z", "dog": "2026-01-01T10:00:00Z", "boat": "2026-01-02T10:00:00Z"}
+    store.upsert(
+        [replace(POINTS[n], payload=replace(POINTS[n].payload, indexed_at=t)) for n, t in stamps.items()]
+    )
+    store.upsert(
+        [replace(POINTS["car"], payload=replace(POINTS["car"].payload, indexed_at="2025-12-31T10:00:00Z"))]
+    )
+    assert [NAMES[id] for id, _ in store.latest()] == ["cat", "boat", "dog", "car"]
+    assert [NAMES[id] for id, _ in store.latest(limit=2)] == ["cat", "boat"]
+    assert [NAMES[id] for id, _ in store.latest(["animal"])] == ["cat", "dog"]
+    assert [NAMES[id] for id, _ in store.latest(["outdoor", "vehicle"], limit=1)] == ["boat"]
+    assert store.latest(["animal", "vehicle"]) == []

@@ -21,6 +21,8 @@ SPARSE = "sparse"
 # Payload fields with a keyword index (filtered or faceted) and a full-text index.
 KEYWORD_FIELDS = ("tags", "paths", "sha256", "captioner", "embedding_model")
 TEXT_FIELDS = ("description", "text")
+# Ordered by (newest first) when browsing without a query: needs a datetime index.
+ORDER_FIELD = "indexed_at"
 
 _NAMESPACE = uuid.UUID("6f1c3c1e-8b0e-4a55-9d1a-2b8c5f0e7a11")
 
@@ -133,6 +135,11 @@ class Store(Protocol):
         ...
 
     def count(self, tags: Sequence[str] = ()) -> int: ...
+
+    def latest(self, tags: Sequence[str] = (), limit: int = 20) -> list[tuple[str, StoredImage]]:
+        """The most recently indexed points carrying every tag in `tags`, newest first;
+        ordered and filtered by Qdrant, so it costs `limit` points, not the collection."""
+        ...
 
     def scroll(self, batch: int = 256) -> Iterator[tuple[str, StoredImage]]: ...
 

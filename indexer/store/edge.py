@@ -22,6 +22,7 @@ import qdrant_edge as qe
 from indexer.store.base import (
     DENSE,
     KEYWORD_FIELDS,
+    ORDER_FIELD,
     SPARSE,
     TEXT_FIELDS,
     DimensionMismatchError,
@@ -136,6 +137,14 @@ class EdgeStore:
     def count(self, tags: Sequence[str] = ()) -> int:
         return self._shard.count(qe.CountRequest(exact=True, filter=_tag_filter(tags)))
 
+    def latest(self, tags: Sequence[str] = (), limit: int = 20) -> list[tuple[str, StoredImage]]:
+        order = qe.OrderBy(ORDER_FIELD, qe.Direction.Desc)
+        request = qe.ScrollRequest(
+            limit=limit, filter=_tag_filter(tags), with_payload=True, with_vector=False, order_by=order
+        )
+        records, _ = self._shard.scroll(request)
+        return [(str(r.id), decode_payload(r.payload)) for r in records]
+
     def scroll(self, batch: int = 256) -> Iterator[tuple[str, StoredImage]]:
         offset: qe.PointId | None = None
         while True:
@@ -186,6 +195,8 @@ def _ensure_payload_indexes(shard: qe.EdgeShard) -> None:
         if field not in have:
             params = qe.TextIndexParams(tokenizer=qe.TokenizerType.Word, lowercase=True)
             shard.update(qe.UpdateOperation.create_field_index(field, params))
+    if ORDER_FIELD not in have:
+        shard.update(qe.UpdateOperation.create_field_index(ORDER_FIELD, qe.PayloadSchemaType.Datetime))
     shard.flush()
 
 

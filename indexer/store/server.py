@@ -18,6 +18,7 @@ from qdrant_client.http.exceptions import UnexpectedResponse
 from indexer.store.base import (
     DENSE,
     KEYWORD_FIELDS,
+    ORDER_FIELD,
     SPARSE,
     TEXT_FIELDS,
     DimensionMismatchError,
@@ -137,6 +138,17 @@ class ServerStore:
     def count(self, tags: Sequence[str] = ()) -> int:
         return self._client.count(self.collection, count_filter=_tag_filter(tags), exact=True).count
 
+    def latest(self, tags: Sequence[str] = (), limit: int = 20) -> list[tuple[str, StoredImage]]:
+        records, _ = self._client.scroll(
+            self.collection,
+            limit=limit,
+            scroll_filter=_tag_filter(tags),
+            order_by=models.OrderBy(key=ORDER_FIELD, direction=models.Direction.DESC),
+            with_payload=True,
+            with_vectors=False,
+        )
+        return [(str(r.id), decode_payload(r.payload)) for r in records]
+
     def scroll(self, batch: int = 256) -> Iterator[tuple[str, StoredImage]]:
         offset: models.ExtendedPointId | None = None
         while True:
@@ -172,6 +184,8 @@ def _ensure_payload_indexes(client: QdrantClient, collection: str) -> None:
         for field in TEXT_FIELDS:
             if field not in have:
                 client.create_payload_index(collection, field, text, wait=True)
+        if ORDER_FIELD not in have:
+            client.create_payload_index(collection, ORDER_FIELD, models.PayloadSchemaType.DATETIME, wait=True)
 
 
 def _tag_filter(tags: Sequence[str]) -> models.Filter | None:
