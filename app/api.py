@@ -94,7 +94,7 @@ class ApiController(Controller):
         from indexer.thumbs import thumbnail_path
 
         path = thumbnail_path(services.settings.data_dir, check_id(id))
-        if path is None or not path.is_file():
+        if not path.is_file():
             raise NotFoundError(f"no thumbnail for image {id!r}")
         return File(path, content_disposition_type="inline", media_type="image/webp")
 
