@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # pyproject pins torch==2.13.0: the CPU build pip finds on local disk here (an
 # open range would pull a multi-GB CUDA build).
 
-.PHONY: install test lint typecheck pytest serve bench clean
+.PHONY: install test lint typecheck pytest serve bench eval clean
 
 install: $(STAMP)
 
@@ -34,6 +34,18 @@ serve: install
 
 bench: install
 	$(BIN)/imgdesc bench --output docs/bench-describe.md
+
+# Both dev sets, classic captioner, each beside the naive baseline (docs/EVALUATION.md).
+# The shared photo set is read where it lies, never copied into the repository.
+SHARED_DEVSET ?= ../shared/devset
+eval: install
+	$(BIN)/imgdesc eval --captioner classic --no-clip --output eval-results/devset
+	@if [ -d $(SHARED_DEVSET)/images ]; then \
+		$(BIN)/imgdesc eval $(SHARED_DEVSET)/images --references $(SHARED_DEVSET)/references.toml \
+			--captioner classic --no-clip --output eval-results/shared; \
+	else \
+		echo "skipping the shared photo set: $(SHARED_DEVSET)/images not found"; \
+	fi
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -11,8 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.evaluation import dataset, metrics, signals
+from app.evaluation import baseline, dataset, metrics, signals
+from app.evaluation.results import ImageResult, RunResult
+from describe.facts import DetectedObject, Facts, Label, LabelFacts, ObjectFacts, TextFacts
 from describe.vocabulary import normalise_tag
+from tests.fakes import HashEmbedder, fake_analyzers, make_describer, write_images
 
 # --- ranking metrics ------------------------------------------------------------
 
@@ -52,6 +55,15 @@ def test_ndcg_with_graded_relevance() -> None:
     assert metrics.ndcg_at_k(["a", "b"], graded, 5) == pytest.approx(1.0)
     swapped = (1 + 2 / math.log2(3)) / (2 + 1 / math.log2(3))
     assert metrics.ndcg_at_k(["b", "a"], graded, 5) == pytest.approx(swapped)
+
+
+def test_hit_at_1_is_whether_the_first_result_is_relevant() -> None:
+    # two relevant images, the first one found first: recall@1 is 0.5, hit@1 is 1
+    assert metrics.hit_at_k(["a", "x", "b"], {"a", "b"}, 1) == 1.0
+    assert metrics.recall_at_k(["a", "x", "b"], {"a", "b"}, 1) == 0.5
+    assert metrics.hit_at_k(["x", "a"], {"a"}, 1) == 0.0
+    assert metrics.hit_at_k(["x", "a"], {"a"}, 2) == 1.0
+    assert metrics.hit_at_k([], {"a"}, 1) == 0.0
 
 
 def test_first_rank_mean_and_percentile() -> None:
@@ -112,6 +124,191 @@ def test_text_signals() -> None:
     assert s.repeat_rate == pytest.approx(1 / 3)  # "a cup a" said twice in the third
     assert s.common_phrases[0] == ("an image of a", 0.667)  # share, rounded
     assert signals.repeated_ngrams("a cup a cup a cup") == ["a cup a", "cup a cup"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("An image.", True),
+        ("An image with text. The main colour is red. Visible text reads “SUMMER SALE”.", True),
+        ("", True),
+        ("The main colours are light gray, red and black.", True),
+        ("red, text", True),  # the tags profile's paragraph for a sign
+        ("A photo.", True),
+        ("An image of a cat, most likely an Egyptian cat. The main colour is brown.", False),
+        ("An image of what looks like a lampshade.", False),
+        ("An image with text. Visible text reads “SALE”.", True),  # only the first sentence counts
+        ("Text: SUMMER SALE", False),  # the words read are content
+        ("cat, animal, brown, close-up", False),
+    ],
+)
+def test_subjectless_paragraphs_name_nothing_in_their_first_sentence(text: str, expected: bool) -> None:
+    assert signals.subjectless(text) is expected
+
+
+def test_text_signals_count_subjectless_paragraphs() -> None:
+    texts = ["An image.", "An image of a cat.", "An image with text. Visible text reads “OPEN”."]
+    assert signals.text_signals(texts).subjectless == 2
+
+
+# --- the naive baseline -----------------------------------------------------------
+
+
+def _facts(labels: tuple[Label, ...] = (), objects: tuple[DetectedObject, ...] = (), text: str = "") -> Facts:
+    return Facts(
+        width=10,
+        height=10,
+        labels=LabelFacts(labels=labels),
+        objects=ObjectFacts(objects=objects),
+        text=TextFacts(text=text),
+    )
+
+
+def _obj(label: str, score: float) -> DetectedObject:
+    return DetectedObject(label, score, (0.0, 0.0, 1.0, 1.0))
+
+
+def test_baseline_sentence_is_top_labels_objects_and_text() -> None:
+    facts = _facts(
+        labels=(
+            # given in the analyzer's order (by the best of whole-image and region scores):
+            # the baseline sorts by the whole-image score and keeps those above 0.1
+            Label("bee", 0.05, "animal", region_score=0.9),
+            Label("vase", 0.2, "object", region_score=0.6),
+            Label("daisy", 0.5, "plant"),
+            Label("sunflower", 0.11, "plant"),  # fourth: over the top 3
+            Label("pot", 0.3, "object"),
+            Label("lily", 0.1, "plant"),  # not above 0.1
+        ),
+        objects=(_obj("potted plant", 0.8), _obj("cup", 0.39), _obj("potted plant", 0.6), _obj("vase", 0.45)),
+        text="SUMMER SALE\n50%  OFF",
+    )
+    assert (
+        baseline.sentence(facts)
+        == "A photo of daisy, pot, vase. Objects: potted plant, vase. Text: SUMMER SALE 50% OFF"
+    )
+    # normalised as imgdesc's tags are (daisy → flower, pot → plant), each once
+    assert baseline.tags(facts) == ["flower", "plant", "vase"]
+
+
+def test_baseline_sentence_leaves_out_empty_parts() -> None:
+    assert baseline.sentence(_facts(text="SUMMER SALE")) == "Text: SUMMER SALE"
+    assert baseline.sentence(_facts(objects=(_obj("cat", 0.9),))) == "Objects: cat"
+    assert baseline.sentence(_facts(labels=(Label("tabby", 0.4, "animal"),))) == "A photo of tabby"
+    assert baseline.sentence(_facts(labels=(Label("tabby", 0.05, "animal"),))) == ""
+    assert baseline.sentence(Facts(width=1, height=1)) == ""
+    assert baseline.tags(Facts(width=1, height=1)) == []
+
+
+def test_baseline_ranks_every_image_by_cosine() -> None:
+    documents = {
+        "far.jpg": np.array([0.0, 1.0]),
+        "empty.jpg": np.zeros(2),  # an empty sentence: cosine 0 with everything, still ranked
+        "long.jpg": np.array([5.0, 5.0]),  # the largest dot product, but 45° off
+        "opposite.jpg": np.array([-1.0, 0.0]),
+        "near.jpg": np.array([1.0, 0.1]),
+    }
+    assert baseline.rank(documents, np.array([2.0, 0.0])) == [
+        "near.jpg", "long.jpg", "far.jpg", "empty.jpg", "opposite.jpg",
+    ]  # fmt: skip
+    assert baseline.rank({}, np.array([1.0, 0.0])) == []
+
+
+def test_baseline_run_scores_the_cosine_ranking_of_its_sentences() -> None:
+    facts = {
+        "cat.jpg": _facts(labels=(Label("tabby", 0.6, "animal"),), objects=(_obj("cat", 0.9),)),
+        "sale.png": _facts(text="SUMMER SALE"),
+        "blank.png": _facts(),
+        "dog.jpg": _facts(objects=(_obj("dog", 0.8),)),
+    }
+    source = RunResult(captioner="classic", profile="default")
+    source.images = [ImageResult(name=n, describe_ms=12.0) for n in [*facts, "broken.jpg"]]
+    source.images[-1].error = "not an image"
+    refs = dataset.References(
+        images={"cat.jpg": dataset.ImageRef(tags=[["cat"], ["animal"]])},
+        queries=[
+            dataset.Query(text="summer sale", relevant=["sale.png"]),
+            dataset.Query(text="a dog", relevant=["dog.jpg"]),
+        ],
+    )
+    embedder = HashEmbedder(dim=64)
+    run, vectors = baseline.run_baseline(facts, source, refs, embedder, k=10)
+    assert run.label == "naive-baseline"
+    assert set(vectors) == set(facts)  # the broken image has no sentence
+    for query in run.queries:
+        wanted = np.asarray(embedder.embed_one(query.text))
+        cosine = {n: float(v @ wanted) for n, v in vectors.items()}  # unit vectors (or zero)
+        assert query.ranking == sorted(cosine, key=lambda n: -cosine[n])  # all four: no cut-off
+    sale = run.queries[0]
+    assert sale.ranking[0] == "sale.png" and sale.hit == 1.0 and sale.reciprocal_rank == 1.0
+    by_name = {i.name: i for i in run.images}
+    assert by_name["cat.jpg"].description == "A photo of tabby. Objects: cat"
+    assert by_name["cat.jpg"].tag_score is not None and by_name["cat.jpg"].tag_score.recall == 0.5
+    assert by_name["blank.png"].self_rank is None  # an empty sentence cannot find its image
+    assert by_name["sale.png"].self_rank == 1
+    assert by_name["broken.jpg"].error == "not an image"
+    assert run.summary["failed"] == 1 and run.summary["subjectless"] == 1  # the empty sentence
+    assert run.summary["mrr"] == pytest.approx(sum(q.reciprocal_rank for q in run.queries) / 2)
+
+
+def test_difference_to_the_baseline_and_its_line() -> None:
+    run = RunResult(captioner="classic", profile="default")
+    run.summary = {"mrr": 0.75, "hit@1": 0.5, "recall@5": 0.625, "ndcg@5": 0.5, "tag_precision": None,
+                   "tag_recall": 0.5}  # fmt: skip
+    base = RunResult(captioner="naive-baseline", profile="")
+    base.summary = {"mrr": 0.5, "hit@1": 0.75, "recall@5": 0.625, "ndcg@5": 0.375, "tag_precision": 0.5,
+                    "tag_recall": 0.25}  # fmt: skip
+    diff = baseline.difference(run, base)
+    assert diff == {"mrr": 0.25, "hit@1": -0.25, "recall@5": 0.0, "ndcg@5": 0.125, "tag_precision": None,
+                    "tag_recall": 0.25}  # fmt: skip
+    assert baseline.difference_line(diff) == (
+        "vs naive baseline: MRR +0.250, hit@1 -0.250, recall@5 +0.000, nDCG@5 +0.125, tag P —, tag R +0.250"
+    )
+
+
+def test_an_evaluation_scores_the_baseline_beside_each_run(tmp_path: Path) -> None:
+    """Model-free: the fake analyzers describe, a hash embedder embeds, a real store searches."""
+    from app.evaluation import report
+    from app.evaluation.command import summary_lines
+    from app.evaluation.run import run_evaluation
+
+    names = write_images(tmp_path / "images", 4)
+    refs = dataset.References(queries=[dataset.Query(text="sky", relevant=[names[0]])])
+    with fake_analyzers():
+        describer = make_describer()
+        ev = run_evaluation(
+            tmp_path / "images", names, refs, describer, HashEmbedder(), [("fake-caption", "default")],
+            use_clip=False,
+        )  # fmt: skip
+        without = run_evaluation(
+            tmp_path / "images", names, refs, describer, HashEmbedder(), [("fake-caption", "default")],
+            use_clip=False, with_baseline=False,
+        )  # fmt: skip
+    run, base = ev.runs
+    assert ev.baseline == base.label == "naive-baseline"
+    # the fake labeller says "sky" or "night" at 0.9, and nothing else is found
+    assert {i.description for i in base.images} <= {"A photo of sky", "A photo of night"}
+    assert len(base.queries[0].ranking) == len(names)  # every image, no cut-off
+    assert run.vs_baseline == baseline.difference(run, base) and base.vs_baseline == {}
+    assert run.summary["hit@1"] is not None and run.summary["subjectless"] == 0
+    lines = summary_lines(ev)
+    assert lines[0].startswith("fake-caption/default: MRR ")
+    assert lines[1] == "  " + baseline.difference_line(run.vs_baseline)
+    assert lines[2].startswith("naive-baseline: MRR ") and len(lines) == 3
+    files = report.write(ev, tmp_path / "report")
+    md = files["markdown"].read_text()
+    assert "## Against the naive baseline" in md and "| naive-baseline |" in md
+    assert "Against the naive baseline" in files["html"].read_text()
+    assert [r.label for r in without.runs] == ["fake-caption/default"] and without.baseline == ""
+    assert not without.runs[0].vs_baseline
+
+
+def test_an_unknown_baseline_is_an_error_before_anything_loads(tmp_path: Path) -> None:
+    from app.config import Settings
+    from app.evaluation.command import evaluate
+
+    with pytest.raises(dataset.EvalError, match="unknown baseline 'clever'; valid: naive, none"):
+        evaluate(Settings(), tmp_path, tmp_path / "out", baseline="clever")
 
 
 # --- the reference format ---------------------------------------------------------
@@ -218,10 +415,21 @@ def test_eval_writes_reports_with_metrics(
     for name in ("report.md", "report.html", "results.json", "summary.png", "latency.png"):
         assert (out / name).stat().st_size > 0, name
     data = json.loads((out / "results.json").read_text())
-    [run] = data["runs"]
+    run, base = data["runs"]
     assert run["status"] == "ok" and run["captioner"] == "classic"
+    assert base["captioner"] == "naive-baseline" and data["baseline"] == "naive-baseline"
+    assert set(run["vs_baseline"]) == {"mrr", "hit@1", "recall@5", "ndcg@5", "tag_precision", "tag_recall"}
     summary = run["summary"]
-    for key in ("tag_precision", "tag_recall", "colour_f1", "mrr", "recall@5", "ndcg@5", "self_retrieval@1"):
+    for key in (
+        "tag_precision",
+        "tag_recall",
+        "colour_f1",
+        "mrr",
+        "hit@1",
+        "recall@5",
+        "ndcg@5",
+        "self_retrieval@1",
+    ):
         assert 0.0 <= summary[key] <= 1.0, key
     assert summary["mrr"] == 1.0  # a cat and a red sale sign are easy
     assert summary["describe_p50_ms"] > 0
@@ -229,3 +437,4 @@ def test_eval_writes_reports_with_metrics(
     html = (out / "report.html").read_text()
     assert "<table>" in html and "a cat" in html
     assert "| classic/default |" in (out / "report.md").read_text()
+    assert "vs naive baseline: MRR " in result.output

@@ -3,5 +3,6 @@ and profiles, score the output against optional references, search a real index 
 for the run, and write Markdown, HTML and JSON reports with plots.
 
 metrics.py holds the pure scoring functions; dataset.py the reference format; run.py
-does the work; signals.py the label-free measures; report.py and plots.py the output.
+does the work; baseline.py the naive reference scored beside it; signals.py the
+label-free measures; report.py and plots.py the output.
 """

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.config import Settings
+from app.evaluation import baseline as naive
 from app.evaluation import dataset
-from app.evaluation.results import Evaluation
+from app.evaluation.results import Evaluation, RunResult
 from app.evaluation.run import Progress, run_evaluation
 from describe import registry
 from describe.describer import Describer
@@ -44,7 +45,10 @@ def evaluate(
     k: int = 10,
     use_clip: bool = True,
     progress: Progress | None = None,
+    baseline: str = "naive",
 ) -> tuple[Evaluation, dict[str, Path]]:
+    if baseline not in naive.CHOICES:
+        raise dataset.EvalError(f"unknown baseline {baseline!r}; valid: {', '.join(naive.CHOICES)}")
     try:  # the plots need matplotlib, a dev extra; say so before any model loads
         from app.evaluation import report
     except ImportError as exc:
@@ -84,5 +88,36 @@ def evaluate(
         reference_files=[str(f) for f in files],
         progress=progress,
         use_clip=use_clip,
+        with_baseline=baseline == "naive",
     )
     return ev, report.write(ev, output)
+
+
+# (shown as, summary key, decimals) on the one line printed per run
+SUMMARY_SHOWN = (
+    ("MRR", "mrr", 3), ("hit@1", "hit@1", 3), ("recall@5", "recall@5", 3), ("nDCG@5", "ndcg@5", 3),
+    ("tag P", "tag_precision", 3), ("tag R", "tag_recall", 3), ("colour F1", "colour_f1", 3),
+    ("self@1", "self_retrieval@1", 3), ("words", "words_mean", 1),
+)  # fmt: skip
+
+
+def summary_line(run: RunResult) -> str:
+    """'classic/default: MRR 0.674, hit@1 0.474, …, subjectless 4/32'"""
+    s = run.summary
+    shown = [f"{label} {s[key]:.{digits}f}" for label, key, digits in SUMMARY_SHOWN if s.get(key) is not None]
+    if s.get("subjectless") is not None:
+        shown.append(f"subjectless {s['subjectless']:.0f}/{len(run.images) - (s.get('failed') or 0):.0f}")
+    return f"{run.label}: {', '.join(shown)}"
+
+
+def summary_lines(ev: Evaluation) -> list[str]:
+    """What `imgdesc eval` prints: per run its summary, then (beside a baseline) its difference."""
+    lines = []
+    for run in ev.runs:
+        if run.status == "skipped":
+            lines.append(f"skipped {run.label}: {run.reason}")
+            continue
+        lines.append(summary_line(run))
+        if run.vs_baseline:
+            lines.append("  " + naive.difference_line(run.vs_baseline))
+    return lines

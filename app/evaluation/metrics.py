@@ -82,6 +82,12 @@ def first_rank(ranking: Sequence[str], item: str) -> int | None:
     return next((i for i, got in enumerate(ranking, 1) if got == item), None)
 
 
+def hit_at_k(ranking: Sequence[str], relevant: Collection[str], k: int) -> float:
+    """1 when any of the first k results is relevant, else 0. Unlike recall@k it does
+    not shrink when a query has several relevant images."""
+    return float(bool(set(relevant) & set(ranking[:k])))
+
+
 def recall_at_k(ranking: Sequence[str], relevant: Collection[str], k: int) -> float:
     """Share of the relevant items found in the first k results."""
     wanted = set(relevant)

@@ -18,6 +18,7 @@ QUALITY = (
     "tag_recall",
     "colour_f1",
     "mrr",
+    "hit@1",
     "recall@5",
     f"ndcg@{NDCG_K}",
     "self_retrieval@1",

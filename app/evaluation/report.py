@@ -10,17 +10,18 @@ from pathlib import Path
 import jinja2
 import msgspec
 
-from app.evaluation import plots
+from app.evaluation import baseline, plots
 from app.evaluation.results import CUTOFFS, NDCG_K, Evaluation, ImageResult, RunResult
 
 QUALITY_COLUMNS = [
     ("tag P", "tag_precision"), ("tag R", "tag_recall"), ("tag F1", "tag_f1"),
-    ("colour P", "colour_precision"), ("colour R", "colour_recall"), ("MRR", "mrr"),
+    ("colour P", "colour_precision"), ("colour R", "colour_recall"), ("MRR", "mrr"), ("hit@1", "hit@1"),
     *[(f"R@{k}", f"recall@{k}") for k in CUTOFFS], (f"nDCG@{NDCG_K}", f"ndcg@{NDCG_K}"),
 ]  # fmt: skip
 SIGNAL_COLUMNS = [
     ("words (mean)", "words_mean"), ("vocabulary", "vocabulary"), ("type/token", "type_token_ratio"),
-    ("distinct", "distinct_descriptions"), ("repeats", "repeat_rate"), ("self@1", "self_retrieval@1"),
+    ("distinct", "distinct_descriptions"), ("repeats", "repeat_rate"), ("subjectless", "subjectless"),
+    ("self@1", "self_retrieval@1"),
     ("self MRR", "self_mrr"), ("CLIPScore", "clipscore"),
 ]  # fmt: skip
 COST_COLUMNS = [
@@ -82,13 +83,33 @@ def _image_table(images: list[ImageResult], caption: str) -> Table:
     return Table(headers, rows, caption)
 
 
+def _baseline_section(ev: Evaluation, ok: list[RunResult]) -> Section | None:
+    compared = [r for r in ok if r.vs_baseline]
+    if not ev.baseline or not compared:
+        return None
+    rows = [
+        [r.label, *(baseline.signed(r.vs_baseline.get(key)) for _, key in baseline.COMPARED)]
+        for r in compared
+    ]
+    return Section(
+        "Against the naive baseline",
+        [f"{ev.baseline}: from the same facts, the top-3 labels with p > {baseline.MIN_LABEL_SCORE}, the "
+         f"objects with score > {baseline.MIN_OBJECT_SCORE} and the OCR words in one sentence "
+         "(“A photo of daisy, pot, vase. Objects: potted plant. Text: SUMMER SALE”), embedded with the "
+         "same model and ranked by plain cosine over every image; its tags are the label and object "
+         "names. Each row is that run minus the baseline: positive means imgdesc does better."],
+        [Table(["captioner/profile", *(h for h, _ in baseline.COMPARED)], rows)],
+    )  # fmt: skip
+
+
 def sections(ev: Evaluation, images: dict[str, str]) -> list[Section]:
     ok = [r for r in ev.runs if r.status == "ok"]
     overview = Section(
         "Overview",
         [
             f"{ev.images} images in `{ev.folder}`; references: {', '.join(ev.references) or 'none'}; "
-            f"{ev.queries} queries, ranked by the real hybrid search over a temporary index (top {ev.k}).",
+            f"{ev.queries} queries, ranked by the real hybrid search over a temporary index (top {ev.k})"
+            + (f"; {ev.baseline} by plain cosine over every image." if ev.baseline else "."),
             f"CLIPScore: {ev.clipscore}. Machine: {ev.machine}. Created {ev.created}.",
             "Timings are wall-clock on a shared machine: treat them as rough.",
         ],
@@ -106,6 +127,9 @@ def sections(ev: Evaluation, images: dict[str, str]) -> list[Section]:
             [images["summary"]] if "summary" in images else [],
         )
     )  # fmt: skip
+    against = _baseline_section(ev, ok)
+    if against:
+        out.append(against)
     phrases = [
         f"{r.label}: " + "; ".join(f"“{p}” ({share:.0%})" for p, share in r.signals.common_phrases)
         for r in ok
@@ -116,6 +140,7 @@ def sections(ev: Evaluation, images: dict[str, str]) -> list[Section]:
             "Label-free signals",
             ["No references needed. self@1: the share of images that their own description finds "
              "first (ties with a word-for-word identical description are not counted against it). "
+             "subjectless: descriptions whose first sentence names nothing (“An image.”). "
              "Most common 4-word phrases (share of descriptions):", *phrases],
             [_summary_table(ok, SIGNAL_COLUMNS)],
         )
@@ -136,12 +161,12 @@ def sections(ev: Evaluation, images: dict[str, str]) -> list[Section]:
     per_query = Section("Queries", [], [], [images.get("queries", "")])
     for run in ok:
         rows = [
-            [q.text, ", ".join(q.relevant), fmt(q.reciprocal_rank, 2), fmt(q.recall["@5"], 2),
+            [q.text, ", ".join(q.relevant), fmt(q.reciprocal_rank, 2), fmt(q.hit, 0), fmt(q.recall["@5"], 2),
              fmt(q.ndcg, 2), ", ".join(q.ranking[:3])]
             for q in run.queries
         ]  # fmt: skip
         per_query.tables.append(
-            Table(["query", "relevant", "RR", "R@5", f"nDCG@{NDCG_K}", "top 3"], rows, run.label)
+            Table(["query", "relevant", "RR", "hit@1", "R@5", f"nDCG@{NDCG_K}", "top 3"], rows, run.label)
         )
     out.append(per_query)
     per_image = Section("Images", [], [], [images.get("tags", "")])

@@ -7,6 +7,7 @@ from typing import Literal
 
 import msgspec
 
+from app.evaluation import metrics
 from app.evaluation.metrics import SetScore, f1, mean, percentile
 from app.evaluation.signals import TextSignals
 
@@ -36,6 +37,7 @@ class QueryResult(msgspec.Struct, kw_only=True):
     relevant: list[str]
     ranking: list[str]  # what the search returned, best first
     reciprocal_rank: float
+    hit: float  # 1 when the first result is relevant, else 0
     recall: dict[str, float]  # "@1", "@5", "@10"
     ndcg: float  # at NDCG_K
 
@@ -58,10 +60,13 @@ class RunResult(msgspec.Struct, kw_only=True):
     queries: list[QueryResult] = []
     signals: TextSignals | None = None
     summary: dict[str, float | None] = {}
+    # summary key → this run minus the baseline (empty for the baseline itself, or with none)
+    vs_baseline: dict[str, float | None] = {}
 
     @property
     def label(self) -> str:
-        return f"{self.captioner}/{self.profile}"
+        # a baseline has no profile: it renders no template
+        return f"{self.captioner}/{self.profile}" if self.profile else self.captioner
 
 
 class Evaluation(msgspec.Struct, kw_only=True):
@@ -75,6 +80,20 @@ class Evaluation(msgspec.Struct, kw_only=True):
     machine: str
     runs: list[RunResult]
     agreement: list[Agreement] = []
+    baseline: str = ""  # the label of the baseline run among `runs`; "" for none
+
+
+def score_ranking(text: str, relevant: list[str], ranking: list[str], k: int) -> QueryResult:
+    """One query's scores for a ranking (best first); `ranking[:k]` is kept for the report."""
+    return QueryResult(
+        text=text,
+        relevant=relevant,
+        ranking=ranking[:k],
+        reciprocal_rank=metrics.reciprocal_rank(ranking, relevant),
+        hit=metrics.hit_at_k(ranking, relevant, 1),
+        recall={f"@{c}": metrics.recall_at_k(ranking, relevant, c) for c in CUTOFFS},
+        ndcg=metrics.ndcg_at_k(ranking, relevant, NDCG_K),
+    )
 
 
 def summarise(run: RunResult) -> dict[str, float | None]:
@@ -95,6 +114,7 @@ def summarise(run: RunResult) -> dict[str, float | None]:
         "colour_recall": col_r,
         "colour_f1": f1(col_p, col_r),
         "mrr": mean(q.reciprocal_rank for q in run.queries),
+        "hit@1": mean(q.hit for q in run.queries),
     }
     for k in CUTOFFS:
         out[f"recall@{k}"] = mean(q.recall[f"@{k}"] for q in run.queries)
@@ -109,6 +129,7 @@ def summarise(run: RunResult) -> dict[str, float | None]:
             "type_token_ratio": s.type_token_ratio,
             "distinct_descriptions": s.distinct_descriptions,
             "repeat_rate": s.repeat_rate,
+            "subjectless": s.subjectless,
         }
     out |= {
         "clipscore": mean(i.clipscore for i in done),

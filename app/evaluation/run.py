@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.evaluation import metrics, signals
+from app.evaluation import baseline, metrics, signals
 from app.evaluation.clip import ClipScorer, load_scorer
 from app.evaluation.dataset import COLOUR_FAMILIES, References
 from app.evaluation.results import (
@@ -29,14 +29,15 @@ from app.evaluation.results import (
     Agreement,
     Evaluation,
     ImageResult,
-    QueryResult,
     RunResult,
+    score_ranking,
     summarise,
 )
 from describe import registry
 from describe.describer import Describer
 from describe.errors import ImageError
-from describe.facts import Description
+from describe.facts import Description, Facts
+from describe.intake import load_image
 from describe.tags import MIN_COLOUR_COVERAGE
 from describe.vocabulary import normalise_tag
 from indexer.embed import TextEmbedder, document_text, sparse_vector
@@ -59,14 +60,19 @@ def run_evaluation(
     reference_files: Sequence[str] = (),
     progress: Progress | None = None,
     use_clip: bool = True,
+    with_baseline: bool = True,
 ) -> Evaluation:
-    """`images` are names relative to `folder`; `specs` are (captioner, profile) pairs."""
+    """`images` are names relative to `folder`; `specs` are (captioner, profile) pairs.
+    With `with_baseline`, the naive baseline is scored from the first run's facts that
+    have labels (baseline.py) and every run gets its difference to it."""
     for captioner, profile in specs:  # a typo is an error now, not a skipped run later
         registry.get(captioner, "captioner", "caption")
         describer.profiles.get(profile)
     scorer, clip_note = load_scorer() if use_clip else (None, "not computed (--no-clip)")
     runs: list[RunResult] = []
     vectors: dict[str, dict[str, np.ndarray]] = {}
+    base_facts: dict[str, Facts] = {}
+    base_source: RunResult | None = None
     with tempfile.TemporaryDirectory(prefix="imgdesc-eval-") as tmp:
         for n, (captioner, profile) in enumerate(specs):
             run = RunResult(captioner=captioner, profile=profile)
@@ -78,7 +84,9 @@ def run_evaluation(
                 run.status, run.reason = "skipped", " ".join(str(getattr(exc, "message", exc)).split())
                 continue
             run.load_s = round(time.perf_counter() - start, 2)
-            described = _describe_all(folder, images, describer, run, refs, scorer, progress)
+            described, facts = _describe_all(folder, images, describer, run, refs, scorer, progress)
+            if base_source is None and any(f.labels for f in facts.values()):
+                base_facts, base_source = facts, run
             store = EdgeStore.open(Path(tmp) / f"run-{n}", embedder.dim)
             try:
                 vectors[run.label] = _index(store, embedder, described, run)
@@ -87,6 +95,13 @@ def run_evaluation(
                 store.close()
             run.signals = signals.text_signals([d.description for d in described.values()])
             run.summary = summarise(run)
+    base = None
+    if with_baseline and base_source is not None:
+        base, vectors[baseline.NAME] = baseline.run_baseline(base_facts, base_source, refs, embedder, k)
+        for run in runs:
+            if run.status == "ok":
+                run.vs_baseline = baseline.difference(run, base)
+        runs.append(base)
     return Evaluation(
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         folder=str(folder),
@@ -99,6 +114,7 @@ def run_evaluation(
         f"{describer.settings.threads} threads",
         runs=runs,
         agreement=_agreement(runs, vectors),
+        baseline=base.label if base else "",
     )
 
 
@@ -110,25 +126,33 @@ def _describe_all(
     refs: References,
     scorer: ClipScorer | None,
     progress: Progress | None,
-) -> dict[str, Description]:
+) -> tuple[dict[str, Description], dict[str, Facts]]:
+    """Each image's description and the facts behind it (for the baseline)."""
     described: dict[str, Description] = {}
+    found: dict[str, Facts] = {}
+    profile = describer.profiles.get(run.profile)
     for done, name in enumerate(images, 1):
         result = ImageResult(name=name)
         run.images.append(result)
         try:
-            desc = describer.describe(folder / name, profile=run.profile, captioner=run.captioner, name=name)
+            # what Describer.describe does, with the facts kept; the same timings
+            start = time.perf_counter()
+            image = load_image(folder / name, describer.settings.limits, name=name)
+            decode_ms = round((time.perf_counter() - start) * 1000, 1)
+            facts, timings = describer.analyze(image, profile, run.captioner)
+            desc = describer.compose(facts, profile, timings | {"decode": decode_ms})
         except ImageError as exc:
             result.error = exc.message
         except Exception as exc:  # a model failing on one image must not end the run
             result.error = f"{type(exc).__name__}: {exc}"
         else:
-            described[name] = desc
+            described[name], found[name] = desc, facts
             _score_image(result, desc, refs)
             if scorer is not None:
                 result.clipscore = round(scorer.score(folder / name, desc.description), 4)
         if progress is not None:
             progress(done, len(images), f"{run.label} {name}")
-    return described
+    return described, found
 
 
 def _score_image(result: ImageResult, desc: Description, refs: References) -> None:
@@ -186,16 +210,7 @@ def _search(
     limit = max(k, *CUTOFFS, NDCG_K)
     for query in refs.queries:
         ranking = [h.path for h in search.search(query.text, limit=limit)]
-        run.queries.append(
-            QueryResult(
-                text=query.text,
-                relevant=query.relevant,
-                ranking=ranking[:k],
-                reciprocal_rank=metrics.reciprocal_rank(ranking, query.relevant),
-                recall={f"@{c}": metrics.recall_at_k(ranking, query.relevant, c) for c in CUTOFFS},
-                ndcg=metrics.ndcg_at_k(ranking, query.relevant, NDCG_K),
-            )
-        )
+        run.queries.append(score_ranking(query.text, query.relevant, ranking, k))
     by_name = {i.name: i for i in run.images}
     for name, desc in described.items():
         hits = search.search(desc.description, limit=limit)

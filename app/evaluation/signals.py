@@ -2,7 +2,9 @@
 
 Length and vocabulary show whether a captioner says much and whether it says the same
 thing for every image; repeated phrases catch a language model looping ("a cup, a cup")
-and template boilerplate; tag overlap between captioners shows where they agree.
+and template boilerplate; tag overlap between captioners shows where they agree; a
+subjectless paragraph ("An image.", "An image with text.") names nothing a search could
+find it by.
 """
 
 from __future__ import annotations
@@ -14,6 +16,19 @@ from collections.abc import Sequence
 import msgspec
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# Words that say something is an image, or link and hedge, but name nothing in it:
+# the templates' frame ("An image of what looks like …", "The main colours are …"),
+# articles and prepositions, and the basic colour families with their shades (a colour
+# alone is not a subject: "red, text" is the tags profile's sign with nothing read).
+BOILERPLATE = frozenset({
+    "a", "an", "the", "of", "with", "and", "or", "in", "on", "at", "to", "is", "are", "it", "its", "this",
+    "that", "there", "some", "what", "looks", "like", "possibly", "probably", "perhaps", "maybe", "likely",
+    "most", "image", "images", "photo", "photos", "photograph", "picture", "pictures", "shot", "view",
+    "scene", "text", "main", "colour", "colours", "color", "colors", "tone", "tones",
+    "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray",
+    "grey", "beige", "light", "dark", "pale", "deep", "bright",
+})  # fmt: skip
 
 
 def words(text: str) -> list[str]:
@@ -30,6 +45,16 @@ def repeated_ngrams(text: str, n: int = 3) -> list[str]:
     return [" ".join(g) for g, c in counts.items() if c > 1]
 
 
+def first_sentence(text: str) -> str:
+    return _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+
+
+def subjectless(text: str) -> bool:
+    """Whether a paragraph's first sentence — where every template names the subject —
+    has no word beyond boilerplate: "An image.", "An image with text.", or nothing."""
+    return all(w in BOILERPLATE for w in words(first_sentence(text)))
+
+
 class TextSignals(msgspec.Struct, frozen=True):
     descriptions: int
     words_mean: float | None
@@ -39,6 +64,7 @@ class TextSignals(msgspec.Struct, frozen=True):
     type_token_ratio: float | None  # distinct / total words: low means the same words everywhere
     distinct_descriptions: float | None  # share of images whose paragraph no other image has
     repeat_rate: float | None  # share of descriptions with a 3-gram said twice
+    subjectless: int  # descriptions whose first sentence names nothing (see subjectless())
     common_phrases: list[tuple[str, float]]  # 4-grams and the share of descriptions using them
 
 
@@ -64,5 +90,6 @@ def text_signals(texts: Sequence[str], top: int = 5) -> TextSignals:
         type_token_ratio=len(vocab) / total if total else None,
         distinct_descriptions=sum(1 for t in texts if seen[t] == 1) / n if n else None,
         repeat_rate=sum(1 for t in texts if repeated_ngrams(t)) / n if n else None,
+        subjectless=sum(1 for t in texts if subjectless(t)),
         common_phrases=common,
     )
