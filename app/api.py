@@ -1,25 +1,83 @@
-"""REST endpoints. Handlers are thin: parse, call a service, return a struct."""
+"""REST endpoints. Handlers are thin: parse, call a service, return a struct.
+
+Each handler lists the error statuses it can answer with, so the OpenAPI
+document at /api/docs matches what the server sends (tests/test_app_openapi.py
+checks it with schemathesis). The rule for uploads: 400 when the request is
+malformed (not multipart, or no `image` file field), 415 only when the file
+is not a supported image.
+"""
 
 from __future__ import annotations
 
+import mimetypes
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.datastructures import UploadFile
+from litestar.datastructures import ResponseHeader, UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import File
 
 from app.services import Services
-from describe.errors import ImgdescError, NotAnImageError
+from describe.errors import ImgdescError
 from search.service import SearchHit
+
+# Python's table lacks it, and the watcher indexes .dib files
+mimetypes.add_type("image/bmp", ".dib")
 
 
 class NotFoundError(ImgdescError):
     status_code = 404
+
+
+class ErrorBody(msgspec.Struct):
+    """Every error the REST API sends (app/server.py builds it)."""
+
+    error: str
+    detail: Any = None
+
+
+ERRORS = {
+    400: "Malformed request: a bad parameter, or (uploads) a body that is not multipart/form-data "
+    "or has no file field named `image`",
+    403: "Sent from another site's page (its Origin or Referer is not this server)",
+    404: "Unknown image id, profile or captioner",
+    409: "The captioner asked for exists but is not loaded in this server",
+    413: "Over the byte limit (`max_bytes`) or the pixel limit (`max_pixels`); the message says which",
+    415: "The file is not a supported image",
+    421: "The Host is not a name this server answers to (`allowed_hosts`)",
+    422: "The image is empty, truncated or corrupt",
+    503: "Models are still loading, or the describer is busy: retry after `Retry-After` seconds",
+}
+
+
+def errors(*codes: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for these error statuses (and 421, which every route can answer)."""
+    return {
+        code: ResponseSpec(ErrorBody, description=ERRORS[code], generate_examples=False)
+        for code in sorted({*codes, 421})
+    }
+
+
+# Litestar documents a file's Last-Modified as a date-time; it is an HTTP date.
+HTTP_DATE = ResponseHeader(
+    name="last-modified",
+    value="Wed, 21 Oct 2015 07:28:00 GMT",
+    description="When the file last changed, as an HTTP date (RFC 9110)",
+    documentation_only=True,
+)
+
+
+@dataclass
+class DescribeForm:
+    """The multipart body of POST /api/describe."""
+
+    image: UploadFile
 
 
 class SearchResponse(msgspec.Struct):
@@ -45,51 +103,55 @@ class ApiController(Controller):
     path = "/api"
     tags = ["api"]  # noqa: RUF012 - Litestar's own attribute type
 
-    @post("/describe", status_code=200)
+    @post("/describe", status_code=200, responses=errors(400, 403, 404, 409, 413, 415, 422, 503))
     async def describe(
         self,
         services: NamedDependency[Services],
-        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+        data: Annotated[DescribeForm, Body(media_type=RequestEncodingType.MULTI_PART)],
         profile: FromQuery[str | None] = None,
         captioner: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
-        """Describe an uploaded image (multipart field `image`); nothing is stored.
+        """Describe an uploaded image (multipart file field `image`); nothing is stored.
         `captioner` picks one of the captioners this server has loaded."""
         services.describer.check_loaded(captioner)
-        upload = data.get("image")
-        if not isinstance(upload, UploadFile):
-            raise NotAnImageError("send the image as a multipart file field named 'image'")
-        content = await upload.read()
-        name = upload.filename or "upload"
+        content = await data.image.read()
+        name = data.image.filename or "upload"
         result = await services.lane.run(
             lambda: services.describer.describe(content, profile=profile, captioner=captioner, name=name)
         )
         return msgspec.to_builtins(result)
 
-    @get("/search")
+    @get("/search", responses=errors(400, 503))
     async def search(
         self,
         services: NamedDependency[Services],
         q: FromQuery[str] = "",
-        tag: FromQuery[list[str] | None] = None,
+        tag: FromQuery[tuple[str, ...]] = (),
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> SearchResponse:
-        tags = tag or []
+        tags = list(tag)
         hits = await services.lane.run(lambda: services.search.search(q, tags, limit))
         return SearchResponse(query=q, tags=tags, hits=hits)
 
-    @get("/index/status")
+    @get("/index/status", responses=errors(503))
     async def index_status(self, services: NamedDependency[Services]) -> dict[str, Any]:
         return services.index_status()
 
-    @get("/images/{id:str}")
+    @get("/images/{id:str}", responses=errors(400, 404, 503))
     async def image(self, services: NamedDependency[Services], id: FromPath[str]) -> dict[str, Any]:
         record = services.store.get(check_id(id))
         if record is None:
             raise NotFoundError(f"no image with id {id!r}")
         return {"id": check_id(id), **msgspec.to_builtins(record)}
 
-    @get("/images/{id:str}/thumbnail", media_type="image/webp")
+    @get(
+        "/images/{id:str}/thumbnail",
+        media_type="image/webp",
+        content_media_type="image/webp",
+        response_description="A small WebP preview",
+        response_headers=[HTTP_DATE],
+        responses=errors(400, 404, 503),
+    )
     async def thumbnail(self, services: NamedDependency[Services], id: FromPath[str]) -> File:
         from indexer.thumbs import thumbnail_path
 
@@ -98,7 +160,14 @@ class ApiController(Controller):
             raise NotFoundError(f"no thumbnail for image {id!r}")
         return File(path, content_disposition_type="inline", media_type="image/webp")
 
-    @get("/images/{id:str}/file")
+    @get(
+        "/images/{id:str}/file",
+        media_type="image/*",  # the file's own type: image/jpeg, image/png, …
+        content_media_type="image/*",
+        response_description="The original image file",
+        response_headers=[HTTP_DATE],
+        responses=errors(400, 404, 503),
+    )
     async def original(self, services: NamedDependency[Services], id: FromPath[str]) -> File:
         """The original file, found through the store's record — never a path from the request."""
         record = services.store.get(check_id(id))
@@ -109,13 +178,16 @@ class ApiController(Controller):
         for rel in record.paths:
             path = (base / rel).resolve()
             if path.is_relative_to(base) and path.is_file():
-                return File(path, content_disposition_type="inline", filename=path.name)
+                media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                return File(
+                    path, content_disposition_type="inline", filename=path.name, media_type=media_type
+                )
         raise NotFoundError(f"the file for image {id!r} is no longer in the watched folder")
 
-    @get("/tags")
+    @get("/tags", responses=errors(400, 503))
     async def tag_counts(
         self,
         services: NamedDependency[Services],
-        tag: FromQuery[list[str] | None] = None,
+        tag: FromQuery[tuple[str, ...]] = (),
     ) -> list[TagCount]:
-        return [TagCount(t, c) for t, c in services.search.facets(tag or [])]
+        return [TagCount(t, c) for t, c in services.search.facets(tag)]

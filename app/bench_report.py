@@ -103,6 +103,8 @@ def system_table(s: SystemResult) -> str:
          sec(s.cli_index_s)),
         ("`imgdesc index` peak resident memory", _mb(s.cli_index_peak_mb)),
         ("`imgdesc describe one.jpg` peak resident memory", _mb(s.cli_describe_peak_mb)),
+        *((f"`load_image` of a {p.name} ({p.file_mb:.0f} MB file): peak memory of the process",
+           f"{_mb(p.peak_mb)} ({_mb(p.before_mb)} before)") for p in s.intake_peaks),
         ("query embedding p50 / p95", f"{s.embed_ms[0]:.1f} / {s.embed_ms[1]:.1f} ms"),
         ("search end to end (embed + hybrid query, 28 images) p50 / p95",
          f"{s.search_ms[0]:.1f} / {s.search_ms[1]:.1f} ms"),

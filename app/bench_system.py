@@ -17,6 +17,7 @@ import httpx
 import msgspec
 import numpy as np
 
+from app import bench_intake
 from app.bench import _build_samples
 from app.config import Settings
 from describe.describer import Describer
@@ -43,6 +44,7 @@ class SystemResult(msgspec.Struct, kw_only=True):
     cli_index_s: float  # `imgdesc index` of the sample set in a fresh process, models load included
     cli_index_peak_mb: float  # its peak RSS (from the kernel's accounting of the child)
     cli_describe_peak_mb: float
+    intake_peaks: list[bench_intake.IntakePeak]  # load_image alone on ~96 MP images, one process each
     embed_ms: tuple[float, float]  # query embedding p50/p95
     search_ms: tuple[float, float]  # SearchService.search end to end (embed + hybrid query) p50/p95
 
@@ -124,6 +126,8 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> SystemResult:
         index_argv = [IMGDESC, "index", str(tmp / "images"), "--data-dir", str(tmp / "cli-data")]
         cli_index_s, cli_index_peak = _child(index_argv)
         log(f"system bench: CLI --help {help_s:.2f} s, describe one image {describe_s:.1f} s")
+        intake_peaks = bench_intake.run(tmp)
+        log("system bench: decoding peak " + ", ".join(f"{p.name} {p.peak_mb:.0f} MB" for p in intake_peaks))
         http_s, ready_s, serve_rss = serve_startup(tmp)
         shown = " ".join(f"{label} {v:.1f} s" if v is not None else f"{label} never" for label, v in
                          (("port answers", http_s), ("ready", ready_s)))  # fmt: skip
@@ -169,6 +173,7 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> SystemResult:
         cli_index_s=cli_index_s,
         cli_index_peak_mb=cli_index_peak,
         cli_describe_peak_mb=describe_peak,
+        intake_peaks=intake_peaks,
         embed_ms=_p(embed),
         search_ms=_p(full),
     )

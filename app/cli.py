@@ -6,7 +6,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -123,11 +126,13 @@ def serve(
         str | None, typer.Option(help="Use a Qdrant server instead of the embedded store.")
     ] = None,
     captioner: Annotated[str | None, typer.Option(help="Captioner name.")] = None,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(help="Also answer to this host name (repeatable; '*' for any). Loopback always."),
+    ] = None,
 ) -> None:
     """Run the web app and REST API, indexing the watched folder as files arrive."""
     import uvicorn
-
-    from app.server import create_app
 
     settings = _settings(
         host=host,
@@ -136,12 +141,34 @@ def serve(
         data_dir=data_dir and str(data_dir),
         qdrant_url=qdrant_url,
         captioner=captioner,
+        allowed_hosts=allowed_host,
     )
     if settings.watch:
         Path(settings.watch).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    err.print(f"imgdesc: serving on http://{settings.host}:{settings.port} (models load in the background)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    with _serving_app(settings) as app:
+        address = f"http://{settings.host}:{settings.port}"
+        err.print(f"imgdesc: serving on {address} (models load in the background)")
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+
+
+def _claim_store(settings: Settings) -> AbstractContextManager[Any]:
+    """The embedded store's lock, taken before the imports of the model libraries
+    (seconds on their own) and the model loading that follow, so a second process on
+    the same store stops at once with one line (exit 2). Released unless opened."""
+    from indexer.store.factory import claim_store
+
+    return claim_store(Path(settings.data_dir), settings.qdrant_url)
+
+
+@contextmanager
+def _serving_app(settings: Settings) -> Iterator[Any]:
+    """The app, with the store's lock held from before the port is bound."""
+    with _claim_store(settings) as claim:
+        from app.server import create_app
+        from app.services import build_services
+
+        yield create_app(settings, partial(build_services, claim=claim))
 
 
 @cli.command()
@@ -153,19 +180,20 @@ def index(
     ] = None,
 ) -> None:
     """Index a folder once: describe, embed and store new or changed images, drop deleted ones."""
-    from app.services import open_catalog_store
-    from describe.describer import Describer
-    from indexer.embed import Embedder
-    from indexer.service import index_folder
-
     if not folder.is_dir():
         raise ImgdescError(f"{folder}: not a folder")
     settings = _settings(data_dir=data_dir and str(data_dir), qdrant_url=qdrant_url)
     # failures are listed once at the end; the indexer's own warnings would repeat them
     logging.getLogger("indexer").setLevel(logging.ERROR)
-    describer = Describer(settings.describe)
-    embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
-    store = open_catalog_store(settings, embedder)
+    with _claim_store(settings) as claim:  # before anything slow: "in use" comes at once
+        from app.services import open_catalog_store
+        from describe.describer import Describer
+        from indexer.embed import Embedder
+        from indexer.service import index_folder
+
+        describer = Describer(settings.describe)
+        embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
+        store = open_catalog_store(settings, embedder, claim)
     try:
         describer.load()
         with _progress() as progress:
@@ -284,9 +312,13 @@ def evaluate(
     devset: Annotated[bool, typer.Option("--devset", help="Evaluate the built-in dev set.")] = False,
     k: Annotated[int, typer.Option(help="Search results ranked per query.")] = 10,
     clip: Annotated[bool, typer.Option(help="CLIPScore, when a CLIP model is in the local cache.")] = True,
+    baseline: Annotated[
+        str, typer.Option(help="Score a reference beside imgdesc: 'naive' (docs/EVALUATION.md) or 'none'.")
+    ] = "naive",
 ) -> None:
     """Measure description quality, search quality and cost, with or without references."""
     from app.evaluation.command import evaluate as run_eval
+    from app.evaluation.command import summary_lines
 
     if devset and folder is not None:
         raise ImgdescError("give a folder or --devset, not both")
@@ -307,18 +339,10 @@ def evaluate(
             k=k,
             use_clip=clip,
             progress=report,
+            baseline=baseline,
         )
-    for run in ev.runs:
-        if run.status == "skipped":
-            err.print(f"skipped {run.label}: {run.reason}", markup=False, soft_wrap=True)
-            continue
-        s = run.summary
-        shown = ", ".join(
-            f"{key} {s[key]:.3f}"
-            for key in ("tag_f1", "colour_f1", "mrr", "ndcg@5", "self_retrieval@1")
-            if s.get(key) is not None
-        )
-        err.print(f"{run.label}: {shown}", markup=False, soft_wrap=True)
+    for line in summary_lines(ev):
+        err.print(line, markup=False, soft_wrap=True)
     err.print(
         f"report: {files['markdown']} and {files['html']} (raw numbers in {files['json']})",
         markup=False,

@@ -19,14 +19,18 @@ class _Hits(msgspec.Struct):
 
 
 def search_hits(settings: Settings, query: str, tags: list[str], limit: int) -> list[SearchHit]:
+    """The store's lock is tried first: when a server holds it, the query goes there
+    without loading the embedding model here (seconds) only to find the store taken."""
     from indexer.embed import Embedder
-    from indexer.store.factory import open_store
+    from indexer.store.factory import claim_store, open_store
 
-    embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
     try:
-        store = open_store(
-            Path(settings.data_dir), embedder.dim, url=settings.qdrant_url, api_key=settings.qdrant_api_key
-        )
+        with claim_store(Path(settings.data_dir), settings.qdrant_url) as claim:
+            embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
+            store = open_store(
+                Path(settings.data_dir), embedder.dim, url=settings.qdrant_url,
+                api_key=settings.qdrant_api_key, claim=claim,
+            )  # fmt: skip
     except StoreInUseError as in_use:
         return _via_server(settings, query, tags, limit, in_use)
     try:

@@ -21,11 +21,15 @@ from describe.errors import ConfigError
 ENV_PREFIX = "IMGDESC_"
 CONFIG_FILE = "imgdesc.toml"
 _DESCRIBE_KEYS = frozenset(DescribeSettings.__struct_fields__)
+_LIST_KEYS = frozenset({"allowed_hosts"})  # comma-separated in the environment
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8000
+    # Host names the server answers to besides loopback names and `host` itself
+    # (the DNS-rebinding guard); "*" answers to any. Environment: comma-separated.
+    allowed_hosts: list[str] = msgspec.field(default_factory=list)
     watch: str | None = "images"
     data_dir: str = "data"
     qdrant_url: str | None = None
@@ -63,11 +67,13 @@ def load_settings(
     elif config_file is not None:
         raise ConfigError(f"config file not found: {path}")
     fields = set(Settings.__struct_fields__) | _DESCRIBE_KEYS
-    env = {
+    env: dict[str, Any] = {
         k[len(ENV_PREFIX) :].lower(): v
         for k, v in environ.items()
         if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX) :].lower() in fields
     }
+    for key in _LIST_KEYS & env.keys():
+        env[key] = [item.strip() for item in env[key].split(",") if item.strip()]
     _route(env, raw)
     _route(overrides or {}, raw)
     try:

@@ -61,6 +61,24 @@ def model_rows() -> list[ModelRow]:
     return rows
 
 
+class ActiveCaptioner(msgspec.Struct):
+    name: str
+    reason: str
+
+
+def active_captioner() -> ActiveCaptioner:
+    """The captioner `describe`, `index` and `serve` use with the current settings,
+    `auto` resolved the way the describer resolves it, and why."""
+    from app.config import load_settings
+    from describe.analyzers.vlm.auto import choose
+
+    settings = load_settings({}).describe
+    if settings.captioner != "auto":
+        return ActiveCaptioner(settings.captioner, "set in the settings (captioner)")
+    name, reason = choose(settings.vlm, settings.analyzers.get(settings.vlm, {}), settings.download_models)
+    return ActiveCaptioner(name, f"auto: {reason}")
+
+
 def _size(mb: int | None) -> str:
     if mb is None:
         return "—"
@@ -75,18 +93,22 @@ def list_models(
     from describe.analyzers.vlm import hub
 
     rows = model_rows()
+    active = active_captioner()
     if json_out:
-        sys.stdout.write(msgspec.json.encode({"cache": str(hub.hub_cache()), "models": rows}).decode() + "\n")
+        listing = {"cache": str(hub.hub_cache()), "active": active, "models": rows}
+        sys.stdout.write(msgspec.json.encode(listing).decode() + "\n")
         return
     table = Table(show_lines=False)
-    for column in ("name", "family", "params", "download", "licence", "cached"):
+    for column in ("name", "family", "params", "download", "licence", "cached", "used"):
         table.add_column(column, no_wrap=True)
     for row in rows:
         params = f"{row.params_m} M" if row.params_m else "—"
         cached = "yes" if row.cached else "no"
-        table.add_row(row.name, row.family, params, _size(row.download_mb), row.licence, cached)
+        in_use = "yes" if row.name == active.name else ""
+        table.add_row(row.name, row.family, params, _size(row.download_mb), row.licence, cached, in_use)
     Console(highlight=False, width=max(100, Console().width)).print(table)
     offline = " (HF_HUB_OFFLINE is set)" if hub.offline() else ""
+    err.print(f"in use: {active.name} ({active.reason})", markup=False, soft_wrap=True)
     err.print(f"cache: {hub.hub_cache()}{offline}; get one with `imgdesc models pull NAME`", markup=False)
 
 

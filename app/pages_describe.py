@@ -25,7 +25,7 @@ from app.pages import layout, page
 from app.services import Services
 from app.uploads import UploadArea, UploadError, copy_into
 from app.views import captioner_choices, swatches
-from describe.errors import ImgdescError, NotAnImageError
+from describe.errors import ImgdescError
 from indexer.store.base import point_id
 
 
@@ -68,7 +68,7 @@ class DescribeController(Controller):
         try:
             services.describer.check_loaded(captioner)  # the REST API's rule: no model loads per request
             if not isinstance(upload, UploadFile) or not upload.filename:
-                raise NotAnImageError("Choose an image first (a file, or drop one on the box).")
+                raise ImgdescError("Choose an image first (a file, or drop one on the box).")  # 400
             content = await upload.read()
             name = upload.filename
             result = await services.lane.run(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.config import Settings
 from app.work import WorkLane
@@ -14,6 +14,9 @@ from describe.describer import Describer
 from indexer.embed import Embedder, TextEmbedder
 from indexer.store.base import Store
 from search.service import SearchService
+
+if TYPE_CHECKING:
+    from indexer.store.factory import StoreClaim
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +39,11 @@ class Services:
         """Indexed / pending / failed counts and recent failures; shared by the REST
         API and the pages' status bar."""
         if self.watcher is None:
+            count = self.store.count()
             return {
-                "indexed": self.store.count(),
+                # no state table without a watched folder: the store's points are all we know
+                "indexed": count,
+                "images": count,
                 "pending": 0,
                 "failed": 0,
                 "failures": [],
@@ -53,7 +59,7 @@ class Services:
         self.store.close()
 
 
-def open_catalog_store(settings: Settings, embedder: TextEmbedder) -> Store:
+def open_catalog_store(settings: Settings, embedder: TextEmbedder, claim: StoreClaim | None = None) -> Store:
     """The configured store, sized for the embedder. A store built with another
     embedding size is recreated; the indexer then fills it again from the folder."""
     from indexer.store.base import DimensionMismatchError
@@ -61,7 +67,7 @@ def open_catalog_store(settings: Settings, embedder: TextEmbedder) -> Store:
 
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    args: dict[str, Any] = {"url": settings.qdrant_url, "api_key": settings.qdrant_api_key}
+    args: dict[str, Any] = {"url": settings.qdrant_url, "api_key": settings.qdrant_api_key, "claim": claim}
     try:
         return open_store(data_dir, embedder.dim, **args)
     except DimensionMismatchError as exc:
@@ -69,14 +75,15 @@ def open_catalog_store(settings: Settings, embedder: TextEmbedder) -> Store:
         return open_store(data_dir, embedder.dim, recreate=True, **args)
 
 
-def build_services(settings: Settings) -> Services:
-    """Load models and open the store. Slow (seconds): call it once, off the event loop."""
+def build_services(settings: Settings, claim: StoreClaim | None = None) -> Services:
+    """Load models and open the store. Slow (seconds): call it once, off the event loop.
+    `claim`: the store's lock, taken before (see claim_catalog_store)."""
     describer = Describer(settings.describe)
     describer.load()
     embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
     embedder.load()
     data_dir = Path(settings.data_dir)
-    store = open_catalog_store(settings, embedder)
+    store = open_catalog_store(settings, embedder, claim)
     services = Services(
         settings=settings,
         describer=describer,

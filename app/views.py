@@ -40,12 +40,10 @@ def clean_query(query: str) -> str:
 
 
 def clean_tags(tags: Iterable[str] | None) -> list[str]:
-    """Normalised, without blanks or repeats, in the order given."""
-    seen: dict[str, None] = {}
-    for tag in tags or ():
-        if tag.strip():
-            seen.setdefault(normalise_tag(tag), None)
-    return list(seen)
+    """Normalised, without blanks (or tags like "_" that normalise to nothing) or
+    repeats, in the order given."""
+    normalised = (normalise_tag(tag) for tag in tags or ())
+    return list(dict.fromkeys(t for t in normalised if t))
 
 
 def chips(query: str, active: Sequence[str], counts: Sequence[tuple[str, int]]) -> list[Chip]:

@@ -1,15 +1,6 @@
-"""Wiring for the htmx pages: templates, static files, the same-origin check on
-form posts and HTML error pages. server.create_app adds what `web_config` returns.
-
-Why an Origin/Host check rather than Litestar's CSRFConfig: the app binds
-127.0.0.1 and has no login or cookies to steal, so the risks are a hostile web
-page posting a form to localhost (it could put files into the watched folder
-through "add to catalog") and DNS rebinding (a hostile name resolving to
-127.0.0.1, which makes the page "same-origin" and defeats token schemes). A
-browser always sends Origin on a cross-site POST, and Host carries the name the
-page was loaded under, so checking both stops each case, statelessly, for
-htmx and plain no-JS forms alike, without a token in every form or a cookie,
-and without touching the REST API's clients.
+"""Wiring for the htmx pages: templates, static files and HTML error pages.
+server.create_app adds what `web_config` returns. Which hosts and origins may
+use the pages (and everything else) is decided in app/guards.py.
 """
 
 from __future__ import annotations
@@ -17,14 +8,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import Request, Response, Router
-from litestar.connection import ASGIConnection
 from litestar.di import Provide
-from litestar.exceptions import HTTPException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
+from litestar.exceptions import HTTPException
 from litestar.plugins.htmx import HTMXPlugin, HTMXTemplate
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
@@ -41,8 +29,6 @@ log = logging.getLogger("imgdesc")
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Full pages and htmx fragments share URLs: caches must keep them apart.
 VARY = {"Vary": "HX-Request, HX-Target"}
 # Defence in depth behind autoescaping: only our own scripts run (htmx needs no eval
@@ -53,6 +39,8 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# What the guards (app/guards.py) answer to a foreign site or host name
+REFUSED = frozenset({403, 421})
 PAGE_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
 
 
@@ -73,24 +61,21 @@ def template_engine() -> JinjaTemplateEngine:
     return JinjaTemplateEngine.from_environment(env)
 
 
-def same_origin(settings: Settings) -> Any:
-    """A guard: unsafe requests must come from a page this server served (Origin or
-    Referer equals Host) and, when bound to loopback, name a loopback host."""
-    loopback_only = settings.host in LOOPBACK
+def http_error_message(request: Request[Any, Any, Any], exc: HTTPException) -> str:
+    """Litestar's own errors in words a user can act on: a body over the size
+    limit says the limit; a failed validation says what failed."""
+    if exc.status_code == 413:
+        max_bytes = request.app.state.get("max_bytes")
+        if max_bytes:
+            return f"the upload is over the {mib(max_bytes)} MiB limit"
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    problems = [p["message"] for p in extra if isinstance(p, dict) and "message" in p]
+    return f"{exc.detail}: {'; '.join(problems)}" if problems else str(exc.detail)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        if connection.scope.get("method", "GET") in SAFE_METHODS:
-            return
-        host = connection.headers.get("host", "")
-        if loopback_only and (urlsplit(f"//{host}").hostname or "") not in LOOPBACK:
-            raise PermissionDeniedException(
-                f"refused: this server answers form posts for localhost, not {host!r}"
-            )
-        source = connection.headers.get("origin") or connection.headers.get("referer")
-        if source is not None and urlsplit(source).netloc != host:
-            raise PermissionDeniedException("refused: the form was posted from another site")
 
-    return guard
+def mib(size: int) -> str:
+    """Bytes as MiB for messages: 26214400 → '25', 2000000 → '1.9'."""
+    return f"{round(size / 2**20, 1):g}"
 
 
 def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -99,7 +84,7 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     if isinstance(exc, ImgdescError):
         status, message = exc.status_code, exc.message
     elif isinstance(exc, HTTPException):
-        status, message = exc.status_code, str(exc.detail)
+        status, message = exc.status_code, http_error_message(request, exc)
         headers.update(exc.headers or {})
     else:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
@@ -109,10 +94,14 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     runtime = request.app.state.get("runtime")
     services = getattr(runtime, "services", None)
     state = getattr(runtime, "state", "ready")
-    loading = services is None and state == "loading"
+    loading = services is None and state == "loading" and status not in REFUSED
     try:
-        error = getattr(runtime, "error", None)
-        status_bar = status_view(services.index_status()) if services else status_view(None, state, error)
+        if status in REFUSED:  # the guards' answer to another host or site shows nothing of the catalog
+            status_bar = status_view(None, "refused")
+        elif services is not None:
+            status_bar = status_view(services.index_status())
+        else:
+            status_bar = status_view(None, state, getattr(runtime, "error", None))
     except Exception:  # the status bar must never hide the real error
         status_bar = status_view(None, "failed")
     context = {"status_code": status, "message": message, "loading": loading, "status": status_bar, "nav": ""}
@@ -130,7 +119,6 @@ def web_config(settings: Settings) -> dict[str, Any]:
     pages = Router(
         path="/",
         route_handlers=[PagesController, DescribeController],
-        guards=[same_origin(settings)],
         response_headers=PAGE_HEADERS,
         dependencies={"uploads": Provide(lambda: uploads, sync_to_thread=False)},
         exception_handlers={ImgdescError: page_error, HTTPException: page_error, Exception: page_error},

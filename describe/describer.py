@@ -59,13 +59,14 @@ class Describer:
             except UnknownNameError as exc:
                 raise UnknownNameError("captioner", name, [*exc.valid, AUTO]) from None
             return name
-        from describe.analyzers.vlm.auto import choose
+        from describe.analyzers.vlm.auto import choose, first_notice
 
         vlm = self.settings.vlm
         registry.get(vlm, "captioner", "caption")
         chosen, reason = choose(vlm, self.settings.analyzers.get(vlm, {}), self.settings.download_models)
         if chosen == FALLBACK_CAPTIONER:
-            log.warning("captioner auto: %s; using %s", reason, FALLBACK_CAPTIONER)
+            level = logging.WARNING if first_notice(reason) else logging.INFO  # once per machine
+            log.log(level, "captioner auto: %s; using %s", reason, FALLBACK_CAPTIONER)
         else:
             log.info("captioner auto: %s (%s)", chosen, reason)
             self._auto_untried = True

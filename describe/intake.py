@@ -11,9 +11,10 @@ import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 from describe.errors import (
     CorruptImageError,
@@ -31,6 +32,22 @@ ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF", "HEIF")
 #: Transparent pixels are flattened onto this colour. White matches how
 #: product shots with alpha are shown on a page.
 FLATTEN_BACKGROUND = (255, 255, 255)
+
+#: Pixels per strip when converting and reducing a decoded image (about 6 MB as RGB).
+STRIP_PIXELS = 2_000_000
+#: Box-reduce to no less than this many times the target size before the LANCZOS resize.
+REDUCING_GAP = 2.0
+_WIDE_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+# EXIF orientation → the transpose that makes the image upright (as ImageOps.exif_transpose)
+_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 try:  # HEIC support is optional: pip install pillow-heif
     import pillow_heif  # type: ignore[import-not-found, unused-ignore]
@@ -89,21 +106,24 @@ def load_image(
     """
     limits = limits or IntakeLimits()
     if isinstance(source, bytes):
-        data = source
         label = name or "<upload>"
-    else:
-        path = Path(source)
-        label = name or str(path)
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            raise NotAnImageError(f"{label}: file not found") from None
-        if path.is_dir():
-            raise NotAnImageError(f"{label}: is a directory, not an image")
-        _check_size(label, size, limits)
-        data = path.read_bytes()
-    _check_size(label, len(data), limits)
-    return _decode(data, label, limits)
+        _check_size(label, len(source), limits)
+        return _decode(io.BytesIO(source), label, limits)
+    path = Path(source)
+    label = name or str(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise NotAnImageError(f"{label}: file not found") from None
+    if path.is_dir():
+        raise NotAnImageError(f"{label}: is a directory, not an image")
+    _check_size(label, size, limits)
+    # decoded from the open file, not from a copy of its bytes: up to max_bytes less at the peak
+    try:
+        with path.open("rb") as fh:
+            return _decode(fh, label, limits)
+    except FileNotFoundError:
+        raise NotAnImageError(f"{label}: file not found") from None
 
 
 def _available_formats() -> list[str]:
@@ -116,17 +136,18 @@ def _check_size(label: str, size: int, limits: IntakeLimits) -> None:
         raise EmptyFileError(f"{label}: empty file")
     if size > limits.max_bytes:
         raise FileTooLargeError(
-            f"{label}: file is {size / 1e6:.1f} MB, over the {limits.max_bytes / 1e6:.0f} MB limit",
+            f"{label}: file is {size / 2**20:.1f} MiB, over the "
+            f"{round(limits.max_bytes / 2**20, 1):g} MiB limit",
             {"bytes": size, "limit": limits.max_bytes},
         )
 
 
-def _decode(data: bytes, label: str, limits: IntakeLimits) -> PreparedImage:
+def _decode(fh: BinaryIO, label: str, limits: IntakeLimits) -> PreparedImage:
     try:
         with warnings.catch_warnings():
             # We enforce our own pixel limit below; silence Pillow's warning twin.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data), formats=_available_formats())
+            img = Image.open(fh, formats=_available_formats())
     except UnidentifiedImageError:
         raise NotAnImageError(f"{label}: not an image (or an unsupported format)") from None
     except Image.DecompressionBombError:
@@ -138,7 +159,7 @@ def _decode(data: bytes, label: str, limits: IntakeLimits) -> PreparedImage:
     width, height = img.size
     if width * height > limits.max_pixels:
         raise TooManyPixelsError(
-            f"{label}: {width}×{height} is {width * height / 1e6:.0f} MP, over the "
+            f"{label}: {width}×{height} is {width * height / 1e6:.1f} MP, over the "
             f"{limits.max_pixels / 1e6:.0f} MP limit",
             {"width": width, "height": height, "limit": limits.max_pixels},
         )
@@ -148,24 +169,59 @@ def _decode(data: bytes, label: str, limits: IntakeLimits) -> PreparedImage:
         # JPEG can decode at 1/2, 1/4, 1/8 scale for free; ask for at least max_side.
         img.draft("RGB", (limits.max_side, limits.max_side))
         img.load()
-        upright: Image.Image = ImageOps.exif_transpose(img) or img
-        rgb = _to_rgb(upright)
+        orientation = _ORIENTATION.get(img.getexif().get(ExifTags.Base.Orientation, 1))
+        rgb = _shrink_to_rgb(img, limits.max_side)
     except Image.DecompressionBombError:
         raise TooManyPixelsError(f"{label}: too many pixels (decompression bomb guard)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise CorruptImageError(f"{label}: truncated or corrupt image: {exc}") from None
-    if max(rgb.size) > limits.max_side:
-        # Longest side capped at max_side, aspect kept; LANCZOS keeps fine text legible for OCR.
-        rgb.thumbnail((limits.max_side, limits.max_side), Image.Resampling.LANCZOS)
+    finally:
+        img.close()  # the full-size raster goes now, not when the caller drops its last reference
+    if orientation is not None:
+        rgb = rgb.transpose(orientation)
     return PreparedImage(image=rgb, format=fmt, original_width=width, original_height=height, source=label)
 
 
-def _to_rgb(img: Image.Image) -> Image.Image:
-    """Any mode → 8-bit RGB; transparency flattened onto FLATTEN_BACKGROUND."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+def _shrink_to_rgb(img: Image.Image, max_side: int) -> Image.Image:
+    """The decoded image as RGB with its longest side at most max_side.
+
+    Pillow decodes PNG, WebP, TIFF and the rest at full size (only JPEG has draft
+    mode), so that raster is the floor of peak memory: 288 MB for a 96 MP RGB PNG.
+    Everything after it works on strips a few megapixels big — mode conversion,
+    then an integer box reduce — so no second full-size copy is ever made (a
+    whole-image convert, transpose or premultiplied-alpha resize would double or
+    triple the peak). A LANCZOS resize of the small result gives the final size.
+    """
+    width, height = img.size
+    # Like thumbnail(reducing_gap=2): box-reduce to at least twice the target, then LANCZOS,
+    # which keeps fine text legible for OCR.
+    factor = max(1, int(max(width, height) / max_side / REDUCING_GAP))
+    value_range = img.getextrema() if img.mode in _WIDE_MODES else None
+    rows = max(factor, STRIP_PIXELS // max(width, 1) // factor * factor)
+    out = Image.new("RGB", (-(-width // factor), -(-height // factor)))
+    for top in range(0, height, rows):
+        strip = _to_rgb(img.crop((0, top, width, min(top + rows, height))), value_range)
+        out.paste(strip.reduce(factor) if factor > 1 else strip, (0, top // factor))
+    if max(width, height) > max_side:
+        target = _fit(width, height, max_side)
+        out = out.resize(target, Image.Resampling.LANCZOS)
+    return out
+
+
+def _fit(width: int, height: int, side: int) -> tuple[int, int]:
+    """(width, height) scaled so the longest side is `side`, aspect kept, never 0."""
+    scale = side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _to_rgb(img: Image.Image, value_range: object = None) -> Image.Image:
+    """Any mode → 8-bit RGB; transparency flattened onto FLATTEN_BACKGROUND.
+    `value_range`: the (min, max) of the whole image, for a strip of a 16-bit or float one."""
+    if img.mode in _WIDE_MODES:
         # Pillow's convert clips 16-bit and float data to 0..255; scale to the real range instead.
         arr = np.asarray(img, dtype=np.float64)
-        lo, hi = float(arr.min()), float(arr.max())
+        lo, hi = value_range if isinstance(value_range, tuple) else (arr.min(), arr.max())
+        lo, hi = float(lo), float(hi)
         scaled = np.zeros_like(arr) if hi <= lo else (arr - lo) / (hi - lo) * 255.0
         img = Image.fromarray(scaled.round().astype(np.uint8), mode="L")
     has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (

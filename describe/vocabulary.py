@@ -25,8 +25,11 @@ def _tables() -> tuple[dict[str, str], dict[str, str]]:
 
 
 def normalise_tag(raw: str) -> str:
-    """'Dining Tables' → 'table': lowercase, single spaces, synonyms merged, singular."""
+    """'Dining Tables' → 'table': lowercase, single spaces, synonyms merged, singular.
+    A tag of only spaces and underscores normalises to "", which callers drop."""
     tag = " ".join(raw.lower().replace("_", " ").split())
+    if not tag:
+        return ""
     canonical, _ = _tables()
     if tag in canonical:
         return canonical[tag]

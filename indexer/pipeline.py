@@ -30,7 +30,7 @@ from typing import Any, Literal
 from msgspec.structs import replace
 
 from describe.describer import Describer
-from describe.errors import ImageError
+from describe.errors import CorruptImageError, EmptyFileError, ImageError, NotAnImageError
 from describe.files import is_hidden
 from describe.intake import load_image
 from indexer.embed import TextEmbedder, document_text, sparse_vector
@@ -66,10 +66,30 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _reason(exc: BaseException) -> str:
-    """One line for people: ImageErrors already carry one; others get their type."""
+# What a half-written file decodes as: nothing yet, no header yet, or a cut-off body.
+PARTIAL_FILE_ERRORS = (EmptyFileError, NotAnImageError, CorruptImageError)
+
+
+def _reason(exc: BaseException, *paths: str) -> str:
+    """One line for people: ImageErrors already carry one; others get their type.
+    The file is listed beside its reason, so a leading "path: " is dropped."""
     text = exc.message if isinstance(exc, ImageError) else f"{type(exc).__name__}: {exc}"
+    for path in paths:
+        text = without_path(text, path)
     return " ".join(text.split())[:500]
+
+
+def resolves_within(path: Path, folder: Path) -> bool:
+    """Whether `path`, its symlinks followed, lies inside `folder` (already resolved)."""
+    try:
+        return path.resolve().is_relative_to(folder)
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+
+
+def without_path(reason: str, path: str) -> str:
+    prefix = f"{path}: "
+    return reason[len(prefix) :] if reason.startswith(prefix) else reason
 
 
 class Indexer:
@@ -100,7 +120,16 @@ class Indexer:
 
     # --- one file ----------------------------------------------------------------
 
-    def index_file(self, rel_path: str) -> Outcome:
+    def inside_root(self, path: Path) -> bool:
+        """Whether a path, with its symlinks followed, stays inside the watched folder.
+        Links that leave it are not indexed: their /file could not be served, and the
+        folder is what the user chose to share with the catalog."""
+        return resolves_within(path, self.root)
+
+    def index_file(self, rel_path: str, settle_seconds: float = 0.0) -> Outcome:
+        """Index one path. `settle_seconds`: a file that cannot be decoded and was
+        modified less than this long ago is taken to be still being written (pending,
+        "changing"), not broken; the watcher passes its settle time, a one-shot run 0."""
         if is_ignored(rel_path):
             return "skipped"
         full = self.root / rel_path
@@ -111,6 +140,9 @@ class Indexer:
             return "missing"
         if not full.is_file():
             return "skipped"
+        if not self.inside_root(full):
+            self.remove_path(rel_path)  # a link that now points out of the folder: forget it
+            return "skipped"
         row = self.state.get(rel_path)
         if row and row.status != PENDING and row.same_stat(st.st_size, st.st_mtime_ns):
             return "unchanged"  # indexed, or failed and not changed since: retried on change
@@ -119,7 +151,7 @@ class Indexer:
         except FileNotFoundError:
             return "changing"  # deleted while we read it; its deletion event follows
         except OSError as exc:  # unreadable (permissions, I/O): record it, carry on
-            self.state.fail_new(rel_path, st.st_size, st.st_mtime_ns, "", _reason(exc))
+            self.state.fail_new(rel_path, st.st_size, st.st_mtime_ns, "", _reason(exc, str(full), rel_path))
             logger.warning("cannot read %s: %s", rel_path, exc)
             return "failed"
         if self._changed_since(full, st):
@@ -142,10 +174,14 @@ class Indexer:
             else:
                 outcome = self._describe_and_store(rel_path, full, st, sha)  # step 2
         except Exception as exc:  # one bad file never stops the indexer
-            outcome, error = "failed", _reason(exc)
-            log = logger.warning if isinstance(exc, ImageError) else logger.exception
-            log("failed to index %s: %s", rel_path, error)
+            outcome, error = "failed", _reason(exc, str(full), rel_path)
+            if isinstance(exc, PARTIAL_FILE_ERRORS) and self._still_written(full, st, settle_seconds):
+                outcome = "changing"  # a slow writer paused longer than the watcher's quiet interval
+            else:
+                log = logger.warning if isinstance(exc, ImageError) else logger.exception
+                log("failed to index %s: %s", rel_path, error)
         if outcome == "changing":
+            self.state.undo_attempt(rel_path)
             return outcome  # stays pending; the watcher or a restart picks it up again
         try:
             self._sync_stale(rel_path)  # step 3
@@ -163,6 +199,10 @@ class Indexer:
         except FileNotFoundError:
             return True
         return (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns)
+
+    def _still_written(self, full: Path, st: os.stat_result, settle_seconds: float) -> bool:
+        """After a decode failure: the file moved under us, or was written very recently."""
+        return self._changed_since(full, st) or time.time() - st.st_mtime < settle_seconds
 
     def _describe_and_store(self, rel_path: str, full: Path, st: os.stat_result, sha: str) -> Outcome:
         start = time.perf_counter()
@@ -264,11 +304,12 @@ class Indexer:
     def status(self, max_failures: int = 50) -> dict[str, Any]:
         counts = self.state.counts()
         return {
-            "indexed": counts[INDEXED],
+            "indexed": counts[INDEXED],  # files
+            "images": self.state.indexed_images(),  # distinct images among them, as search counts
             "pending": counts[PENDING],
             "failed": counts[FAILED],
             "failures": [
-                {"path": r.path, "error": r.error, "updated_at": r.updated_at}
+                {"path": r.path, "error": without_path(r.error, r.path), "updated_at": r.updated_at}
                 for r in self.state.failures(max_failures)
             ],
             "watching": str(self.root),

@@ -4,6 +4,12 @@ Compares a walk of the folder with the state table: new files, changed files
 (size/mtime differ; re-hashed, and same bytes only update the stats), deleted
 files, moves (a deleted path's bytes reappear at a new path: the point's
 paths are updated, nothing is described), and rows a crash left pending.
+
+A row left pending means the process stopped while that file was being
+described. That is rarely the file's fault (a kill, a power cut, a reboot), so
+it is never marked failed for it: it is retried, and after repeated stops with
+a growing delay (`crash_backoff`), so that a file which really does crash the
+decoder cannot keep the rest of the folder from being indexed.
 """
 
 from __future__ import annotations
@@ -11,31 +17,48 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from describe.files import is_hidden, looks_like_image
-from indexer.pipeline import Indexer, file_sha256, is_ignored
+from indexer.pipeline import Indexer, file_sha256, is_ignored, resolves_within
 from indexer.state import FAILED, INDEXED, PENDING, FileRow
 from indexer.store.base import point_id
 
 logger = logging.getLogger(__name__)
 
-#: A file that was pending this many times without finishing has probably been
-#: killing the process (a decoder crash); give up on it until it changes.
-MAX_ATTEMPTS = 3
+#: Retry delay after the second stop while describing the same file, doubling with
+#: each further stop up to CRASH_BACKOFF_MAX seconds.
+CRASH_BACKOFF_BASE = 30.0
+CRASH_BACKOFF_MAX = 3600.0
+#: Older versions marked such files failed with this reason; they are retried now.
+GAVE_UP = "gave up after "
 
 
 @dataclass
 class Reconciled:
     to_index: list[str] = field(default_factory=list)
+    # path → seconds to wait first: rows the process stopped on more than once
+    deferred: dict[str, float] = field(default_factory=dict)
     moved: int = 0
     removed: int = 0
     touched: int = 0  # same bytes, new size/mtime
 
 
-def scan(root: Path) -> dict[str, tuple[int, int]]:
+def crash_backoff(attempts: int) -> float:
+    """Seconds to wait before trying a file again that `attempts` tries in a row
+    did not finish: none after one stop, then 30 s, 60 s, … up to an hour."""
+    if attempts <= 1:
+        return 0.0
+    return min(CRASH_BACKOFF_BASE * 2.0 ** (attempts - 2), CRASH_BACKOFF_MAX)
+
+
+def scan(root: Path, within: Path | None = None) -> dict[str, tuple[int, int]]:
     """Image files under root (relative POSIX path → (size, mtime_ns)); hidden
-    files and folders are skipped, and so are temp names of files being written."""
+    files and folders are skipped, and so are temp names of files being written.
+    Symlinks count only when their target is inside `within` (the watched folder,
+    default root); folder links are not walked (os.walk's default)."""
+    boundary = (within or root).resolve()
     found: dict[str, tuple[int, int]] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not is_hidden(Path(d)))
@@ -44,6 +67,8 @@ def scan(root: Path) -> dict[str, tuple[int, int]]:
             path = base / name
             rel = path.relative_to(root).as_posix()
             if not looks_like_image(path) or is_ignored(rel):
+                continue
+            if path.is_symlink() and not resolves_within(path, boundary):
                 continue
             try:
                 st = path.stat()
@@ -72,11 +97,17 @@ def reconcile(indexer: Indexer) -> Reconciled:
 
     for path in sorted(disk.keys() & rows.keys()):
         row, (size, mtime_ns) = rows[path], disk[path]
+        if row.status == FAILED and row.error.startswith(GAVE_UP):
+            state.requeue(path)
+            row = rows[path] = replace(row, status=PENDING)
         if row.status == PENDING:
-            if row.attempts >= MAX_ATTEMPTS and row.same_stat(size, mtime_ns):
-                reason = f"gave up after {row.attempts} attempts: the indexer stopped while describing it"
-                state.finish(path, FAILED, reason, clear_stale=False)
-                logger.warning("%s: %s", path, reason)
+            wait = _backoff_left(row) if row.same_stat(size, mtime_ns) else 0.0
+            if wait > 0:
+                result.deferred[path] = wait
+                logger.warning(
+                    "%s: the indexer stopped %d times while describing it; retrying in %.0f s",
+                    path, row.attempts, wait,
+                )  # fmt: skip
             else:
                 result.to_index.append(path)
         elif not row.same_stat(size, mtime_ns):
@@ -124,6 +155,16 @@ def _lost_points(indexer: Indexer, rows: dict[str, FileRow]) -> list[str]:
     lost = sorted(p for pid, paths in expected.items() if pid not in present for p in paths)
     logger.warning("%d indexed files have no entry in the store; indexing them again", len(lost))
     return lost
+
+
+def _backoff_left(row: FileRow) -> float:
+    """Seconds until a pending row may be tried again, counted from its last try."""
+    try:
+        started = datetime.fromisoformat(row.updated_at.replace("Z", "+00:00"))
+    except ValueError:
+        return crash_backoff(row.attempts)
+    elapsed = (datetime.now(UTC) - started).total_seconds()
+    return max(0.0, crash_backoff(row.attempts) - elapsed)
 
 
 def _hash(path: Path) -> str:

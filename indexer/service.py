@@ -34,12 +34,15 @@ __all__ = ["Progress", "index_folder", "run_once"]
 
 
 def run_once(indexer: Indexer, progress: Progress | None = None, retries: int = 3) -> dict[str, int]:
-    """Reconcile, then index everything that needs it, reporting (done, total, path)."""
+    """Reconcile, then index everything that needs it, reporting (done, total, path).
+    Files the process stopped on before come last, without waiting out their backoff:
+    a one-shot run is the user asking for them now, and the rest is done by then."""
     reembedded = indexer.reembed_all() if indexer.needs_reembed() else 0
     plan = reconcile(indexer)
-    total = len(plan.to_index)
+    todo = plan.to_index + sorted(plan.deferred, key=plan.deferred.__getitem__)
+    total = len(todo)
     outcomes: Counter[str] = Counter()
-    for done, rel in enumerate(plan.to_index, 1):
+    for done, rel in enumerate(todo, 1):
         outcome = indexer.index_file(rel)
         for _ in range(retries):
             if outcome != "changing":

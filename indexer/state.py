@@ -129,6 +129,11 @@ class IndexState:
         found = dict(self._all("SELECT status, COUNT(*) FROM files GROUP BY status"))
         return {s: int(found.get(s, 0)) for s in STATUSES}
 
+    def indexed_images(self) -> int:
+        """Distinct contents among the indexed files: one store point each, so this is
+        what search counts (two copies of a photo are two files but one image)."""
+        return int(self._all("SELECT COUNT(DISTINCT sha256) FROM files WHERE status = 'indexed'")[0][0])
+
     def failures(self, limit: int = 100) -> list[FileRow]:
         sql = f"SELECT {_COLUMNS} FROM files WHERE status = 'failed' ORDER BY updated_at DESC, path LIMIT ?"
         return [_row(r) for r in self._all(sql, (limit,))]
@@ -176,6 +181,11 @@ class IndexState:
     def requeue(self, path: str) -> None:
         """Back to pending without touching anything else (its store point went missing)."""
         self._run("UPDATE files SET status = 'pending', updated_at = ? WHERE path = ?", (utc_now(), path))
+
+    def undo_attempt(self, path: str) -> None:
+        """The try that begin() counted did not describe the file because it was still
+        being written: that is no sign of a crash, so it must not count as one."""
+        self._run("UPDATE files SET attempts = MAX(attempts - 1, 0) WHERE path = ?", (path,))
 
     def fail_new(self, path: str, size: int, mtime_ns: int, sha256: str, error: str) -> None:
         """Record a file that failed before it could be marked pending (e.g. unreadable)."""

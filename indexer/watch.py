@@ -2,9 +2,12 @@
 
 A file is indexed only once its size and mtime have stayed the same for
 `stable_seconds` after the last event, so a copy or download in progress is
-not described half-written. Deletions wait a little longer than that, so when a
-tool "moves" by delete + create, the new path is linked to the existing point
-before the old path's removal would otherwise delete it.
+not described half-written. A writer can pause for longer than that: a file
+that then fails to decode and was modified less than `settle_seconds` ago stays
+pending and is looked at again, instead of flashing up as failed.
+Deletions wait a little longer than the quiet interval, so when a tool "moves"
+by delete + create, the new path is linked to the existing point before the old
+path's removal would otherwise delete it.
 One worker is enough: the describer serialises inference anyway.
 """
 
@@ -47,9 +50,17 @@ class _Item:
 
 
 class Watcher:
-    def __init__(self, indexer: Indexer, *, stable_seconds: float = 0.5, delete_delay: float = 1.0) -> None:
+    def __init__(
+        self,
+        indexer: Indexer,
+        *,
+        stable_seconds: float = 0.5,
+        delete_delay: float = 1.0,
+        settle_seconds: float = 5.0,
+    ) -> None:
         self.indexer = indexer
         self.stable_seconds = stable_seconds
+        self.settle_seconds = settle_seconds
         self.delete_delay = max(delete_delay, stable_seconds * 2)
         self.ready = threading.Event()  # set once the start-up reconcile has been queued
         self.processed = 0
@@ -141,9 +152,13 @@ class Watcher:
 
     # --- queue ------------------------------------------------------------------------
 
-    def enqueue(self, rel: str, kind: str = "file", *, gone: bool = False) -> None:
-        """Schedule a path for a look after the debounce delay; repeated events push it back."""
-        delay = self.delete_delay if gone else self.stable_seconds
+    def enqueue(
+        self, rel: str, kind: str = "file", *, gone: bool = False, delay: float | None = None
+    ) -> None:
+        """Schedule a path for a look after the debounce delay (or `delay` seconds);
+        repeated events push it back."""
+        if delay is None:
+            delay = self.delete_delay if gone else self.stable_seconds
         last = None if gone or kind == "dir" else _stat(self.indexer.root / rel)
         due = time.monotonic() + delay
         with self._cond:
@@ -183,8 +198,11 @@ class Watcher:
         try:
             if self.indexer.needs_reembed():
                 self.indexer.reembed_all()
-            for rel in reconcile(self.indexer).to_index:
+            plan = reconcile(self.indexer)
+            for rel in plan.to_index:
                 self.enqueue(rel)
+            for rel, wait in plan.deferred.items():  # stopped the process before: pending, later
+                self.enqueue(rel, delay=max(wait, self.stable_seconds))
         except Exception:
             logger.exception("start-up reconcile of %s failed; watching anyway", self.indexer.root)
         self.ready.set()
@@ -213,7 +231,7 @@ class Watcher:
             # A folder appeared, vanished or moved: look at what is under it now and at
             # what the state remembers under it; each file is then handled on its own.
             full = root / rel
-            found = {f"{rel}/{p}" for p in scan(full)} if full.is_dir() else set()
+            found = {f"{rel}/{p}" for p in scan(full, within=root)} if full.is_dir() else set()
             known = {p for p in self.indexer.state.all_paths() if p.startswith(rel + "/")}
             for path in sorted(found):
                 self.enqueue(path)
@@ -226,7 +244,7 @@ class Watcher:
             self.indexer.remove_path(rel)
         elif current != item.last:
             self.enqueue(rel)  # still growing: check again after another quiet interval
-        elif self.indexer.index_file(rel) == "changing":
+        elif self.indexer.index_file(rel, settle_seconds=self.settle_seconds) == "changing":
             self.enqueue(rel)
 
 

@@ -42,7 +42,7 @@ class SearchService:
 
     def search(self, query: str, tags: Sequence[str] = (), limit: int = 20) -> list[SearchHit]:
         limit = max(1, min(limit, MAX_LIMIT))
-        wanted = [normalise_tag(t) for t in tags if t.strip()]
+        wanted = [n for n in map(normalise_tag, tags) if n]  # "_" normalises to nothing
         query = " ".join(query.split())
         if not query:
             return self.browse(wanted, limit)
@@ -60,7 +60,7 @@ class SearchService:
         return [_to_hit(Hit(id=id, score=0.0, payload=p)) for id, p in self.store.latest(tags, limit)]
 
     def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
-        return self.store.facets([normalise_tag(t) for t in tags], limit)
+        return self.store.facets([n for n in map(normalise_tag, tags) if n], limit)
 
 
 def _to_hit(hit: Hit) -> SearchHit:

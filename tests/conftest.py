@@ -21,6 +21,10 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="imgdesc-test-hf-")
 os.environ.pop("HF_HUB_CACHE", None)
 atexit.register(shutil.rmtree, os.environ["HF_HOME"], ignore_errors=True)
+# Notices said once per machine (describe.analyzers.vlm.auto.first_notice) remember
+# themselves in the user's cache folder: tests use their own, never the developer's.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="imgdesc-test-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 
 
 def encode(array_or_image: np.ndarray | Image.Image, fmt: str = "PNG", **params: object) -> bytes:

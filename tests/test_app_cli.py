@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -71,3 +76,108 @@ def test_config_errors_are_one_line(folder: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: unknown profile 'nope'; valid:")
     assert "Traceback" not in result.stderr
+
+
+# --- start-up against a store another process holds -------------------------------
+
+HOLD_STORE = (
+    "import sys; from pathlib import Path; from indexer.store.edge import EdgeStore; "
+    "store = EdgeStore.open(Path(sys.argv[1]) / 'qdrant', 16); print('held', flush=True); sys.stdin.read()"
+)
+
+
+@pytest.fixture()
+def held_store(tmp_path: Path) -> Iterator[Path]:
+    """A data folder whose embedded store another process holds, as a running server does."""
+    data = tmp_path / "data"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_STORE, str(data)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    yield data
+    holder.communicate("", timeout=30)  # closing stdin lets it exit
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_second_server_on_a_held_store_exits_at_once(held_store: Path, tmp_path: Path) -> None:
+    port = free_port()
+    argv = ["serve", "--data-dir", str(held_store), "--watch", str(tmp_path / "w"), "--port", str(port)]
+    try:  # it used to bind the port, load models and answer 503 forever
+        result = run(*argv)
+    except subprocess.TimeoutExpired:
+        pytest.fail("`imgdesc serve` stayed up on a store another process holds")
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: the embedded store at") and "in use by another imgdesc process" in line
+
+
+def test_index_says_the_store_is_in_use_before_loading_models(held_store: Path, folder: Path) -> None:
+    start = time.perf_counter()
+    result = run("index", str(folder), "--data-dir", str(held_store))
+    elapsed = time.perf_counter() - start
+    assert result.returncode == 2 and "in use by another imgdesc process" in result.stderr
+    assert elapsed < 8, f"took {elapsed:.1f} s: models were loaded first (it took 21 s)"
+
+
+class _Search(BaseHTTPRequestHandler):
+    """A running server's /api/search, as far as the CLI needs it."""
+
+    def do_GET(self) -> None:
+        hit = {"id": "1", "path": "cat.jpg", "filename": "cat.jpg", "score": 0.9, "description": "A cat.",
+               "tags": ["cat"], "paths": ["cat.jpg"], "alt": "A cat.", "width": 4, "height": 3}  # fmt: skip
+        body = json.dumps({"hits": [hit] if "q=cat" in self.path else []}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_search_asks_the_running_server_without_loading_the_model(
+    held_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import indexer.embed
+    from app.client import search_hits
+    from app.config import load_settings
+
+    class NoModel:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            raise AssertionError("the embedding model was loaded although a server holds the store")
+
+    monkeypatch.setattr(indexer.embed, "Embedder", NoModel)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Search)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = load_settings({"data_dir": str(held_store), "port": server.server_address[1]})
+        (hit,) = search_hits(settings, "cat", [], 5)
+        assert hit.path == "cat.jpg"
+        # and as a user runs it: an answer well under the 13–18 s it took
+        env = {**os.environ, "IMGDESC_PORT": str(server.server_address[1])}
+        start = time.perf_counter()
+        out = subprocess.run([IMGDESC, "search", "cat", "--json", "--data-dir", str(held_store)],
+                             capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
+        elapsed = time.perf_counter() - start
+    finally:
+        server.shutdown()
+    assert out.returncode == 0, out.stderr
+    assert [h["path"] for h in json.loads(out.stdout)["hits"]] == ["cat.jpg"]
+    assert elapsed < 3, f"`imgdesc search` through the server took {elapsed:.1f} s"
+
+
+def test_the_captioner_fallback_is_said_once_per_machine(folder: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "fresh-cache")}
+    argv = [IMGDESC, "describe", str(folder / "cat.jpg")]
+    first, second = (subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env) for _ in "12")
+    assert first.returncode == second.returncode == 0
+    assert "captioner auto: florence-2-base weights are not in" in first.stderr
+    assert "captioner auto" not in second.stderr

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,47 +19,16 @@ from app.server import create_app
 from app.services import Services
 from app.views import status_view
 from app.web import template_engine
-from app.work import WorkLane
 from describe import registry
 from describe.facts import DetectedObject
 from indexer.store.base import ImagePoint, SparseVector, StoredImage, point_id
-from indexer.watch import Watcher
-from search.service import SearchService
-from tests.fakes import FakeStore, HashEmbedder, fake_analyzers, image_bytes, make_describer
+from tests.fake_app import BASE_URL, fake_build, wait_for
+from tests.fakes import fake_analyzers, image_bytes
 
 HOSTILE = "<img src=x onerror=alert(1)>.png"
 HOSTILE_BAD = "<svg onload=alert(2)>.jpg"  # not an image: shows up on /failed
-BASE_URL = "http://127.0.0.1:8000"
 SAME_ORIGIN = {"Origin": BASE_URL}
 HTMX = {"HX-Request": "true"}
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.05)
-
-
-def fake_build(images: Path) -> Callable[[Settings], Services]:
-    def build(settings: Settings) -> Services:
-        describer, embedder, store = make_describer(), HashEmbedder(), FakeStore()
-        services = Services(
-            settings=settings,
-            describer=describer,
-            embedder=embedder,
-            store=store,
-            search=SearchService(store, embedder, min_score=0.0),
-            lane=WorkLane(),
-        )
-        services.watcher = Watcher.create(
-            images, settings.data_dir, describer, embedder, store, stable_seconds=0.05
-        )
-        services.watcher.start()
-        return services
-
-    return build
 
 
 def status(client: TestClient) -> dict:  # type: ignore[type-arg]
@@ -280,7 +248,7 @@ def test_describe_errors_are_shown_in_the_page(site: TestClient) -> None:
     none = site.post(
         "/describe", files={"image": ("", b"")}, data={"profile": "default"}, headers=SAME_ORIGIN
     )
-    assert none.status_code == 415 and "Choose an image first" in none.text and "<!doctype html>" in none.text
+    assert none.status_code == 400 and "Choose an image first" in none.text and "<!doctype html>" in none.text
     captioner = site.post(
         "/describe",
         files={"image": ("a.png", image_bytes(9))},
@@ -309,21 +277,21 @@ def test_add_and_preview_refuse_anything_but_a_known_hash(site: TestClient, sha:
 
 
 @pytest.mark.parametrize(
-    ("headers", "allowed"),
+    ("headers", "expected"),
     [
-        ({"Origin": BASE_URL}, True),
-        ({"Referer": f"{BASE_URL}/describe"}, True),
-        ({}, True),  # not a browser (curl): no cross-site risk
-        ({"Origin": "http://evil.example"}, False),
-        ({"Origin": "null"}, False),
-        ({"Host": "evil.example:8000", "Origin": "http://evil.example:8000"}, False),  # DNS rebinding
+        ({"Origin": BASE_URL}, 404),
+        ({"Referer": f"{BASE_URL}/describe"}, 404),
+        ({}, 404),  # not a browser (curl): no cross-site risk
+        ({"Origin": "http://evil.example"}, 403),
+        ({"Origin": "null"}, 403),
+        ({"Host": "evil.example:8000", "Origin": "http://evil.example:8000"}, 421),  # DNS rebinding
     ],
 )
 def test_form_posts_must_come_from_this_site(
-    site: TestClient, headers: dict[str, str], allowed: bool
+    site: TestClient, headers: dict[str, str], expected: int
 ) -> None:
     response = site.post("/describe/add", data={"sha256": "0" * 64}, headers=headers)
-    assert response.status_code == (404 if allowed else 403)
+    assert response.status_code == expected
     assert response.headers["content-type"].startswith("text/html")
 
 

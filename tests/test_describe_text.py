@@ -158,3 +158,18 @@ def test_group_lines_orders_rows_and_splits_columns() -> None:
     _, score, box = lines[0]
     assert box == (10.0, 10.0, 200.0, 42.0)
     assert score == pytest.approx((1.0 * 5 + 0.9 * 5) / 10)
+
+
+def test_full_width_forms_are_folded_to_plain_characters(reader: TextReader) -> None:
+    # the recogniser's alphabet has full-width punctuation and letters; a read that picks
+    # them must come out as the ordinary characters (they render as missing glyphs)
+    chars = reader._chars
+    picks = [chars.index(c) for c in "（Ａ１）：" if c in chars]
+    assert len(picks) >= 3, "the alphabet has full-width forms"
+    probs = np.zeros((2 * len(picks), len(chars)), np.float32)
+    for frame, index in enumerate(picks):
+        probs[2 * frame, index] = 1.0  # the character …
+        probs[2 * frame + 1, 0] = 1.0  # … then the CTC blank
+    text, score = reader._decode(probs)
+    assert text == "".join(chars[i] for i in picks).translate(str.maketrans("（Ａ１）：", "(A1):"))
+    assert text.isascii() and score == 1.0

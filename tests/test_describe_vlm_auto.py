@@ -34,6 +34,7 @@ def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HF_HOME", str(home))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # a machine that has said nothing yet
     return home
 
 
@@ -65,6 +66,20 @@ def test_auto_falls_back_to_classic_quickly_with_nothing_cached(
     assert "florence-2-base" in line and "using classic" in line and "\n" not in line
     result = describer.describe(encode(np.zeros((32, 48, 3), np.uint8)), name="x.png")
     assert result.captioner == "classic"
+
+
+def test_the_fallback_is_said_once_per_machine(
+    empty_cache: Path, fakes: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    def said() -> list[str]:
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="describe"):
+            describer = Describer(DescribeSettings(captioner="auto", use=FAKE_USE))
+        assert describer.captioner == "classic"
+        return [r.levelname for r in caplog.records if "captioner auto" in r.getMessage()]
+
+    assert said() == ["WARNING"]  # the first command on this machine explains
+    assert said() == ["INFO"]  # later ones keep quiet unless asked (--verbose, the server log)
 
 
 def test_auto_is_the_default_and_unreachable_hub_means_classic(
@@ -186,6 +201,8 @@ def test_cli_models_list_shows_every_captioner() -> None:
     assert expected | {"qwen2.5-vl-3b", "blip-base", "blip-large"} <= set(rows)
     assert rows["florence-2-base"]["cached"] is False and rows["florence-2-base"]["licence"] == "MIT"
     assert rows["classic"]["cached"] is True
+    active = json.loads(listed.stdout)["active"]  # what auto resolves to here, and why
+    assert active["name"] == "classic" and "florence-2-base weights are not in" in active["reason"]
     table = runner.invoke(cli, ["models", "list"])
     assert "florence-2-base" in table.stdout and "qwen2.5-vl-3b" in table.stdout
     pulled = runner.invoke(cli, ["models", "pull", "florence-2-base"])

@@ -25,6 +25,8 @@ from PIL import Image
 
 from indexer.embed import document_text
 from indexer.pipeline import Indexer, file_sha256
+from indexer.reconcile import CRASH_BACKOFF_BASE, CRASH_BACKOFF_MAX, crash_backoff, reconcile
+from indexer.state import FAILED, INDEXED
 from indexer.store.base import ImagePoint, point_id
 from indexer.thumbs import THUMB_SIDE, thumbnail_path
 from indexer.watch import run_once
@@ -172,9 +174,10 @@ def test_bad_files_fail_with_a_reason_and_the_rest_index(env: Env) -> None:
     status = env.indexer.status()
     assert (status["indexed"], status["failed"]) == (2, 3)
     reasons = {f["path"]: f["error"] for f in status["failures"]}
-    assert "not an image" in reasons["notes.jpg"]
-    assert "cut.png" in reasons["cut.png"] and "\n" not in reasons["cut.png"]
-    assert "empty" in reasons["empty.png"]
+    assert reasons["notes.jpg"] == "not an image (or an unsupported format)"
+    # the page lists the path beside the reason: the reason does not repeat it
+    assert reasons["cut.png"].startswith("truncated or corrupt image") and "\n" not in reasons["cut.png"]
+    assert reasons["empty.png"] == "empty file"
     assert env.run()["total"] == 0  # unchanged failures are not retried on every start
     (env.root / "cut.png").write_bytes(image_bytes(7))  # fixed: retried because it changed
     assert env.run()["described"] == 1
@@ -228,18 +231,92 @@ def test_restart_picks_up_changes_made_while_stopped(env: Env) -> None:
     assert env.store.count() == 4
 
 
-def test_a_file_that_keeps_stopping_the_indexer_is_given_up(env: Env) -> None:
+def test_a_file_the_process_stopped_on_is_retried_later_never_failed(env: Env) -> None:
     write_images(env.root, 2)
     st = (env.root / "img001.png").stat()
     sha = file_sha256(env.root / "img001.png")
     for _ in range(3):  # three starts that each died while describing it
         env.indexer.state.begin("img001.png", st.st_size, st.st_mtime_ns, sha)
-    summary = env.run()
-    assert summary["described"] == 1
-    (failure,) = env.indexer.status()["failures"]
-    assert failure["path"] == "img001.png" and "gave up after 3 attempts" in failure["error"]
-    (env.root / "img001.png").write_bytes(image_bytes(30))  # changed: tried again
+    plan = reconcile(env.indexer)
+    assert plan.to_index == ["img000.png"]
+    assert 0 < plan.deferred["img001.png"] <= crash_backoff(3)
+    status = env.indexer.status()
+    assert (status["pending"], status["failed"]) == (1, 0)  # img001: pending, not failed
+    summary = run_once(env.indexer)  # one-shot: the deferred file comes last, not never
+    assert summary["described"] == 2 and env.indexer.status()["failed"] == 0
+    row = env.indexer.state.get("img001.png")
+    assert row is not None and row.attempts == 0
+
+
+def test_crash_backoff_grows_and_is_capped() -> None:
+    assert crash_backoff(1) == 0  # one stop (a kill, a reboot): straight back to it
+    assert crash_backoff(2) == CRASH_BACKOFF_BASE < crash_backoff(3) < crash_backoff(4)
+    assert crash_backoff(40) == CRASH_BACKOFF_MAX
+
+
+def test_files_an_older_version_gave_up_on_are_retried(env: Env) -> None:
+    write_images(env.root, 1)
+    st = (env.root / "img000.png").stat()
+    env.indexer.state.begin("img000.png", st.st_size, st.st_mtime_ns, file_sha256(env.root / "img000.png"))
+    reason = "gave up after 3 attempts: the indexer stopped while describing it"
+    env.indexer.state.finish("img000.png", FAILED, reason, clear_stale=False)
     assert env.run()["described"] == 1 and env.indexer.status()["failed"] == 0
+
+
+def test_a_file_still_being_written_is_pending_not_failed(env: Env) -> None:
+    data = image_bytes(7, size=(400, 300))
+    (env.root / "slow.png").write_bytes(data[: len(data) // 2])  # a writer that paused
+    assert env.indexer.index_file("slow.png", settle_seconds=5) == "changing"
+    row = env.indexer.state.get("slow.png")
+    assert row is not None and row.status == "pending" and row.attempts == 0  # no crash counted
+    assert env.indexer.status()["failed"] == 0
+    (env.root / "slow.png").write_bytes(data)  # the writer finished
+    assert env.indexer.index_file("slow.png", settle_seconds=5) == "described"
+
+
+def test_a_truncated_file_that_has_settled_fails(env: Env) -> None:
+    data = image_bytes(7, size=(400, 300))
+    (env.root / "cut.png").write_bytes(data[: len(data) // 2])
+    old = 1_000_000_000
+    os.utime(env.root / "cut.png", ns=(old, old))  # last written long ago
+    assert env.indexer.index_file("cut.png", settle_seconds=5) == "failed"
+
+
+def test_status_counts_files_and_distinct_images(env: Env) -> None:
+    write_images(env.root, 2)
+    shutil.copy(env.root / "img000.png", env.root / "copy.png")
+    env.run()
+    status = env.indexer.status()
+    assert (status["indexed"], status["images"]) == (3, 2)  # three files, two images (search shows 2)
+
+
+def test_symlinks_are_followed_only_inside_the_folder(env: Env, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.png").write_bytes(image_bytes(3))
+    write_images(env.root, 1)
+    (env.root / "out.png").symlink_to(outside / "secret.png")
+    (env.root / "outdir").symlink_to(outside, target_is_directory=True)
+    (env.root / "in.png").symlink_to(env.root / "img000.png")
+    summary = env.run()  # one-shot index: reconcile's scan, then index_file
+    assert summary["total"] == 2 and described() == 1
+    assert env.indexer.state.all_paths() == ["img000.png", "in.png"]
+    assert env.indexer.index_file("out.png") == "skipped"
+    assert env.indexer.state.get("out.png") is None
+
+
+def test_reconcile_forgets_links_out_of_the_folder_indexed_before(env: Env, tmp_path: Path) -> None:
+    # an older version followed them: the row and the point go on the next start
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.png").write_bytes(image_bytes(3))
+    (env.root / "out.png").symlink_to(outside / "secret.png")
+    st = (env.root / "out.png").stat()
+    sha = file_sha256(env.root / "out.png")
+    env.indexer.state.begin("out.png", st.st_size, st.st_mtime_ns, sha)
+    env.indexer.state.finish("out.png", INDEXED)
+    assert reconcile(env.indexer).removed == 1
+    assert env.indexer.state.all_paths() == []
 
 
 def test_missing_thumbnail_is_rewritten_when_linking(env: Env) -> None:

@@ -8,6 +8,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes import (
@@ -50,10 +51,11 @@ class Rig:
         self.store = FakeStore()
         self.watcher: Watcher | None = None
 
-    def start(self, delay: float = 0.0, stable: float = 0.3) -> Watcher:
+    def start(self, delay: float = 0.0, stable: float = 0.3, settle: float = 1.0) -> Watcher:
         self.watcher = Watcher.create(
-            self.root, self.data, make_describer(delay), HashEmbedder(), self.store, stable_seconds=stable
-        )
+            self.root, self.data, make_describer(delay), HashEmbedder(), self.store,
+            stable_seconds=stable, settle_seconds=settle,
+        )  # fmt: skip
         self.watcher.start()
         return self.watcher
 
@@ -116,6 +118,69 @@ def test_a_file_still_being_written_is_described_once_when_complete(rig: Rig) ->
     assert described() == 1
     (record,) = (p.payload for p in rig.store.points.values())
     assert record.size_bytes == len(data) and (record.width, record.height) == (400, 300)
+
+
+def test_a_writer_pausing_longer_than_the_quiet_interval_is_pending_not_failed(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    watcher = rig.start(stable=0.3, settle=30)
+    assert watcher.wait_idle(TIMEOUT)
+    failed: list[str] = []
+    finish = watcher.indexer.state.finish
+
+    def recording_finish(path: str, status: str, *args: Any, **kwargs: Any) -> None:
+        if status == "failed":
+            failed.append(path)
+        finish(path, status, *args, **kwargs)
+
+    monkeypatch.setattr(watcher.indexer.state, "finish", recording_finish)
+    data = image_bytes(9, size=(400, 300))
+    target = rig.root / "slow.png"
+    with target.open("wb") as fh:
+        fh.write(data[: len(data) // 2])
+        fh.flush()
+        # the pause outlasts the quiet interval: the watcher looks at the half-written file
+        wait_for(lambda: watcher.processed >= 1)
+        assert rig.status("slow.png") == "pending" and watcher.status()["failed"] == 0
+        fh.write(data[len(data) // 2 :])
+    wait_for(lambda: rig.status("slow.png") == "indexed")
+    assert failed == [] and described() == 1
+
+
+def test_symlinks_out_of_the_folder_are_not_followed(rig: Rig, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.png").write_bytes(image_bytes(3))
+    write_images(rig.root, 1)
+    watcher = rig.start()
+    assert watcher.wait_idle(TIMEOUT)
+    (rig.root / "out.png").symlink_to(outside / "secret.png")
+    (rig.root / "in.png").symlink_to(rig.root / "img000.png")
+    wait_for(lambda: rig.status("in.png") == "indexed")
+    assert watcher.wait_idle(TIMEOUT)
+    assert rig.status("out.png") is None and rig.paths() == ["img000.png", "in.png"] and described() == 1
+
+
+def test_a_file_the_process_stopped_on_waits_as_pending_then_indexes(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indexer import reconcile
+    from indexer.pipeline import file_sha256
+    from indexer.state import IndexState
+
+    monkeypatch.setattr(reconcile, "CRASH_BACKOFF_BASE", 2.0)
+    write_images(rig.root, 2)
+    state = IndexState(rig.data)  # as a process killed three times while describing img001 left it
+    st = (rig.root / "img001.png").stat()
+    for _ in range(3):
+        state.begin("img001.png", st.st_size, st.st_mtime_ns, file_sha256(rig.root / "img001.png"))
+    state.close()
+    watcher = rig.start()
+    wait_for(lambda: rig.status("img000.png") == "indexed")
+    status = watcher.status()
+    assert (rig.status("img001.png"), status["pending"], status["failed"]) == ("pending", 1, 0)
+    wait_for(lambda: rig.status("img001.png") == "indexed")  # after its backoff, not never
+    assert described() == 2
 
 
 def test_download_pattern_temp_name_then_rename(rig: Rig) -> None:

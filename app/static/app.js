@@ -32,6 +32,14 @@
     input.files = event.dataTransfer.files;
     input.dispatchEvent(new Event("change", { bubbles: true }));
   });
+  // Back/Forward: htmx puts back the snapshot it took when the page was left, and an
+  // input's typed text is not part of a snapshot, so the box would show the first
+  // page's query (or what was typed since) over these results. The URL is the truth.
+  // The tag chips and their hidden inputs are inside the results, so they already match.
+  document.addEventListener("htmx:historyRestore", function () {
+    var box = document.getElementById("q");
+    if (box) box.value = new URLSearchParams(window.location.search).get("q") || "";
+  });
   // Show which file was chosen (textContent: a file name is never HTML).
   document.addEventListener("change", function (event) {
     var input = event.target;

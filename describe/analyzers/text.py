@@ -18,6 +18,7 @@ whole pipeline, for three reasons:
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import cv2
@@ -145,7 +146,9 @@ class TextReader(BaseAnalyzer):
                 out.append(" ")
             out.append(self._chars[best[f]])
             prev = int(f)
-        return "".join(out), float(probs[frames, best[frames]].mean())
+        # NFKC: the recogniser's alphabet is Chinese-first, so it reads full-width forms
+        # ("（", "：", "Ａ") that render as missing glyphs in many fonts; fold them to ASCII.
+        return unicodedata.normalize("NFKC", "".join(out)), float(probs[frames, best[frames]].mean())
 
 
 def _plausible(text: str, score: float) -> bool:

@@ -49,11 +49,12 @@ class EdgeStore:
         self._lock_fd: int | None = lock_fd
 
     @classmethod
-    def open(cls, path: Path, dense_size: int, recreate: bool = False) -> EdgeStore:
+    def open(cls, path: Path, dense_size: int, recreate: bool = False, claim: int | None = None) -> EdgeStore:
         """Create the shard if `path` holds none, load it otherwise. `recreate` wipes it
-        first (after a DimensionMismatchError, once the caller decided to re-embed)."""
+        first (after a DimensionMismatchError, once the caller decided to re-embed).
+        `claim`: the lock from claim_lock(), taken earlier; the store owns it once open."""
         path.mkdir(parents=True, exist_ok=True)
-        lock_fd = _lock(path)
+        lock_fd = _lock(path) if claim is None else claim
         try:
             if recreate:
                 _wipe(path)
@@ -68,7 +69,8 @@ class EdgeStore:
                 shard = qe.EdgeShard.create(str(path), config)
             _ensure_payload_indexes(shard)
         except BaseException:
-            _unlock(lock_fd)
+            if claim is None:  # a claim stays with the caller, who may retry with it
+                _unlock(lock_fd)
             raise
         return cls(path, shard, lock_fd)
 
@@ -218,6 +220,17 @@ def _wipe(path: Path) -> None:
             shutil.rmtree(child)
         else:
             child.unlink()
+
+
+def claim_lock(path: Path) -> int:
+    """Take the store's lock before the slow part of start-up (loading models), so a
+    second process learns at once that the store is in use; pass it to open()."""
+    path.mkdir(parents=True, exist_ok=True)
+    return _lock(path)
+
+
+def release_claim(fd: int) -> None:
+    _unlock(fd)
 
 
 def _lock(path: Path) -> int:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.store.base import Store
@@ -14,9 +17,11 @@ def open_store(
     api_key: str | None = None,
     collection: str = "images",
     recreate: bool = False,
+    claim: StoreClaim | None = None,
 ) -> Store:
     """The embedded Qdrant Edge shard at data_dir/"qdrant", or `collection` on the server
-    at `url`. `recreate` starts empty (after a DimensionMismatchError, to re-embed)."""
+    at `url`. `recreate` starts empty (after a DimensionMismatchError, to re-embed).
+    `claim`: the embedded store's lock, from claim_store()."""
     # imported here so that each deployment loads only the Qdrant package it uses
     if url:
         from indexer.store.server import ServerStore
@@ -24,4 +29,36 @@ def open_store(
         return ServerStore.connect(url, dense_size, api_key=api_key, collection=collection, recreate=recreate)
     from indexer.store.edge import EdgeStore
 
-    return EdgeStore.open(data_dir / "qdrant", dense_size, recreate=recreate)
+    store = EdgeStore.open(
+        data_dir / "qdrant", dense_size, recreate=recreate, claim=claim.fd if claim else None
+    )
+    if claim is not None:
+        claim.handed_over = True  # the store releases the lock when it closes
+    return store
+
+
+@dataclass
+class StoreClaim:
+    """The embedded store's lock, held before the store can be opened."""
+
+    fd: int
+    handed_over: bool = False
+
+
+@contextmanager
+def claim_store(data_dir: Path, url: str | None = None) -> Iterator[StoreClaim | None]:
+    """Hold the embedded store's lock from now on, before anything slow (loading the
+    models that open_store needs for the vector size): raises StoreInUseError at once
+    when another process has it. Pass the claim to open_store; if the block ends
+    without opening the store, the lock is released. A Qdrant server needs no lock."""
+    if url:
+        yield None
+        return
+    from indexer.store.edge import claim_lock, release_claim
+
+    claim = StoreClaim(claim_lock(data_dir / "qdrant"))
+    try:
+        yield claim
+    finally:
+        if not claim.handed_over:
+            release_claim(claim.fd)

@@ -10,6 +10,8 @@ returns at once.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +42,19 @@ def choose(vlm: str, options: dict[str, Any], download: bool) -> tuple[str, str]
         f"{vlm} weights are not in {where} and the Hub cannot be reached; "
         f"run `imgdesc models pull {vlm}` on a machine with internet"
     )
+
+
+def first_notice(reason: str) -> bool:
+    """True the first time this machine meets `reason`, so the fallback is said once
+    as a warning and not on every command (`imgdesc models list` and /api/health show
+    the captioner in use at any time). Remembered as a marker file in the user's cache."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    marker = Path(cache) / "imgdesc" / "notices" / hashlib.sha256(reason.encode()).hexdigest()[:16]
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch(exist_ok=False)
+    except FileExistsError:
+        return False
+    except OSError:  # nowhere to remember it: better said every time than never
+        return True
+    return True

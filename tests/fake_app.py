@@ -1,0 +1,67 @@
+"""The app with the model-free fakes (tests/fakes.py) behind a real watcher: what
+the page, contract and OpenAPI tests run against, in about a second."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from litestar.testing import TestClient
+
+from app.config import Settings, load_settings
+from app.server import create_app
+from app.services import Services
+from app.work import WorkLane
+from describe.describer import Describer
+from indexer.watch import Watcher
+from search.service import SearchService
+from tests.fakes import FAKE_USE, FakeStore, HashEmbedder
+
+BASE_URL = "http://127.0.0.1:8000"
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)
+
+
+def fake_build(images: Path | None) -> Callable[[Settings], Services]:
+    """Services with the fake describer, embedder and store; a watcher when `images`."""
+
+    def build(settings: Settings) -> Services:
+        # the fakes in place of the models, with the settings' limits and profiles
+        fakes = msgspec.structs.replace(settings.describe, use=FAKE_USE, captioner="fake-caption")
+        describer, embedder, store = Describer(fakes), HashEmbedder(), FakeStore()
+        services = Services(
+            settings=settings,
+            describer=describer,
+            embedder=embedder,
+            store=store,
+            search=SearchService(store, embedder, min_score=0.0),
+            lane=WorkLane(),
+        )
+        if images is not None:
+            services.watcher = Watcher.create(
+                images, settings.data_dir, describer, embedder, store, stable_seconds=0.05
+            )
+            services.watcher.start()
+        return services
+
+    return build
+
+
+@contextlib.contextmanager
+def fake_site(base: Path, images: Path | None = None, **settings: Any) -> Iterator[TestClient]:
+    """A ready app (models "loaded") on BASE_URL; call inside fakes.fake_analyzers()."""
+    overrides = {"watch": images and str(images), "data_dir": str(base / "data"), **settings}
+    app = create_app(load_settings(overrides, environ={}), fake_build(images))
+    with TestClient(app, base_url=BASE_URL) as client:
+        wait_for(lambda: client.get("/api/health").status_code == 200)
+        yield client
