@@ -32,9 +32,18 @@ class ObjectFacts(msgspec.Struct, frozen=True):
 
 class Label(msgspec.Struct, frozen=True):
     name: str  # readable, e.g. "espresso"
-    score: float
+    score: float  # the classifier's probability on the whole image: what the paragraph asserts
     category: str  # coarse: animal, food, vehicle, …; "object" when unknown
     synonyms: tuple[str, ...] = ()
+    # the best probability in a crop (centre, quadrants): finds small or off-centre
+    # things for the index; never asserted on its own
+    region_score: float = 0.0
+    # WordNet ancestors worth searching for, nearest first: daisy → flower, plant
+    hypernyms: tuple[str, ...] = ()
+
+    @property
+    def best(self) -> float:
+        return max(self.score, self.region_score)
 
 
 class LabelFacts(msgspec.Struct, frozen=True):
@@ -65,6 +74,16 @@ class Colour(msgspec.Struct, frozen=True):
 class ColourFacts(msgspec.Struct, frozen=True):
     palette: tuple[Colour, ...] = ()
     grayscale: bool = False
+    # colour family of each detection's central part, aligned with ObjectFacts.objects;
+    # "" where the box is too small or its pixels are mixed
+    object_colours: tuple[str, ...] = ()
+    # dominant colour family of the top, middle and bottom thirds; "" where mixed
+    bands: tuple[str, ...] = ()
+    # mean local contrast (0..1, Laplacian magnitude of the small gray copy): foliage
+    # and gravel score high, sky and studio backdrops low
+    texture: float = 0.0
+    # a dark frame with a few small bright spots: stars, city lights at night
+    bright_points: bool = False
 
 
 class CompositionFacts(msgspec.Struct, frozen=True):

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import inflect
+if TYPE_CHECKING:
+    import inflect
 
 
 @lru_cache(maxsize=1)
 def _engine() -> inflect.engine:
+    # imported on first use: inflect's type-checked import takes seconds, and commands
+    # that never render a sentence (`imgdesc search` through a running server) skip it
+    import inflect
+
     return inflect.engine()
 
 
@@ -37,6 +43,8 @@ _INVARIANT = frozenset(
 def singular(noun: str) -> str:
     """'dining tables' → 'dining table'; unchanged when already singular. Only the last word changes."""
     head, _, last = noun.rpartition(" ")
+    if not last:  # inflect raises on an empty word
+        return noun
     if last in _INVARIANT or last.endswith(_SINGULAR_ENDINGS):
         return noun
     single = _engine().singular_noun(last)
@@ -44,12 +52,27 @@ def singular(noun: str) -> str:
     return f"{head} {word}" if head else word
 
 
+# Things named in the plural that are one object: counted in pairs.
+_PAIRS = frozenset({"scissors", "jeans", "pants", "trousers", "shorts", "sunglasses", "pliers", "tongs"})
+
+
+def plural_only(noun: str) -> bool:
+    """'scissors', 'red jeans': one thing that takes a plural verb ('the scissors are')."""
+    return noun.rpartition(" ")[2] in _PAIRS
+
+
+def _number(count: int) -> str:
+    return str(_engine().number_to_words(str(count))) if count <= 10 else str(count)
+
+
 def count_phrase(noun: str, count: int) -> str:
-    """(person, 2) → 'two people'; (cup, 1) → 'a cup'; (car, 14) → '14 cars'."""
+    """(person, 2) → 'two people'; (cup, 1) → 'a cup'; (car, 14) → '14 cars';
+    (scissors, 1) → 'a pair of scissors'."""
+    if plural_only(noun):
+        return f"a pair of {noun}" if count == 1 else f"{_number(count)} pairs of {noun}"
     if count == 1:
         return with_article(noun)
-    number = str(_engine().number_to_words(str(count))) if count <= 10 else str(count)
-    return f"{number} {plural(noun, count)}"
+    return f"{_number(count)} {plural(noun, count)}"
 
 
 def join_and(items: Iterable[str], conj: str = "and") -> str:

@@ -37,6 +37,7 @@ class Profile(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     max_colours: int = 3
     min_label_score: float = 0.3  # labels mentioned in the paragraph
     max_length: int | None = None  # characters; longer paragraphs are cut at a sentence end
+    macros: str = ""  # Jinja macros the template calls; inherited by profiles that extend this one
     extends: str | None = None
 
 

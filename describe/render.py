@@ -4,17 +4,17 @@ typo in a profile is an error at load time rather than silently empty text."""
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
 import jinja2
 
-from describe import phrases
+from describe import phrases, scene
 from describe.facts import (
     Caption,
     Colour,
     ColourFacts,
     CompositionFacts,
+    DetectedObject,
     Facts,
     Label,
     LabelFacts,
@@ -23,50 +23,8 @@ from describe.facts import (
     Tag,
     TextFacts,
 )
-from describe.language import join_and, plural, sentence, with_article
 from describe.profiles import Profile
-
-_LIGHTING = {"dark": "dark", "dim": "dimly lit", "balanced": "evenly lit", "bright": "brightly lit"}
-_MAX_QUOTED = 200  # characters of OCR text quoted in a paragraph
-
-
-def _quote(text: str) -> str:
-    flat = " ".join(text.split())
-    if len(flat) > _MAX_QUOTED:
-        flat = flat[: _MAX_QUOTED - 1].rsplit(" ", 1)[0] + "…"
-    return f"“{flat}”"
-
-
-def _position(where: str) -> str:
-    """'top' → 'at the top'; 'left third' → 'in the left third'."""
-    return f"at the {where}" if where in ("top", "bottom") else f"in the {where}"
-
-
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,  # plain text; the web pages escape on their side
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-    )
-    env.filters.update(
-        a=with_article,
-        plural=plural,
-        join_and=join_and,
-        sentence=sentence,
-        quote=_quote,
-        lighting=lambda v: _LIGHTING.get(v, v),
-        position=_position,
-        sentence_start=lambda v: v[:1].upper() + v[1:],
-    )
-    return env
-
-
-@lru_cache(maxsize=64)
-def _compile(template: str) -> jinja2.Template:
-    return _environment().from_string(template)
+from describe.templates import compile_template, quote
 
 
 def context(facts: Facts, profile: Profile, tags: list[Tag]) -> dict[str, Any]:
@@ -75,22 +33,41 @@ def context(facts: Facts, profile: Profile, tags: list[Tag]) -> dict[str, Any]:
     if not text and facts.caption:
         text = facts.caption.ocr  # what a vision-language captioner read, when OCR found nothing
     caption = facts.caption.text if facts.caption else ""
+    vlm = bool(facts.caption and facts.caption.vlm)
+    # what the classic caption led with; a VLM's paragraph leads with the whole scene
+    parts = phrases.caption_parts(
+        facts.objects, facts.labels, facts.text, profile.min_label_score, facts.colours, facts.composition
+    )
+    said = caption.lower()
     setting = phrases.setting(facts.labels, profile.min_label_score)
-    if setting and (setting.lower() in caption.lower() or (facts.caption and facts.caption.vlm)):
+    if setting and (setting.lower() in said or vlm):
         setting = None  # the caption already says it (a VLM's paragraph describes the scene)
+    maybe_setting = None if vlm else phrases.possible_setting(facts.labels, profile.min_label_score)
+    if maybe_setting and maybe_setting.lower() in said:
+        maybe_setting = None
+    entries = scene.object_entries(facts.objects, facts.colours)
+    flat = " ".join(text.split())
     return {
         "caption": caption,
         "subject": phrases.subject(facts.objects),
         "setting": setting,
+        "possible_setting": maybe_setting,
         "labels": [
             lb.name for lb in phrases.extra_labels(facts.objects, facts.labels, profile.min_label_score)
         ],
-        "objects": phrases.named_objects(facts.objects),
+        "objects": entries,
+        "placements": scene.placements(entries),
+        "relations": scene.relations(entries),
+        "alternatives": [] if vlm else phrases.alternatives(facts.labels, parts, [setting, maybe_setting]),
+        "lead": "" if vlm else parts.lead,
+        "guess": parts.guess,
+        "cues": parts.cues,
         "colours": palette,
         # one name per colour, no repeats ("dark brown, dark brown" reads badly)
         "colour_names": list(dict.fromkeys(c.name for c in palette)),
         "grayscale": bool(facts.colours and facts.colours.grayscale),
-        "text": " ".join(text.split()),
+        "text": flat,
+        "text_in_caption": bool(flat) and quote(flat) in caption,
         "text_lines": [line.text for line in facts.text.lines] if facts.text else [],
         "composition": facts.composition,
         "tags": [t.name for t in tags],
@@ -100,7 +77,7 @@ def context(facts: Facts, profile: Profile, tags: list[Tag]) -> dict[str, Any]:
 
 
 def render(facts: Facts, profile: Profile, tags: list[Tag]) -> str:
-    raw = _compile(profile.template).render(context(facts, profile, tags))
+    raw = compile_template(profile.macros + profile.template).render(context(facts, profile, tags))
     text = re.sub(r"\s+", " ", raw).strip()
     text = re.sub(r"\s+([.,;:])", r"\1", text)
     if profile.max_length and len(text) > profile.max_length:
@@ -122,10 +99,21 @@ def _sample_facts() -> list[Facts]:
     full = Facts(
         width=800,
         height=600,
-        objects=ObjectFacts(counts=(ObjectCount("cup", 2, 0.9),)),
+        objects=ObjectFacts(
+            objects=(
+                DetectedObject("cup", 0.9, (0.1, 0.5, 0.3, 0.7)),
+                DetectedObject("cup", 0.8, (0.7, 0.5, 0.9, 0.7)),
+                DetectedObject("dining table", 0.7, (0.0, 0.4, 1.0, 1.0)),
+            ),
+            counts=(ObjectCount("cup", 2, 0.9), ObjectCount("dining table", 1, 0.7)),
+        ),
         labels=LabelFacts(labels=(Label("espresso", 0.8, "drink"), Label("seashore", 0.7, "landscape"))),
         text=TextFacts(text="SALE 50%", coverage=0.1),
-        colours=ColourFacts(palette=(Colour("dark brown", "brown", "#402010", 0.5),)),
+        colours=ColourFacts(
+            palette=(Colour("dark brown", "brown", "#402010", 0.5),),
+            object_colours=("white", "white", "brown"),
+            bands=("blue", "", "brown"),
+        ),
         composition=CompositionFacts(
             orientation="landscape",
             aspect_ratio=1.33,
@@ -142,7 +130,17 @@ def _sample_facts() -> list[Facts]:
         ),
         caption=Caption("An image of two cups.", "classic"),
     )
-    return [Facts(width=10, height=10), full]
+    # nothing detected: a hedged guess, scene cues and a sign lead the paragraph instead
+    weak = Facts(
+        width=10,
+        height=10,
+        labels=LabelFacts(
+            labels=(Label("lakeside", 0.08, "landscape"), Label("seashore", 0.06, "landscape"))
+        ),
+        colours=ColourFacts(bands=("blue", "", "green"), bright_points=True),
+    )
+    sign = Facts(width=20, height=10, text=TextFacts(text="OPEN", coverage=0.3))
+    return [Facts(width=10, height=10), full, weak, sign]
 
 
 def check_template(profile: Profile) -> str | None:

@@ -195,3 +195,42 @@ def test_name_agrees_with_family() -> None:
 def test_tiny_image() -> None:
     facts = palette(field((0, 128, 0), (1, 1)))
     assert [c.family for c in facts.palette] == ["green"]
+
+
+def test_each_detection_gets_the_colour_of_its_centre() -> None:
+    from describe.facts import DetectedObject, ObjectFacts
+
+    image = field((255, 255, 255), (200, 300))
+    image[50:150, 30:130] = (200, 20, 30)  # a red square on the left
+    image[60:140, 200:233] = (200, 20, 30)  # red, blue and green stripes on the right: mixed
+    image[60:140, 233:247] = (20, 40, 200)
+    image[60:140, 247:280] = (30, 160, 40)
+    objects = ObjectFacts(
+        objects=(
+            DetectedObject("box", 0.9, (0.1, 0.25, 0.43, 0.75)),
+            DetectedObject("box", 0.8, (0.66, 0.3, 0.94, 0.7)),
+            DetectedObject("dot", 0.7, (0.5, 0.5, 0.505, 0.505)),  # too small to say
+        )
+    )
+    facts = ColourAnalyzer().analyze(prepare(image), {"objects": objects})
+    assert facts.object_colours == ("red", "", "")
+    assert ColourAnalyzer().analyze(prepare(image), {}).object_colours == ()
+
+
+def test_bands_texture_and_bright_points() -> None:
+    landscape = np.zeros((240, 320, 3), np.uint8)
+    landscape[:80] = (90, 150, 230)  # sky
+    landscape[80:] = (60, 140, 50)  # fields
+    facts = palette(landscape)
+    assert facts.bands == ("blue", "green", "green")
+    assert facts.texture < 0.03 and not facts.bright_points
+    noise = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    assert palette(noise).texture > 0.1
+    stars = np.full((400, 600, 3), 5, np.uint8)
+    rng = np.random.default_rng(1)
+    for y, x in zip(rng.integers(0, 398, 60), rng.integers(0, 598, 60), strict=True):
+        stars[y : y + 2, x : x + 2] = 255
+    assert palette(stars).bright_points
+    moon = np.full((400, 600, 3), 5, np.uint8)
+    moon[150:250, 250:350] = 240  # one big bright disc is not "points"
+    assert not palette(moon).bright_points

@@ -25,7 +25,7 @@ def labeler() -> ImageLabeler:
 def label(labeler: ImageLabeler, array: np.ndarray) -> LabelFacts:
     facts = labeler.analyze(load_image(encode(array)), {})
     assert isinstance(facts, LabelFacts)
-    scores = [lab.score for lab in facts.labels]
+    scores = [lab.best for lab in facts.labels]
     assert scores == sorted(scores, reverse=True)
     assert all(labeler.min_score <= s <= 1.0 for s in scores)
     return facts
@@ -134,13 +134,51 @@ def test_blank_image_has_no_confident_label(labeler: ImageLabeler, value: int) -
 @pytest.mark.slow
 def test_names_and_synonyms_come_from_the_label_line(labeler: ImageLabeler) -> None:
     probs = np.zeros(1000, dtype=np.float32)
-    probs[[281, 608, 673, 967]] = [0.5, 0.2, 0.15, 0.05]
+    probs[[281, 608, 673, 967]] = [0.5, 0.2, 0.15, 0.02]
     facts = labeler.postprocess(probs)
-    assert [lab.name for lab in facts.labels] == ["tabby", "jeans", "computer mouse"]  # 0.05 < min_score
+    assert [lab.name for lab in facts.labels] == ["tabby", "jeans", "computer mouse"]  # 0.02 < min_score
     tabby, jeans, mouse = facts.labels
     assert tabby.synonyms == ("tabby cat",) and tabby.category == "animal"
     assert jeans.synonyms == ("jean", "blue jean", "denim") and jeans.category == "clothing"
     assert mouse.synonyms == ("mouse",) and mouse.category == "device"
+
+
+@pytest.mark.slow
+def test_crops_rank_by_the_best_score_but_keep_the_whole_image_score(labeler: ImageLabeler) -> None:
+    whole = np.zeros(1000, dtype=np.float32)
+    regions = np.zeros(1000, dtype=np.float32)
+    whole[[985, 92]] = [0.4, 0.05]  # daisy over the whole frame, a bee eater barely
+    regions[[985, 92]] = [0.3, 0.6]  # … but the bee eater wins in a quadrant
+    facts = labeler.postprocess(whole, regions)
+    bird, daisy = facts.labels
+    assert (bird.name, bird.score, bird.region_score, bird.best) == ("bee eater", 0.05, 0.6, 0.6)
+    assert (daisy.name, daisy.score, daisy.region_score) == ("daisy", 0.4, 0.3)
+    assert "bird" in bird.hypernyms and "flower" in daisy.hypernyms
+
+
+def test_crops_are_the_centre_square_and_four_quadrants() -> None:
+    from PIL import Image
+
+    from describe.analyzers.labels import crops
+
+    parts = crops(Image.new("RGB", (400, 300)))
+    assert [p.size for p in parts] == [(300, 300)] + [(200, 150)] * 4
+
+
+@pytest.mark.slow
+def test_a_small_off_centre_subject_is_found_in_a_crop(photos: dict[str, np.ndarray]) -> None:
+    # the cat photo shrunk into one corner of a plain grey frame: the whole image is
+    # mostly grey, the top-left quadrant is mostly cat
+    cat = np.asarray(load_image(encode(photos["chelsea"])).image.resize((150, 120)))
+    frame = np.full((480, 640, 3), 128, dtype=np.uint8)
+    frame[20:140, 20:170] = cat
+    with_crops = ImageLabeler(crops=True).analyze(load_image(encode(frame)), {})
+    without = ImageLabeler(crops=False).analyze(load_image(encode(frame)), {})
+    cats = [lab for lab in with_crops.labels if lab.name in CATS]
+    assert cats and max(lab.region_score for lab in cats) > 0.3
+    best_without = max((lab.score for lab in without.labels if lab.name in CATS), default=0.0)
+    assert max(lab.region_score for lab in cats) > best_without
+    assert all(lab.region_score == 0.0 for lab in without.labels)
 
 
 @pytest.mark.slow

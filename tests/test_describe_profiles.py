@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from describe.errors import ProfileError, UnknownNameError
-from describe.facts import Caption, Facts
+from describe.facts import Caption, Facts, Label
 from describe.profiles import ProfileSet
 from describe.render import render
 
@@ -69,3 +70,57 @@ def test_unknown_profile_lists_valid_names() -> None:
 def test_missing_profile_file(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="cannot read profile file"):
         ProfileSet.load(tmp_path / "nope.toml")
+
+
+def test_a_user_profile_rewords_the_detail_without_code(tmp_path: Path) -> None:
+    from describe.facts import DetectedObject, ObjectCount, ObjectFacts
+
+    path = write(
+        tmp_path,
+        """
+[profiles.terse]
+extends = "default"
+template = "{{ caption }} {{ objects_sentence() }}"
+
+[profiles.german]
+extends = "default"
+macros = '''
+{% set where = {"left": "links", "right": "rechts"} %}
+{% macro placed(p) %}
+{%- for o in p.objects %}{{ o.label }}: {{ where.get(p.position, p.position) }}{% endfor -%}
+{% endmacro %}
+{% macro objects_sentence() %}{% for p in placements %}{{ placed(p) }}. {% endfor %}{% endmacro %}
+'''
+template = "Bild. {{ objects_sentence() }}{% for o in objects %}{{ o.label }} {{ o.count }}{% endfor %}"
+""",
+    )
+    profiles = ProfileSet.load(path)
+    box = (0.0, 0.3, 0.2, 0.6)
+    objects = ObjectFacts(objects=(DetectedObject("dog", 0.9, box),), counts=(ObjectCount("dog", 1, 0.9),))
+    facts = Facts(width=1, height=1, objects=objects, caption=Caption("A dog.", "classic"))
+    # the inherited macros still work in a profile that only changes the template …
+    assert render(facts, profiles.get("terse"), []) == "A dog. The dog is on the left."
+    # … and redefining them changes the wording
+    assert render(facts, profiles.get("german"), []) == "Bild. dog: links. dog 1"
+
+
+def test_a_bad_macro_fails_at_load(tmp_path: Path) -> None:
+    path = write(tmp_path, '[profiles.x]\nextends = "default"\nmacros = "{% macro placed(p) %}{{ p.nope }"\n')
+    with pytest.raises(ProfileError, match=r"profile 'x': template error"):
+        ProfileSet.load(path)
+
+
+def test_the_classic_caption_wording_is_data() -> None:
+    from describe.analyzers.caption import ClassicCaptioner
+    from describe.errors import ConfigError
+    from describe.facts import LabelFacts
+    from describe.intake import PreparedImage
+
+    mine = ClassicCaptioner(
+        template="{% if lead == 'label' %}Probably {{ guess.names | join(' or ') }}.{% endif %}"
+    )
+    weak = LabelFacts(labels=(Label("valley", 0.2, "landscape"),))
+    image = cast(PreparedImage, None)  # the classic captioner reads only the other facts
+    assert mine.analyze(image, {"labels": weak}).text == "Probably valley."
+    with pytest.raises(ConfigError, match="classic captioner template: 'lead2' is undefined"):
+        ClassicCaptioner(template="{{ lead2 }}")

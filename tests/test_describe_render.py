@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from describe.facts import (
@@ -14,12 +15,15 @@ from describe.facts import (
     ObjectCount,
     ObjectFacts,
     TextFacts,
+    TextLine,
 )
+from describe.intake import load_image
 from describe.language import count_phrase, join_and, sentence, singular, with_article
-from describe.phrases import classic_caption
+from describe.phrases import caption_parts, classic_caption, render_caption
 from describe.profiles import ProfileSet
 from describe.render import render
 from describe.tags import build_tags
+from tests.conftest import encode
 
 
 @pytest.fixture(scope="module")
@@ -76,16 +80,80 @@ def test_classic_caption_names_objects_and_refines_with_a_label() -> None:
     assert coffee == "An image of a cup, a bowl and a dining table, with what looks like an espresso."
 
 
-def test_classic_caption_states_nothing_below_threshold() -> None:
-    assert classic_caption(None, labels(("tabby", 0.2, "animal")), False, 0.3) == "An image."
+@pytest.mark.parametrize(
+    ("found", "expected"),
+    [
+        # at or above the threshold: asserted, with what it is a kind of when known
+        ((("llama", 0.5, "animal", ("camelid", "animal")),), "An image of a llama, a kind of camelid."),
+        # 0.1 up to the threshold: hedged, with a close runner-up
+        ((("missile", 0.2, "vehicle", ()),), "An image of what looks like a missile."),
+        (
+            (("lakeside", 0.15, "landscape", ()), ("seashore", 0.12, "landscape", ())),
+            "An image of what looks like a lakeside or a seashore.",
+        ),
+        # below 0.1: only "it may show", never "an image of"
+        (
+            (("lakeside", 0.08, "landscape", ()), ("seashore", 0.06, "landscape", ())),
+            "It may show a lakeside or a seashore.",
+        ),
+        # a runner-up far behind is not named
+        ((("lakeside", 0.08, "landscape", ()), ("dam", 0.03, "object", ())), "It may show a lakeside."),
+        # below 0.03 a label is noise: nothing from the classifier at all
+        ((("lakeside", 0.02, "landscape", ()),), "An image with no clear subject."),
+    ],
+)
+def test_hedge_levels_follow_the_whole_image_score(
+    found: tuple[tuple[str, float, str, tuple[str, ...]], ...], expected: str
+) -> None:
+    facts = LabelFacts(labels=tuple(Label(n, s, c, hypernyms=h) for n, s, c, h in found))
+    assert classic_caption(None, facts, False, 0.3) == expected
+
+
+def test_a_crop_score_is_never_asserted() -> None:
+    facts = LabelFacts(labels=(Label("tabby", 0.05, "animal", region_score=0.9),))
+    assert classic_caption(None, facts, False, 0.3) == "It may show a tabby."
+
+
+def test_text_alone_reads_as_a_sign() -> None:
     assert classic_caption(None, None, True, 0.3) == "An image with text."
-    assert classic_caption(None, labels(("volcano", 0.2, "landscape")), False, 0.3) == "An image."
+    parts = caption_parts(None, None, TextFacts(text="SUMMER\nSALE", coverage=0.2), 0.3)
+    assert render_caption(parts) == "A sign that reads “SUMMER SALE”."
+    long = "Happy Hour Mon - Fri 5 - 7 pm Draft beer 4.00 House wine 5.50 Nachos 6.00"
+    lines = (TextLine("Happy Hour", 0.9, (0, 0, 1, 0.2)), TextLine(long[11:], 0.9, (0, 0.3, 1, 1)))
+    parts = caption_parts(None, None, TextFacts(lines=lines, text=long, coverage=0.4), 0.3)
+    assert render_caption(parts) == "A sign headed “Happy Hour”."
+
+
+def test_scene_cues_give_a_subject_when_no_model_names_one() -> None:
+    sky = ColourFacts(bands=("blue", "", "green"))
+    assert render_caption(caption_parts(None, None, None, 0.3, sky)) == "A wide scene with sky above."
+    leaves = ColourFacts(palette=(Colour("sage green", "green", "#80a080", 0.6),), texture=0.15)
+    weak = labels(("lakeside", 0.05, "landscape"))
+    assert (
+        render_caption(caption_parts(None, weak, None, 0.3, leaves))
+        == "An image of something green and finely textured; it may show a lakeside."
+    )
+    stars = ColourFacts(bright_points=True, bands=("black", "black", "black"))
+    assert (
+        render_caption(caption_parts(None, None, None, 0.3, stars))
+        == "A dark image with small bright points."
+    )
+
+
+def test_hedged_subjects_become_caption_objects_for_the_tags(profiles: ProfileSet) -> None:
+    from describe.analyzers.caption import ClassicCaptioner
+
+    weak = labels(("lakeside", 0.08, "landscape"), ("seashore", 0.06, "landscape"))
+    caption = ClassicCaptioner().analyze(load_image(encode(np.zeros((8, 8, 3), np.uint8))), {"labels": weak})
+    assert caption.objects == ("lakeside", "seashore")
+    facts = Facts(width=1, height=1, labels=weak, caption=caption)
+    assert {"lakeside", "seashore"} <= {t.name for t in build_tags(facts, profiles.get("default").tags)}
 
 
 def test_a_scene_label_is_not_repeated_as_the_setting(profiles: ProfileSet) -> None:
     volcano = labels(("volcano", 0.9, "landscape"))
     caption = classic_caption(None, volcano, False, 0.3)
-    assert caption == "An image of a landscape, possibly a volcano."
+    assert caption == "An image of a volcano."
     facts = Facts(width=1, height=1, labels=volcano, caption=Caption(caption, "classic"))
     assert render(facts, profiles.get("default"), []) == caption
 
@@ -93,11 +161,20 @@ def test_a_scene_label_is_not_repeated_as_the_setting(profiles: ProfileSet) -> N
 def test_a_label_that_repeats_an_object_is_not_mentioned_twice() -> None:
     same = classic_caption(objects(("cup", 1, 0.9)), labels(("cup", 0.8, "container")), False, 0.3)
     assert same == "An image of a cup."
-    # a synonym of a minor object says nothing new either
+    # a label refining a minor object sits next to that object, not the main one
     minor = classic_caption(
         objects(("person", 1, 0.9), ("cup", 1, 0.8)), labels(("coffee mug", 0.8, "container")), False, 0.3
     )
-    assert minor == "An image of a person and a cup."
+    assert minor == "An image of a person and a cup, most likely a coffee mug."
+    first = classic_caption(
+        objects(("cup", 1, 0.9), ("person", 1, 0.8)), labels(("coffee mug", 0.8, "container")), False, 0.3
+    )
+    assert first == "An image of a cup (most likely a coffee mug) and a person."
+    # with WordNet ancestors, a label refines only what it is a kind of
+    bee = LabelFacts(labels=(Label("bee", 0.6, "animal", hypernyms=("insect", "animal")),))
+    assert classic_caption(objects(("bird", 1, 0.9)), bee, False, 0.3) == (
+        "An image of a bird, with what looks like a bee."
+    )
     refined = classic_caption(objects(("cup", 1, 0.9)), labels(("coffee mug", 0.8, "container")), False, 0.3)
     assert refined == "An image of a cup, most likely a coffee mug."
 
@@ -162,8 +239,17 @@ def test_tags_are_normalised_deduplicated_and_sourced(profiles: ProfileSet) -> N
 def test_agreeing_weak_labels_name_their_category() -> None:
     weak = labels(("palace", 0.18, "building"), ("church", 0.17, "building"), ("daisy", 0.08, "plant"))
     assert classic_caption(None, weak, False, 0.3) == "An image of a building, possibly a palace."
-    # one weak label alone is not enough
-    assert classic_caption(None, labels(("palace", 0.18, "building")), False, 0.3) == "An image."
+    # one weak label alone is not enough: it is only "what looks like"
+    alone = classic_caption(None, labels(("palace", 0.18, "building")), False, 0.3)
+    assert alone == "An image of what looks like a palace."
+    # a shared WordNet ancestor is more precise than the category
+    flowers = LabelFacts(
+        labels=(
+            Label("daisy", 0.2, "plant", hypernyms=("flower", "plant")),
+            Label("zinnia", 0.15, "plant", hypernyms=("flower", "plant")),
+        )
+    )
+    assert classic_caption(None, flowers, False, 0.3) == "An image of a flower, possibly a daisy."
 
 
 def test_detailed_profile_composition_sentence(profiles: ProfileSet) -> None:

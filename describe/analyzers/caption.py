@@ -1,4 +1,9 @@
-"""The classic captioner: one sentence from the detector's and classifier's facts.
+"""The classic captioner: one sentence from the other analyzers' facts.
+
+Which fact leads (objects, a label, a sign's text, a kind, or what the pixels say) and
+how sure each part is are decided in describe/phrases.py; the words come from the
+template in describe/data/caption.toml, or from the `template` option
+(``[analyzers.classic] template = "…"`` in imgdesc.toml).
 
 Vision-language captioners register under other names and produce the same
 Caption fact, so profiles and the renderer never care which one ran.
@@ -8,26 +13,56 @@ from __future__ import annotations
 
 from typing import Any
 
+import jinja2
+
 from describe.analyzers.base import BaseAnalyzer
-from describe.facts import Caption
+from describe.errors import ConfigError
+from describe.facts import Caption, ObjectCount, ObjectFacts
 from describe.intake import PreparedImage
-from describe.phrases import classic_caption
+from describe.phrases import CaptionParts, caption_parts, render_caption
 from describe.registry import register
+
+DEFAULT_MIN_LABEL_SCORE = 0.3
 
 
 @register("classic", "offline")
 class ClassicCaptioner(BaseAnalyzer):
     name = "classic"
     produces = "caption"
-    requires = ("objects", "labels", "text")
+    requires = ("objects", "labels", "text", "colours", "composition")
     needs_model = False
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.min_label_score = float(options.get("min_label_score", DEFAULT_MIN_LABEL_SCORE))
+        self.template: str | None = options.get("template")
+        if self.template is not None:
+            _check(self.template)
+
     def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> Caption:
-        text = facts.get("text")
-        sentence = classic_caption(
+        parts = caption_parts(
             facts.get("objects"),
             facts.get("labels"),
-            has_text=bool(text and text.text),
-            min_label_score=float(self.options.get("min_label_score", 0.3)),
+            facts.get("text"),
+            self.min_label_score,
+            colours=facts.get("colours"),
+            composition=facts.get("composition"),
         )
-        return Caption(sentence, self.name)
+        return Caption(render_caption(parts, self.template), self.name, objects=parts.nouns())
+
+
+def _check(template: str) -> None:
+    """A user's caption template must render for every kind of lead, or fail at start-up."""
+    samples = [
+        caption_parts(ObjectFacts(counts=(ObjectCount("cup", 2, 0.9),)), None, None, DEFAULT_MIN_LABEL_SCORE),
+        *(CaptionParts(lead=lead) for lead in ("sign", "scene")),
+    ]
+    try:
+        for parts in samples:
+            render_caption(parts, template)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(f"classic captioner template, line {exc.lineno}: {exc.message}") from None
+    except jinja2.UndefinedError as exc:
+        raise ConfigError(f"classic captioner template: {exc.message}") from None
+    except Exception as exc:  # filters raise plain errors on bad input types
+        raise ConfigError(f"classic captioner template: {type(exc).__name__}: {exc}") from None
