@@ -44,8 +44,8 @@ from PIL import Image
 from describe.analyzers.base import BaseAnalyzer
 from describe.analyzers.objects import model_file
 from describe.errors import ModelError
-from describe.hypernyms import hypernyms
 from describe.facts import Label, LabelFacts
+from describe.hypernyms import hypernyms
 from describe.intake import PreparedImage
 from describe.registry import register
 
