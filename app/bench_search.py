@@ -19,8 +19,8 @@ import msgspec
 import numpy as np
 
 from app.bench import _rss_mb
-from indexer.store.base import ImagePoint, SparseVector, StoredImage, point_id
-from indexer.store.bench import TAGS, VOCAB, WORDS
+from indexer.store.base import DENSE, ImagePoint, SparseVector, StoredImage, point_id
+from indexer.store.bench import TAGS, VOCAB, WORDS, hybrid, label_rows, unit_rows
 from indexer.store.edge import EdgeStore
 
 SIZES = (1_000, 10_000, 30_000, 100_000)
@@ -37,7 +37,7 @@ class SizeResult(msgspec.Struct, kw_only=True):
     load_s: float  # cumulative load time (plain) or optimise time at this size (hnsw)
     rss_mb: float  # growth of this process's RSS since the bench started: the stores' share
     disk_mb: float
-    recall: float  # share of queries whose source point is in the hybrid top 20
+    recall: float  # share of queries whose source point is in the dense or the sparse top 20
 
 
 def _zipf_p(n: int) -> np.ndarray:
@@ -46,8 +46,8 @@ def _zipf_p(n: int) -> np.ndarray:
 
 
 def chunk(start: int, n: int, dim: int, rng: np.random.Generator) -> tuple[list[ImagePoint], np.ndarray]:
-    dense = rng.standard_normal((n, dim)).astype(np.float32)
-    dense /= np.linalg.norm(dense, axis=1, keepdims=True)
+    dense = unit_rows(rng, n, dim)
+    focus, labels = unit_rows(rng, n, dim), label_rows(rng, n, dim)
     # Zipf sampling without replacement, vectorised: top-k of log(p) + Gumbel noise
     keys = np.log(_zipf_p(TAGS)) + rng.gumbel(size=(n, TAGS))
     tag_order = np.argsort(-keys, axis=1)
@@ -71,7 +71,16 @@ def chunk(start: int, n: int, dim: int, rng: np.random.Generator) -> tuple[list[
             embedding_model="random",
         )
         sparse = SparseVector(indices=sorted(row_terms), values=[1.0] * len(row_terms))
-        points.append(ImagePoint(id=point_id(sha), dense=dense[i].tolist(), sparse=sparse, payload=payload))
+        points.append(
+            ImagePoint(
+                id=point_id(sha),
+                dense=dense[i].tolist(),
+                sparse=sparse,
+                payload=payload,
+                focus=focus[i].tolist(),
+                labels=labels[i].tolist(),
+            )
+        )
     return points, dense
 
 
@@ -91,11 +100,10 @@ def measure(
     picks = [sources[i] for i in rng.choice(len(sources), size=min(queries, len(sources)), replace=False)]
     noisy = [(v + 0.05 * rng.standard_normal(v.shape)).tolist() for v, _, _ in picks]
     terms = [SparseVector(indices=sorted(t[:3]), values=[1.0] * len(t[:3])) for _, t, _ in picks]
-    none = SparseVector(indices=[], values=[])
     cases: dict[str, Callable[[int], object]] = {
-        "dense": lambda k: store.query(noisy[k], none),
-        "hybrid": lambda k: store.query(noisy[k], terms[k]),
-        "hybrid + tag": lambda k: store.query(noisy[k], terms[k], tags=[COMMON_TAG]),
+        "dense": lambda k: store.nearest(DENSE, noisy[k]),
+        "hybrid": lambda k: hybrid(store, noisy[k], terms[k]),
+        "hybrid + tag": lambda k: hybrid(store, noisy[k], terms[k], tags=[COMMON_TAG]),
     }
     out = {}
     for kind, run in cases.items():
@@ -106,7 +114,7 @@ def measure(
             run(k)
             samples.append(time.perf_counter() - start)
         out[kind] = _percentiles(samples)
-    found = sum(pid in {h.id for h in store.query(noisy[k], terms[k])} for k, (_, _, pid) in enumerate(picks))
+    found = sum(pid in hybrid(store, noisy[k], terms[k]) for k, (_, _, pid) in enumerate(picks))
     return out, found / len(picks)
 
 

@@ -61,8 +61,9 @@ class Services:
 
 def open_catalog_store(settings: Settings, embedder: TextEmbedder, claim: StoreClaim | None = None) -> Store:
     """The configured store, sized for the embedder. A store built with another
-    embedding size is recreated; the indexer then fills it again from the folder."""
-    from indexer.store.base import DimensionMismatchError
+    embedding size, or by an older imgdesc without the focus/labels vectors, is
+    recreated; the indexer then fills it again from the folder (its points are gone)."""
+    from indexer.store.base import DimensionMismatchError, SchemaChangedError
     from indexer.store.factory import open_store
 
     data_dir = Path(settings.data_dir)
@@ -72,7 +73,11 @@ def open_catalog_store(settings: Settings, embedder: TextEmbedder, claim: StoreC
         return open_store(data_dir, embedder.dim, **args)
     except DimensionMismatchError as exc:
         log.warning("%s; recreating the store", exc.message)
-        return open_store(data_dir, embedder.dim, recreate=True, **args)
+    except SchemaChangedError:
+        log.warning(
+            "the store was created by an older imgdesc without the focus/labels vectors; rebuilding it"
+        )
+    return open_store(data_dir, embedder.dim, recreate=True, **args)
 
 
 def build_services(settings: Settings, claim: StoreClaim | None = None) -> Services:

@@ -13,6 +13,9 @@ MIN_COLOUR_COVERAGE = 0.1
 # Objects a vision-language captioner named carry no score; this one keeps them above
 # every profile's min_score but below a confident detection when both name a thing.
 CAPTION_OBJECT_SCORE = 0.5
+# The nearest ancestors are the words people search for (daisy → flower, plant);
+# further up they get vague (animal, organism are dropped by the generator already).
+MAX_HYPERNYMS = 2
 
 
 def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
@@ -26,12 +29,20 @@ def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
         else []
     )
     caption_objects = facts.caption.objects if facts.caption and "caption" in sources else ()
-    captioned = [(name, CAPTION_OBJECT_SCORE) for name in caption_objects]
+    # the classic caption names labels (hedged ones too): they keep the label's score
+    label_scores = {lb.name: lb.best for lb in facts.labels.labels} if facts.labels else {}
+    captioned = [(name, label_scores.get(name, CAPTION_OBJECT_SCORE)) for name in caption_objects]
     if "objects" in sources:
         out += [Tag(label, "objects", score) for label, score in detected]
     out += [Tag(name, "caption", score) for name, score in captioned]
-    if facts.labels and "labels" in sources:
-        out += [Tag(lb.name, "labels", lb.score) for lb in facts.labels.labels if lb.score >= rules.min_score]
+    # labels found in a crop count too: a small bird is still a bird (the paragraph only
+    # asserts whole-image labels, but a tag is a filter, and a missed filter hides an image)
+    tagged = [lb for lb in facts.labels.labels if lb.best >= rules.min_score] if facts.labels else []
+    if "labels" in sources:
+        out += [Tag(lb.name, "labels", lb.best) for lb in tagged]
+    if "hypernyms" in sources:
+        # WordNet ancestors of the tagged labels: a search for "flower" finds the daisy
+        out += [Tag(word, "hypernyms", lb.best) for lb in tagged for word in lb.hypernyms[:MAX_HYPERNYMS]]
     if "category" in sources:
         for label, score in detected + captioned:
             category = object_category(label)

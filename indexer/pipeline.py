@@ -22,20 +22,18 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
-
-from msgspec.structs import replace
 
 from describe.describer import Describer
 from describe.errors import CorruptImageError, EmptyFileError, ImageError, NotAnImageError
 from describe.files import is_hidden
 from describe.intake import load_image
-from indexer.embed import TextEmbedder, document_text, sparse_vector
+from indexer.embed import TextEmbedder
+from indexer.points import PointEncoder, reembedded, stored_image
 from indexer.state import FAILED, INDEXED, PENDING, IndexState, utc_now
-from indexer.store.base import ImagePoint, Store, StoredImage, point_id
+from indexer.store.base import Store, point_id
 from indexer.thumbs import delete_thumbnail, thumbnail_path, write_thumbnail
 
 logger = logging.getLogger(__name__)
@@ -110,6 +108,7 @@ class Indexer:
         self.profile = describer.profiles.get(profile or describer.settings.profile)
         self.alt_profile = describer.profiles.get(ALT_PROFILE)
         self.state = IndexState(self.data_dir)
+        self.points = PointEncoder(embedder)
 
     def close(self) -> None:
         self.state.close()
@@ -215,37 +214,24 @@ class Indexer:
         timings["decode"] = decode_ms
         main = self.describer.compose(facts, self.profile, timings)
         alt = self.describer.compose(facts, self.alt_profile)
-        text = document_text(main.caption or main.description, main.tags, main.text)
-        dense = self.embedder.embed_one(text)
-        paths = self.state.paths_for(sha)
-        payload = StoredImage(
+        pid = point_id(sha)
+        payload = stored_image(
+            main,
             sha256=sha,
-            paths=paths,
-            filename=PurePosixPath(paths[0]).name,
-            description=main.description,
+            paths=self.state.paths_for(sha),
             alt=alt.description,
-            caption=main.caption or "",
-            tags=main.tags,
-            colors=main.colors,
-            objects=main.objects,
-            boxes=list(facts.objects.objects) if facts.objects else [],
-            labels=main.labels,
-            text=main.text,
-            composition=main.composition,
-            captioner=main.captioner,
-            profile=main.profile,
+            boxes=facts.objects.objects if facts.objects else (),
             width=image.original_width,
             height=image.original_height,
             size_bytes=st.st_size,
-            timings_ms=main.timings_ms,
             described_at=described_at,
             indexed_at=utc_now(),
             embedding_model=self.embedder.name,
             describer_version=DESCRIBER_VERSION,
         )
-        pid = point_id(sha)
+        point = self.points.point(pid, payload)
         write_thumbnail(self.data_dir, pid, image.image)  # before the point: a point always has one
-        self.store.upsert([ImagePoint(id=pid, dense=dense, sparse=sparse_vector(text), payload=payload)])
+        self.store.upsert([point])
         logger.info("indexed %s (%s)", rel_path, pid)
         return "described"
 
@@ -285,13 +271,8 @@ class Indexer:
         stale = [(pid, p) for pid, p in self.store.scroll() if p.embedding_model != self.embedder.name]
         for start in range(0, len(stale), batch):
             chunk = stale[start : start + batch]
-            texts = [document_text(p.caption or p.description, p.tags, p.text) for _, p in chunk]
-            vectors = self.embedder.embed(texts)
-            points: Sequence[ImagePoint] = [
-                ImagePoint(id=pid, dense=vec, sparse=sparse_vector(text),
-                           payload=replace(p, embedding_model=self.embedder.name, indexed_at=utc_now()))
-                for (pid, p), vec, text in zip(chunk, vectors, texts, strict=True)
-            ]  # fmt: skip
+            now = utc_now()
+            points = self.points.points([(pid, reembedded(p, self.embedder.name, now)) for pid, p in chunk])
             self.store.upsert(points)
         if stale:
             logger.info("re-embedded %d images with %s", len(stale), self.embedder.name)

@@ -44,7 +44,7 @@ def fake_build(images: Path | None) -> Callable[[Settings], Services]:
             describer=describer,
             embedder=embedder,
             store=store,
-            search=SearchService(store, embedder, min_score=0.0),
+            search=SearchService(store, embedder),
             lane=WorkLane(),
         )
         if images is not None:

@@ -34,7 +34,7 @@ from describe.facts import (
     TextFacts,
 )
 from describe.intake import PreparedImage
-from indexer.store.base import Hit, ImagePoint, SparseVector, StoredImage
+from indexer.store.base import DENSE, FOCUS, LABELS, SPARSE, ImagePoint, SparseVector, StoredImage
 
 #: analyzer name → number of images it looked at (reset by the tests' fixture)
 CALLS: Counter[str] = Counter()
@@ -213,21 +213,24 @@ class FakeStore:
         point = self.points.get(id)
         return point.payload if point else None
 
-    def query(
+    def nearest(
         self,
-        dense: list[float],
-        sparse: SparseVector,
+        using: str,
+        vector: list[float] | SparseVector,
         tags: Sequence[str] = (),
         limit: int = 20,
-        min_dense_score: float = 0.0,
-    ) -> list[Hit]:
-        hits = [
-            Hit(id, sum(a * b for a, b in zip(dense, p.dense, strict=True)), p.payload)
-            for id, p in self.points.items()
-            if all(t in p.payload.tags for t in tags)
-        ]
-        hits = [h for h in hits if h.score >= min_dense_score]
-        return sorted(hits, key=lambda h: -h.score)[:limit]
+    ) -> list[tuple[str, float]]:
+        scored = []
+        for id, point in list(self.points.items()):
+            if not all(t in point.payload.tags for t in tags):
+                continue
+            score = _score(point, using, vector)
+            if score is not None:
+                scored.append((id, score))
+        return sorted(scored, key=lambda hit: -hit[1])[:limit]
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, StoredImage]:
+        return {id: self.points[id].payload for id in ids if id in self.points}
 
     def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
         counts = Counter(
@@ -247,6 +250,26 @@ class FakeStore:
 
     def close(self) -> None:
         pass
+
+
+def _score(point: ImagePoint, using: str, query: list[float] | SparseVector) -> float | None:
+    """As Qdrant scores the view: cosine for DENSE and FOCUS, dot for LABELS, a plain
+    sparse dot product (no IDF) for SPARSE; None when the point lacks the vector or
+    shares no term with the query."""
+    if using == SPARSE:
+        assert isinstance(query, SparseVector)
+        weights = dict(zip(point.sparse.indices, point.sparse.values, strict=True))
+        shared = [(i, v) for i, v in zip(query.indices, query.values, strict=True) if i in weights]
+        return sum(v * weights[i] for i, v in shared) if shared else None
+    assert not isinstance(query, SparseVector)
+    stored = {DENSE: point.dense, FOCUS: point.focus, LABELS: point.labels}[using]
+    if stored is None:
+        return None
+    dot = sum(a * b for a, b in zip(query, stored, strict=True))
+    if using == LABELS:
+        return dot
+    norms = math.sqrt(sum(a * a for a in query)) * math.sqrt(sum(b * b for b in stored))
+    return dot / norms if norms else 0.0
 
 
 def image_bytes(seed: int, size: tuple[int, int] = (64, 48), fmt: str = "PNG") -> bytes:

@@ -140,6 +140,8 @@ def test_text_signals() -> None:
         ("An image with text. Visible text reads “SALE”.", True),  # only the first sentence counts
         ("Text: SUMMER SALE", False),  # the words read are content
         ("cat, animal, brown, close-up", False),
+        ("An image of an orange. It is brightly lit.", False),  # a colour word as a noun
+        ("An image of orange and white.", True),
     ],
 )
 def test_subjectless_paragraphs_name_nothing_in_their_first_sentence(text: str, expected: bool) -> None:

@@ -12,12 +12,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import qdrant_edge as qe
+from qdrant_client import QdrantClient, models
 
 from describe.facts import Colour, CompositionFacts, Label, ObjectCount
 from indexer.store import (
+    DENSE,
+    FOCUS,
+    LABELS,
+    SPARSE,
     DimensionMismatchError,
-    Hit,
     ImagePoint,
+    SchemaChangedError,
     SparseVector,
     Store,
     StoredImage,
@@ -76,16 +82,28 @@ def image(sha: str, tags: list[str], description: str = "") -> StoredImage:
     )
 
 
-def point(sha: str, dense: list[float], terms: dict[int, float], tags: list[str]) -> ImagePoint:
+def point(
+    sha: str,
+    dense: list[float],
+    terms: dict[int, float],
+    tags: list[str],
+    focus: list[float] | None = None,
+    labels: list[float] | None = None,
+) -> ImagePoint:
     sparse = SparseVector(indices=list(terms), values=list(terms.values()))
-    return ImagePoint(id=point_id(sha), dense=dense, sparse=sparse, payload=image(sha, tags))
+    return ImagePoint(
+        id=point_id(sha), dense=dense, sparse=sparse, payload=image(sha, tags), focus=focus, labels=labels
+    )
 
 
 # Sparse terms: 1 cat, 2 dog, 3 boat, 4 car, 7 "photo" (common to all but the car).
+# FOCUS points elsewhere than DENSE (cat: axis 1), so a test sees which view answered;
+# LABELS differ only in length on cat and dog (2 and 1), which only a dot product tells
+# apart. The boat has no LABELS vector, the car neither FOCUS nor LABELS.
 POINTS = {
-    "cat": point("cat", axis(0), {1: 1.0, 7: 1.5}, ["animal", "cat", "indoor"]),
-    "dog": point("dog", unit(1, 0.2), {2: 1.0, 7: 1.5}, ["animal", "dog"]),
-    "boat": point("boat", axis(2), {3: 1.0, 7: 1.5}, ["boat", "outdoor", "vehicle"]),
+    "cat": point("cat", axis(0), {1: 1.0, 7: 1.5}, ["animal", "cat", "indoor"], axis(1), [2.0, *[0.0] * 7]),
+    "dog": point("dog", unit(1, 0.2), {2: 1.0, 7: 1.5}, ["animal", "dog"], axis(4), axis(0)),
+    "boat": point("boat", axis(2), {3: 1.0, 7: 1.5}, ["boat", "outdoor", "vehicle"], axis(2)),
     "car": point("car", axis(3), {4: 1.0}, ["car", "outdoor", "vehicle"]),
 }
 NAMES = {p.id: name for name, p in POINTS.items()}
@@ -97,10 +115,13 @@ def terms(*indices: int) -> SparseVector:
 
 
 class Backend:
-    """Opens stores on one underlying storage, so a test can close and reopen."""
+    """Opens stores on one underlying storage, so a test can close and reopen.
+    `make_old` creates there, by hand, a store as the previous imgdesc did: only the
+    dense and sparse vectors, holding one point."""
 
-    def __init__(self, opener: Callable[[int, bool], Store]) -> None:
+    def __init__(self, opener: Callable[[int, bool], Store], make_old: Callable[[], None]) -> None:
         self._opener = opener
+        self.make_old = make_old
         self.opened: list[Store] = []
 
     def open(self, dense_size: int = DIM, recreate: bool = False) -> Store:
@@ -111,25 +132,30 @@ class Backend:
 
 @pytest.fixture(params=["edge", "server-local", "server"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    from qdrant_client import QdrantClient
-
     from indexer.store.server import ServerStore
 
     cleanup: Callable[[], None] = lambda: None  # noqa: E731
     if request.param == "edge":
-        backend = Backend(lambda size, recreate: EdgeStore.open(tmp_path / "shard", size, recreate))
+        shard = tmp_path / "shard"
+        backend = Backend(
+            lambda size, recreate: EdgeStore.open(shard, size, recreate), lambda: _old_edge_shard(shard)
+        )
     elif request.param == "server-local":
         # path= rather than :memory:, so reopening finds the data
         local = str(tmp_path / "local")
         backend = Backend(
-            lambda size, recreate: ServerStore.from_client(QdrantClient(path=local), "images", size, recreate)
+            lambda size, recreate: ServerStore.from_client(
+                QdrantClient(path=local), "images", size, recreate
+            ),
+            lambda: _old_collection(QdrantClient(path=local), "images"),
         )
     else:
         if not SERVER_URL:
             pytest.skip("set IMGDESC_TEST_QDRANT_URL to run the suite against a real Qdrant server")
         name = f"imgdesc_test_{uuid.uuid4().hex[:12]}"
         backend = Backend(
-            lambda size, recreate: ServerStore.connect(SERVER_URL, size, SERVER_KEY, name, recreate)
+            lambda size, recreate: ServerStore.connect(SERVER_URL, size, SERVER_KEY, name, recreate),
+            lambda: _old_collection(QdrantClient(url=SERVER_URL, api_key=SERVER_KEY), name),
         )
 
         def cleanup() -> None:
@@ -143,6 +169,36 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     cleanup()
 
 
+OLD_POINT = POINTS["cat"]
+
+
+def _old_edge_shard(path: Path) -> None:
+    config = qe.EdgeConfig(
+        vectors={DENSE: qe.EdgeVectorParams(size=DIM, distance=qe.Distance.Cosine)},
+        sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+    )
+    shard = qe.EdgeShard.create(str(path), config)
+    vectors: dict[str, qe.NamedVector] = {
+        DENSE: OLD_POINT.dense,
+        SPARSE: qe.SparseVector(OLD_POINT.sparse.indices, OLD_POINT.sparse.values),
+    }
+    shard.update(qe.UpdateOperation.upsert_points([qe.Point(OLD_POINT.id, vectors, {"sha256": "cat"})]))
+    shard.flush()
+    shard.close()
+
+
+def _old_collection(client: QdrantClient, name: str) -> None:
+    client.create_collection(
+        name,
+        vectors_config={DENSE: models.VectorParams(size=DIM, distance=models.Distance.COSINE)},
+        sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+    )
+    sparse = models.SparseVector(indices=OLD_POINT.sparse.indices, values=OLD_POINT.sparse.values)
+    vectors: dict[str, models.Vector] = {DENSE: OLD_POINT.dense, SPARSE: sparse}
+    client.upsert(name, [models.PointStruct(id=OLD_POINT.id, vector=vectors, payload={"sha256": "cat"})])
+    client.close()
+
+
 @pytest.fixture()
 def store(backend: Backend) -> Store:
     store = backend.open()
@@ -150,8 +206,12 @@ def store(backend: Backend) -> Store:
     return store
 
 
-def ranked(hits: list[Hit]) -> list[str]:
-    return [NAMES[h.id] for h in hits]
+def ranked(hits: list[tuple[str, float]]) -> list[str]:
+    return [NAMES[id] for id, _ in hits]
+
+
+def scores(hits: list[tuple[str, float]]) -> dict[str, float]:
+    return {NAMES[id]: score for id, score in hits}
 
 
 def test_get_roundtrips_the_full_payload(store: Store) -> None:
@@ -174,8 +234,10 @@ def test_set_paths_updates_paths_and_filename_only(store: Store) -> None:
     assert got is not None
     assert (got.paths, got.filename) == (["b/new name.jpg", "a/old.jpg"], "new name.jpg")
     assert got.description == POINTS["cat"].payload.description
-    # vectors untouched: still the best dense match for its own vector
-    assert ranked(store.query(axis(0), NO_TERMS, min_dense_score=0.5))[0] == "cat"
+    # vectors untouched: still the best match for its own vectors in every view
+    assert ranked(store.nearest(DENSE, axis(0)))[0] == "cat"
+    assert ranked(store.nearest(FOCUS, axis(1)))[0] == "cat"
+    assert ranked(store.nearest(LABELS, axis(0)))[0] == "cat"
     with pytest.raises(KeyError):
         store.set_paths(point_id("never stored"), ["x.jpg"])
 
@@ -185,7 +247,9 @@ def test_delete(store: Store) -> None:
     store.delete([])
     assert store.get(POINTS["cat"].id) is None
     assert store.count() == 3
-    assert "cat" not in ranked(store.query(axis(0), terms(1), min_dense_score=-1.0))
+    assert "cat" not in ranked(store.nearest(DENSE, axis(0)))
+    assert store.nearest(SPARSE, terms(1)) == []
+    assert store.get_many([POINTS["cat"].id]) == {}
 
 
 def test_count_requires_every_tag(store: Store) -> None:
@@ -212,35 +276,67 @@ def test_facets(store: Store) -> None:
     assert len(top) == 2 and all(count == 2 for _, count in top)
 
 
-def test_hybrid_fusion_lifts_points_found_by_both(store: Store) -> None:
-    # dense alone ranks cat over dog; "dog" as a term puts dog in both lists
-    assert ranked(store.query(axis(0), NO_TERMS, min_dense_score=0.5)) == ["cat", "dog"]
-    hits = store.query(axis(0), terms(2), min_dense_score=0.5)
-    assert ranked(hits) == ["dog", "cat"]
-    assert hits[0].score > hits[1].score
-    assert hits[0].payload == POINTS["dog"].payload
+def test_dense_is_cosine_over_every_point(store: Store) -> None:
+    hits = store.nearest(DENSE, [3.0, *[0.0] * 7])  # the query's length does not matter
+    assert ranked(hits)[:2] == ["cat", "dog"]
+    assert sorted(ranked(hits)) == sorted(POINTS)  # the car, without other views, is here
+    got = scores(hits)
+    assert got["cat"] == pytest.approx(1.0, abs=1e-5)
+    assert got["dog"] == pytest.approx(1 / math.sqrt(1.04), abs=1e-5)
+    assert got["boat"] == pytest.approx(0.0, abs=1e-5)
 
 
-def test_relevance_cut_off(store: Store) -> None:
-    # boat: no dense similarity but the only point with the term; car: neither, so absent
-    assert sorted(ranked(store.query(axis(0), terms(3), min_dense_score=0.5))) == ["boat", "cat", "dog"]
-    # without a cut-off every point is a dense candidate
-    assert sorted(ranked(store.query(axis(0), NO_TERMS, min_dense_score=-1.0))) == sorted(POINTS)
-    assert ranked(store.query(axis(0), terms(3), limit=1, min_dense_score=0.5)) in (["cat"], ["boat"])
+def test_focus_is_its_own_view(store: Store) -> None:
+    # axis 1 is the cat's FOCUS, while in DENSE only the dog leans that way
+    assert ranked(store.nearest(DENSE, axis(1)))[0] == "dog"
+    hits = store.nearest(FOCUS, [0.0, 0.5, *[0.0] * 6])
+    assert ranked(hits)[0] == "cat"
+    assert scores(hits)["cat"] == pytest.approx(1.0, abs=1e-5)
+    assert sorted(ranked(hits)) == ["boat", "cat", "dog"]  # the car has no FOCUS vector
 
 
-def test_idf_makes_rare_terms_count_more(store: Store) -> None:
+def test_labels_is_a_dot_product(store: Store) -> None:
+    # both point along axis 0 (equal under cosine); the cat's vector is twice as long
+    hits = store.nearest(LABELS, axis(0))
+    assert ranked(hits) == ["cat", "dog"]  # boat and car have no LABELS vector
+    assert [score for _, score in hits] == pytest.approx([2.0, 1.0], abs=1e-5)
+    # nor is the query normalised
+    assert [score for _, score in store.nearest(LABELS, [0.5, *[0.0] * 7])] == pytest.approx([1.0, 0.5])
+
+
+def test_sparse_needs_a_shared_term_and_weighs_rare_ones_more(store: Store) -> None:
+    assert ranked(store.nearest(SPARSE, terms(2))) == ["dog"]
+    assert sorted(ranked(store.nearest(SPARSE, terms(7)))) == ["boat", "cat", "dog"]
     # "photo" (7) carries weight 1.5 on three points, "car" (4) 1.0 on one: only IDF ranks car first
-    assert ranked(store.query(axis(7), terms(7, 4), min_dense_score=0.5))[0] == "car"
+    hits = store.nearest(SPARSE, terms(7, 4))
+    assert ranked(hits)[0] == "car"
+    assert all(score > 0 for _, score in hits)
+    assert store.nearest(SPARSE, NO_TERMS) == []
 
 
-def test_tag_filters_require_every_tag(store: Store) -> None:
-    def tagged(*tags: str) -> list[str]:
-        return ranked(store.query(axis(0), terms(3), tags=tags, min_dense_score=-1.0))
+def test_nearest_honours_the_limit(store: Store) -> None:
+    assert ranked(store.nearest(DENSE, axis(0), limit=1)) == ["cat"]
+    assert ranked(store.nearest(DENSE, axis(0), limit=2)) == ["cat", "dog"]
+    assert len(store.nearest(SPARSE, terms(7), limit=2)) == 2
 
-    assert sorted(tagged("vehicle")) == ["boat", "car"]
-    assert tagged("vehicle", "boat") == ["boat"]
-    assert tagged("animal", "vehicle") == []
+
+def test_tag_filters_require_every_tag_in_every_view(store: Store) -> None:
+    def tagged(using: str, vector: list[float] | SparseVector, *tags: str) -> list[str]:
+        return sorted(ranked(store.nearest(using, vector, tags=tags)))
+
+    assert tagged(DENSE, axis(0), "vehicle") == ["boat", "car"]
+    assert tagged(DENSE, axis(0), "vehicle", "boat") == ["boat"]
+    assert tagged(DENSE, axis(0), "animal", "vehicle") == []
+    assert tagged(FOCUS, axis(1), "outdoor") == ["boat"]
+    assert tagged(LABELS, axis(0), "dog") == ["dog"]
+    assert tagged(SPARSE, terms(7, 4), "outdoor") == ["boat", "car"]
+
+
+def test_get_many_leaves_unknown_ids_out(store: Store) -> None:
+    cat, boat = POINTS["cat"], POINTS["boat"]
+    got = store.get_many([cat.id, point_id("never stored"), boat.id])
+    assert got == {cat.id: cat.payload, boat.id: boat.payload}
+    assert store.get_many([]) == {}
 
 
 def test_scroll_returns_every_point(store: Store) -> None:
@@ -253,7 +349,10 @@ def test_reopen_finds_the_data(backend: Backend, store: Store) -> None:
     again = backend.open()
     assert again.count() == 4
     assert again.get(POINTS["boat"].id) == POINTS["boat"].payload
-    assert ranked(again.query(axis(0), terms(2), min_dense_score=0.5)) == ["dog", "cat"]
+    assert ranked(again.nearest(DENSE, axis(0)))[:2] == ["cat", "dog"]
+    assert ranked(again.nearest(FOCUS, axis(1)))[0] == "cat"
+    assert ranked(again.nearest(LABELS, axis(0))) == ["cat", "dog"]
+    assert ranked(again.nearest(SPARSE, terms(2))) == ["dog"]
 
 
 def test_dimension_mismatch(backend: Backend, store: Store) -> None:
@@ -262,6 +361,35 @@ def test_dimension_mismatch(backend: Backend, store: Store) -> None:
         backend.open(dense_size=16)
     fresh = backend.open(dense_size=16, recreate=True)
     assert fresh.count() == 0
+
+
+def test_a_store_without_the_new_views_must_be_rebuilt(backend: Backend) -> None:
+    backend.make_old()
+    with pytest.raises(SchemaChangedError, match="has no 'focus', 'labels' vectors") as raised:
+        backend.open()
+    assert raised.value.status_code == 409
+    fresh = backend.open(recreate=True)
+    assert fresh.count() == 0
+    fresh.upsert(list(POINTS.values()))
+    assert ranked(fresh.nearest(LABELS, axis(0))) == ["cat", "dog"]
+
+
+def test_the_app_rebuilds_an_old_store(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from app.config import Settings
+    from app.services import open_catalog_store
+    from tests.fakes import HashEmbedder
+
+    embedder = HashEmbedder(dim=DIM)
+    _old_edge_shard(tmp_path / "qdrant")
+    with caplog.at_level("WARNING", logger="app.services"):
+        store = open_catalog_store(Settings(data_dir=str(tmp_path)), embedder)
+    try:
+        assert "created by an older imgdesc without the focus/labels vectors" in caplog.text
+        assert store.count() == 0  # the old point is gone: the indexer describes it again
+        store.upsert([POINTS["cat"]])
+        assert ranked(store.nearest(FOCUS, axis(1))) == ["cat"]
+    finally:
+        store.close()
 
 
 def test_edge_store_is_locked_while_open(tmp_path: Path) -> None:

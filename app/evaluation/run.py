@@ -40,8 +40,9 @@ from describe.facts import Description, Facts
 from describe.intake import load_image
 from describe.tags import MIN_COLOUR_COVERAGE
 from describe.vocabulary import normalise_tag
-from indexer.embed import TextEmbedder, document_text, sparse_vector
-from indexer.store.base import ImagePoint, StoredImage, point_id
+from indexer.embed import TextEmbedder
+from indexer.points import PointEncoder, stored_image
+from indexer.store.base import point_id
 from indexer.store.edge import EdgeStore
 from search.service import SearchService
 
@@ -89,7 +90,7 @@ def run_evaluation(
                 base_facts, base_source = facts, run
             store = EdgeStore.open(Path(tmp) / f"run-{n}", embedder.dim)
             try:
-                vectors[run.label] = _index(store, embedder, described, run)
+                vectors[run.label] = _index(store, embedder, described, facts, run)
                 _search(SearchService(store, embedder), run, refs, described, k)
             finally:
                 store.close()
@@ -174,32 +175,33 @@ def _score_image(result: ImageResult, desc: Description, refs: References) -> No
 
 
 def _index(
-    store: EdgeStore, embedder: TextEmbedder, described: dict[str, Description], run: RunResult
+    store: EdgeStore,
+    embedder: TextEmbedder,
+    described: dict[str, Description],
+    facts: dict[str, Facts],
+    run: RunResult,
 ) -> dict[str, np.ndarray]:
-    """Points built like indexer/pipeline.py builds them (same document text, dense and
-    sparse vectors). One point per file: the indexer would merge byte-identical files."""
+    """Points built by the indexer's own mapping (indexer/points.py), so the search
+    measured here is the product's. One point per file: the indexer would merge
+    byte-identical files."""
     by_name = {i.name: i for i in run.images}
+    encoder = PointEncoder(embedder)
     points, dense = [], {}
     for name, desc in described.items():
-        text = document_text(desc.caption or desc.description, desc.tags, desc.text)
-        start = time.perf_counter()
-        vector = embedder.embed_one(text)
-        by_name[name].embed_ms = round((time.perf_counter() - start) * 1000, 1)
-        dense[name] = np.asarray(vector)  # unit length: the embedder normalises
-        payload = StoredImage(
-            sha256=hashlib.sha256(name.encode()).hexdigest(),
+        sha = hashlib.sha256(name.encode()).hexdigest()
+        found = facts[name].objects
+        payload = stored_image(
+            desc,
+            sha256=sha,
             paths=[name],
-            filename=Path(name).name,
-            description=desc.description,
-            tags=desc.tags,
-            text=desc.text,
-            captioner=desc.captioner,
-            profile=desc.profile,
+            boxes=found.objects if found else (),
             embedding_model=embedder.name,
         )
-        points.append(
-            ImagePoint(id=point_id(payload.sha256), dense=vector, sparse=sparse_vector(text), payload=payload)
-        )
+        start = time.perf_counter()
+        point = encoder.point(point_id(sha), payload)
+        by_name[name].embed_ms = round((time.perf_counter() - start) * 1000, 1)
+        dense[name] = np.asarray(point.dense)  # unit length: the embedder normalises
+        points.append(point)
     store.upsert(points)
     return dense
 

@@ -49,10 +49,20 @@ def first_sentence(text: str) -> str:
     return _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
 
 
+_COLOURS = frozenset(
+    {"red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white"}
+)
+
+
 def subjectless(text: str) -> bool:
     """Whether a paragraph's first sentence — where every template names the subject —
-    has no word beyond boilerplate: "An image.", "An image with text.", or nothing."""
-    return all(w in BOILERPLATE for w in words(first_sentence(text)))
+    has no word beyond boilerplate: "An image.", "An image with text.", or nothing.
+    A colour word right after an article is a noun ("an image of an orange")."""
+    tokens = words(first_sentence(text))
+    nouns = {
+        w for before, w in zip(["", *tokens], tokens, strict=False) if before in ("a", "an") and w in _COLOURS
+    }
+    return all(w in BOILERPLATE and w not in nouns for w in tokens)
 
 
 class TextSignals(msgspec.Struct, frozen=True):

@@ -1,9 +1,14 @@
 """One store interface over Qdrant: embedded (Qdrant Edge shard) or a server (qdrant-client)."""
 
 from indexer.store.base import (
+    DENSE,
+    FOCUS,
+    LABELS,
+    SPARSE,
     DimensionMismatchError,
     Hit,
     ImagePoint,
+    SchemaChangedError,
     SparseVector,
     Store,
     StoredImage,
@@ -13,9 +18,14 @@ from indexer.store.base import (
 from indexer.store.factory import open_store
 
 __all__ = [
+    "DENSE",
+    "FOCUS",
+    "LABELS",
+    "SPARSE",
     "DimensionMismatchError",
     "Hit",
     "ImagePoint",
+    "SchemaChangedError",
     "SparseVector",
     "Store",
     "StoreInUseError",

@@ -1,8 +1,11 @@
 """The store interface every Qdrant adapter implements, and the records it holds.
 
 A point is one distinct image content (sha256); its payload lists every path
-where those bytes live. Vectors: "dense" (sentence embedding, cosine) and
-"sparse" (lexical term weights; Qdrant applies IDF, which makes it BM25-like).
+where those bytes live. Named vectors, each searched on its own (`nearest`) and
+fused by the caller: "dense" (sentence embedding of the description, cosine),
+"focus" (sentence embedding of the confident facts, cosine), "labels" (a label
+distribution in the same space, dot product, so its length counts) and "sparse"
+(lexical term weights; Qdrant applies IDF, which makes it BM25-like).
 """
 
 from __future__ import annotations
@@ -17,7 +20,11 @@ from describe.errors import ImgdescError
 from describe.facts import Colour, CompositionFacts, DetectedObject, Label, ObjectCount
 
 DENSE = "dense"
+FOCUS = "focus"
+LABELS = "labels"
 SPARSE = "sparse"
+# every named vector a store of this version holds; one missing means an older store
+VECTORS = (DENSE, FOCUS, LABELS, SPARSE)
 # Payload fields with a keyword index (filtered or faceted) and a full-text index.
 KEYWORD_FIELDS = ("tags", "paths", "sha256", "captioner", "embedding_model")
 TEXT_FIELDS = ("description", "text")
@@ -53,6 +60,22 @@ class DimensionMismatchError(ImgdescError):
         )
         self.stored = stored
         self.wanted = wanted
+
+
+class SchemaChangedError(ImgdescError):
+    """The store lacks named vectors this version needs: it was created by an older
+    imgdesc, so everything must be described again (open with recreate=True)."""
+
+    status_code = 409
+
+    def __init__(self, where: str, missing: Sequence[str]) -> None:
+        names = ", ".join(repr(name) for name in missing)
+        super().__init__(
+            f"{where} has no {names} vectors: it was created by an older imgdesc, "
+            "so the index must be rebuilt (describe everything again)",
+            {"missing": list(missing)},
+        )
+        self.missing = list(missing)
 
 
 class StoredImage(msgspec.Struct, kw_only=True):
@@ -96,6 +119,9 @@ class ImagePoint(msgspec.Struct):
     dense: list[float]
     sparse: SparseVector
     payload: StoredImage
+    # None: the point has no such vector, and the nearest() of that view never finds it
+    focus: list[float] | None = None
+    labels: list[float] | None = None
 
 
 class Hit(msgspec.Struct):
@@ -117,17 +143,22 @@ class Store(Protocol):
 
     def get(self, id: str) -> StoredImage | None: ...
 
-    def query(
+    def nearest(
         self,
-        dense: list[float],
-        sparse: SparseVector,
+        using: str,
+        vector: list[float] | SparseVector,
         tags: Sequence[str] = (),
         limit: int = 20,
-        min_dense_score: float = 0.0,
-    ) -> list[Hit]:
-        """Hybrid search: dense and sparse candidates fused with RRF. Dense candidates
-        below min_dense_score are dropped (the relevance cut-off); sparse candidates
-        need at least one shared term. Every tag in `tags` must be on a hit."""
+    ) -> list[tuple[str, float]]:
+        """Ids and raw scores of the `limit` points nearest to `vector` by the named
+        vector `using`, best first: cosine for DENSE and FOCUS, dot product for LABELS,
+        IDF-weighted dot product for SPARSE (which takes a SparseVector; no terms, no
+        hits). Points without that vector are never found. Every tag in `tags` must be
+        on a hit. No score threshold: the caller calibrates and cuts."""
+        ...
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, StoredImage]:
+        """The payloads of `ids` that are stored; unknown ids are left out."""
         ...
 
     def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:

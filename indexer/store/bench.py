@@ -3,8 +3,9 @@
     python -m indexer.store.bench --n 20000
 
 Reports load time (and how much of it is the flush after each batch), the cost of a
-one-point upsert, reopen time, and p50/p95 query latency (dense only and hybrid, with and
-without a tag filter) before and after `optimize()` builds the HNSW graph.
+one-point upsert, reopen time, and p50/p95 query latency (dense only, hybrid — the dense
+and sparse nearest neighbours, as search fuses them — and all four views, with and without
+a tag filter) before and after `optimize()` builds the HNSW graph.
 """
 
 from __future__ import annotations
@@ -13,13 +14,23 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import qdrant_edge as qe
 
-from indexer.store.base import ImagePoint, SparseVector, StoredImage, point_id
+from indexer.store.base import (
+    DENSE,
+    FOCUS,
+    LABELS,
+    SPARSE,
+    ImagePoint,
+    SparseVector,
+    Store,
+    StoredImage,
+    point_id,
+)
 from indexer.store.edge import EdgeStore, _to_point
 
 TAGS = 60  # distinct tags, drawn with Zipf-like frequencies like real ones
@@ -32,10 +43,27 @@ def _zipf(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
     return rng.choice(n, size=size, replace=False, p=p / p.sum())
 
 
+def unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    rows = rng.standard_normal((n, dim)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def label_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    # a label distribution's vector is not normalised: its length is the confidence
+    return unit_rows(rng, n, dim) * rng.uniform(0.2, 1.0, (n, 1)).astype(np.float32)
+
+
+def hybrid(store: Store, dense: list[float], sparse: SparseVector, tags: Sequence[str] = ()) -> set[str]:
+    """The store's share of a hybrid search: the dense and the sparse nearest neighbours
+    (search fuses them in Python); the ids of both, the candidates a fusion sees."""
+    found = store.nearest(DENSE, dense, tags) + store.nearest(SPARSE, sparse, tags)
+    return {id for id, _ in found}
+
+
 def make_points(n: int, dim: int, seed: int = 0) -> tuple[list[ImagePoint], np.ndarray]:
     rng = np.random.default_rng(seed)
-    dense = rng.standard_normal((n, dim)).astype(np.float32)
-    dense /= np.linalg.norm(dense, axis=1, keepdims=True)
+    dense = unit_rows(rng, n, dim)
+    focus, labels = unit_rows(rng, n, dim), label_rows(rng, n, dim)
     points = []
     for i in range(n):
         sha = f"{i:064x}"
@@ -54,7 +82,16 @@ def make_points(n: int, dim: int, seed: int = 0) -> tuple[list[ImagePoint], np.n
             embedding_model="random",
         )
         sparse = SparseVector(indices=[int(t) for t in terms], values=[float(w) for w in weights])
-        points.append(ImagePoint(id=point_id(sha), dense=dense[i].tolist(), sparse=sparse, payload=payload))
+        points.append(
+            ImagePoint(
+                id=point_id(sha),
+                dense=dense[i].tolist(),
+                sparse=sparse,
+                payload=payload,
+                focus=focus[i].tolist(),
+                labels=labels[i].tolist(),
+            )
+        )
     return points, dense
 
 
@@ -80,19 +117,24 @@ def _queries(store: EdgeStore, points: list[ImagePoint], dense: np.ndarray, coun
     noisy = dense[picks] + 0.05 * rng.standard_normal((count, dense.shape[1])).astype(np.float32)
     vectors = [v.tolist() for v in noisy]
     terms = [SparseVector(indices=points[i].sparse.indices[:3], values=[1.0] * 3) for i in picks]
-    none = SparseVector(indices=[], values=[])
     common = ["tag0"]  # on about a quarter of the points
     narrow = ["tag1", "tag5"]  # both: a few percent of them
+
+    def views(k: int) -> object:
+        # what a search asks of the store: every view, the query's embedding for the dense ones
+        return [store.nearest(using, vectors[k]) for using in (DENSE, FOCUS, LABELS)] + [
+            store.nearest(SPARSE, terms[k])
+        ]
+
     cases: dict[str, Callable[[int], object]] = {
-        "dense": lambda k: store.query(vectors[k], none),
-        "dense + tag": lambda k: store.query(vectors[k], none, tags=common),
-        "hybrid": lambda k: store.query(vectors[k], terms[k]),
-        "hybrid + tag": lambda k: store.query(vectors[k], terms[k], tags=common),
-        "hybrid + 2 tags": lambda k: store.query(vectors[k], terms[k], tags=narrow),
+        "dense": lambda k: store.nearest(DENSE, vectors[k]),
+        "dense + tag": lambda k: store.nearest(DENSE, vectors[k], tags=common),
+        "hybrid": lambda k: hybrid(store, vectors[k], terms[k]),
+        "hybrid + tag": lambda k: hybrid(store, vectors[k], terms[k], tags=common),
+        "hybrid + 2 tags": lambda k: hybrid(store, vectors[k], terms[k], tags=narrow),
+        "4 views": views,
     }
-    found = sum(
-        points[i].id in {h.id for h in store.query(vectors[k], terms[k])} for k, i in enumerate(picks)
-    )
+    found = sum(points[i].id in hybrid(store, vectors[k], terms[k]) for k, i in enumerate(picks))
     for name, run in cases.items():
         samples = []
         for k in range(count):
@@ -100,7 +142,7 @@ def _queries(store: EdgeStore, points: list[ImagePoint], dense: np.ndarray, coun
             run(k)
             samples.append(time.perf_counter() - start)
         print(f"    {name:16} {_ms(samples)}")
-    print(f"    recall@20 of the source point (hybrid): {found / count:.0%}")
+    print(f"    recall@20 of the source point (dense or sparse top 20): {found / count:.0%}")
     print(f"    facets (all):    {_ms(_time(lambda: store.facets(), 20))}")
 
 
@@ -159,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
         store = EdgeStore.open(path, args.dim)
         print(f"reopen: {(time.perf_counter() - start) * 1e3:.0f} ms  ({store.count()} points)")
         start = time.perf_counter()
-        store.query(points[0].dense, points[0].sparse)
+        hybrid(store, points[0].dense, points[0].sparse)
         print(f"first query after reopen: {(time.perf_counter() - start) * 1e3:.1f} ms")
         store.close()
         files = [f.stat() for f in path.rglob("*") if f.is_file()]

@@ -14,20 +14,22 @@ import os
 import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
-from typing import cast
 
 import msgspec
 import qdrant_edge as qe
 
 from indexer.store.base import (
     DENSE,
+    FOCUS,
     KEYWORD_FIELDS,
+    LABELS,
     ORDER_FIELD,
     SPARSE,
     TEXT_FIELDS,
+    VECTORS,
     DimensionMismatchError,
-    Hit,
     ImagePoint,
+    SchemaChangedError,
     SparseVector,
     StoredImage,
     StoreInUseError,
@@ -35,11 +37,7 @@ from indexer.store.base import (
 )
 
 LOCK_FILE = "imgdesc.lock"
-CONFIG_FILE = "edge_config.json"  # written by Qdrant Edge on create; holds the vector sizes
-RRF_K = 2  # Qdrant's default k, so the embedded and server stores rank alike
-MIN_CANDIDATES = 50  # per prefetch: fusion can only reorder what the prefetches return
-# the stubs type a fusion as `Fusion`, but the runtime takes an instance of its nested Rrf
-_RRF = cast("qe.Fusion", qe.Fusion.Rrf(k=RRF_K))
+CONFIG_FILE = "edge_config.json"  # written by Qdrant Edge on create; holds the named vectors
 
 
 class EdgeStore:
@@ -51,7 +49,8 @@ class EdgeStore:
     @classmethod
     def open(cls, path: Path, dense_size: int, recreate: bool = False, claim: int | None = None) -> EdgeStore:
         """Create the shard if `path` holds none, load it otherwise. `recreate` wipes it
-        first (after a DimensionMismatchError, once the caller decided to re-embed).
+        first (after a DimensionMismatchError or SchemaChangedError, once the caller
+        decided to rebuild).
         `claim`: the lock from claim_lock(), taken earlier; the store owns it once open."""
         path.mkdir(parents=True, exist_ok=True)
         lock_fd = _lock(path) if claim is None else claim
@@ -60,10 +59,8 @@ class EdgeStore:
                 _wipe(path)
             config = _config(dense_size)
             if (path / CONFIG_FILE).exists():
-                stored = _stored_dense_size(path)
-                if stored is not None and stored != dense_size:
-                    raise DimensionMismatchError(f"the embedded store at {path}", stored, dense_size)
-                # passing the config makes Edge check the sparse settings and the rest too
+                _check_stored_config(path, dense_size)
+                # passing the config makes Edge check the distances, sparse settings and the rest
                 shard = qe.EdgeShard.load(str(path), config)
             else:
                 shard = qe.EdgeShard.create(str(path), config)
@@ -109,26 +106,29 @@ class EdgeStore:
         records = self._shard.retrieve([id], True, False)
         return decode_payload(records[0].payload) if records else None
 
-    def query(
+    def nearest(
         self,
-        dense: list[float],
-        sparse: SparseVector,
+        using: str,
+        vector: list[float] | SparseVector,
         tags: Sequence[str] = (),
         limit: int = 20,
-        min_dense_score: float = 0.0,
-    ) -> list[Hit]:
-        n, where = max(2 * limit, MIN_CANDIDATES), _tag_filter(tags)
-        # the filter goes on each prefetch as well: that is where candidates are chosen
-        dense_q = qe.Query.Nearest(dense, using=DENSE)
-        prefetches = [qe.Prefetch(n, dense_q, filter=where, score_threshold=min_dense_score)]
-        if sparse.indices:  # no terms, no lexical candidates
-            sparse_q = qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE)
-            prefetches.append(qe.Prefetch(n, sparse_q, filter=where))
+    ) -> list[tuple[str, float]]:
+        if isinstance(vector, SparseVector):
+            if not vector.indices:  # no terms, nothing lexical to match
+                return []
+            query = qe.Query.Nearest(qe.SparseVector(vector.indices, vector.values), using=using)
+        else:
+            query = qe.Query.Nearest(vector, using=using)
         request = qe.QueryRequest(
-            limit, query=_RRF, prefetches=prefetches, filter=where, with_payload=True, with_vector=False
+            limit, query=query, filter=_tag_filter(tags), with_payload=False, with_vector=False
         )
-        points = self._shard.query(request)
-        return [Hit(id=str(p.id), score=p.score, payload=decode_payload(p.payload)) for p in points]
+        return [(str(p.id), p.score) for p in self._shard.query(request)]
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, StoredImage]:
+        if not ids:
+            return {}
+        records = self._shard.retrieve(list(ids), True, False)
+        return {str(r.id): decode_payload(r.payload) for r in records}
 
     def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
         request = qe.FacetRequest("tags", limit=limit, exact=True, filter=_tag_filter(tags))
@@ -181,7 +181,12 @@ class EdgeStore:
 def _config(dense_size: int) -> qe.EdgeConfig:
     # HNSW with the default parameters (m=16, ef_construct=100), like a server collection
     return qe.EdgeConfig(
-        vectors={DENSE: qe.EdgeVectorParams(size=dense_size, distance=qe.Distance.Cosine)},
+        vectors={
+            DENSE: qe.EdgeVectorParams(size=dense_size, distance=qe.Distance.Cosine),
+            FOCUS: qe.EdgeVectorParams(size=dense_size, distance=qe.Distance.Cosine),
+            # dot product: the label distribution's length carries how confident it is
+            LABELS: qe.EdgeVectorParams(size=dense_size, distance=qe.Distance.Dot),
+        },
         # IDF turns the client-side term-frequency weights into BM25-like scores
         sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
     )
@@ -202,13 +207,23 @@ def _ensure_payload_indexes(shard: qe.EdgeShard) -> None:
     shard.flush()
 
 
-def _stored_dense_size(path: Path) -> int | None:
-    """The dense size recorded at creation; None if unreadable (Edge then checks on load)."""
+def _check_stored_config(path: Path, dense_size: int) -> None:
+    """Compare the named vectors recorded at creation with what this version needs.
+    An unreadable record is left to Edge, which checks the config again on load
+    (but answers a mismatch with a bare Exception, hence the readable errors here)."""
     try:
         config = json.loads((path / CONFIG_FILE).read_text())
-        return int(config["vectors"][DENSE]["size"])
+        dense = dict(config["vectors"])
+        stored = {**dense, **dict(config.get("sparse_vectors") or {})}
+        stored_size = int(dense[DENSE]["size"]) if DENSE in dense else None
     except (OSError, ValueError, KeyError, TypeError):
-        return None
+        return
+    where = f"the embedded store at {path}"
+    if stored_size is not None and stored_size != dense_size:
+        raise DimensionMismatchError(where, stored_size, dense_size)
+    missing = [name for name in VECTORS if name not in stored]
+    if missing:
+        raise SchemaChangedError(where, missing)
 
 
 def _wipe(path: Path) -> None:
@@ -269,4 +284,9 @@ def _to_point(point: ImagePoint) -> qe.Point:
         DENSE: point.dense,
         SPARSE: qe.SparseVector(point.sparse.indices, point.sparse.values),
     }
+    # a point may lack a view: Qdrant keeps it out of that vector's searches
+    if point.focus is not None:
+        vectors[FOCUS] = point.focus
+    if point.labels is not None:
+        vectors[LABELS] = point.labels
     return qe.Point(point.id, vectors, msgspec.to_builtins(point.payload))

@@ -20,7 +20,8 @@ def open_store(
     claim: StoreClaim | None = None,
 ) -> Store:
     """The embedded Qdrant Edge shard at data_dir/"qdrant", or `collection` on the server
-    at `url`. `recreate` starts empty (after a DimensionMismatchError, to re-embed).
+    at `url`. `recreate` starts empty (after a DimensionMismatchError or a
+    SchemaChangedError, to rebuild the index).
     `claim`: the embedded store's lock, from claim_store()."""
     # imported here so that each deployment loads only the Qdrant package it uses
     if url:

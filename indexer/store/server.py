@@ -1,8 +1,9 @@
 """The server store: a collection on a Qdrant server, through qdrant-client.
 
 qdrant-client's local mode (QdrantClient(":memory:") or path=...) implements the
-calls used here (RRF fusion, the IDF modifier, facets) in Python, which is how the
-tests run this adapter without a server. Local mode ignores payload indexes.
+calls used here (named vectors a point may lack, dot and cosine, the IDF modifier,
+facets) in Python, which is how the tests run this adapter without a server.
+Local mode ignores payload indexes.
 """
 
 from __future__ import annotations
@@ -17,19 +18,21 @@ from qdrant_client.http.exceptions import UnexpectedResponse
 
 from indexer.store.base import (
     DENSE,
+    FOCUS,
     KEYWORD_FIELDS,
+    LABELS,
     ORDER_FIELD,
     SPARSE,
     TEXT_FIELDS,
+    VECTORS,
     DimensionMismatchError,
-    Hit,
     ImagePoint,
+    SchemaChangedError,
     SparseVector,
     StoredImage,
     decode_payload,
 )
 
-MIN_CANDIDATES = 50  # per prefetch, as in the embedded store
 UPSERT_BATCH = 256  # points per request: keeps each request far below the server's size limit
 
 
@@ -53,22 +56,13 @@ class ServerStore:
     def from_client(
         cls, client: QdrantClient, collection: str, dense_size: int, recreate: bool = False
     ) -> ServerStore:
-        """Use `client` (the store closes it); create the collection if missing."""
-        if recreate and client.collection_exists(collection):
-            client.delete_collection(collection)
-        if client.collection_exists(collection):
-            stored = _dense_size(client, collection)
-            if stored is not None and stored != dense_size:
-                raise DimensionMismatchError(f"the Qdrant collection {collection!r}", stored, dense_size)
-        else:
-            client.create_collection(
-                collection,
-                # HNSW with the server's defaults (m=16, ef_construct=100)
-                vectors_config={DENSE: models.VectorParams(size=dense_size, distance=models.Distance.COSINE)},
-                # IDF turns the client-side term-frequency weights into BM25-like scores
-                sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
-            )
-        _ensure_payload_indexes(client, collection)
+        """Use `client` (the store closes it, and so does a failed open: local mode
+        holds its folder's lock until then); create the collection if missing."""
+        try:
+            _prepare_collection(client, collection, dense_size, recreate)
+        except BaseException:
+            client.close()
+            raise
         return cls(client, collection)
 
     # -- writes: wait=True, so a returned call is applied (and in the server's WAL)
@@ -99,34 +93,36 @@ class ServerStore:
         records = self._client.retrieve(self.collection, [id], with_payload=True, with_vectors=False)
         return decode_payload(records[0].payload) if records else None
 
-    def query(
+    def nearest(
         self,
-        dense: list[float],
-        sparse: SparseVector,
+        using: str,
+        vector: list[float] | SparseVector,
         tags: Sequence[str] = (),
         limit: int = 20,
-        min_dense_score: float = 0.0,
-    ) -> list[Hit]:
-        candidates = max(2 * limit, MIN_CANDIDATES)
-        where = _tag_filter(tags)
-        prefetch = [
-            models.Prefetch(
-                query=dense, using=DENSE, limit=candidates, filter=where, score_threshold=min_dense_score
-            )
-        ]
-        if sparse.indices:  # no terms, no lexical candidates
-            vector = models.SparseVector(indices=sparse.indices, values=sparse.values)
-            prefetch.append(models.Prefetch(query=vector, using=SPARSE, limit=candidates, filter=where))
+    ) -> list[tuple[str, float]]:
+        query: list[float] | models.SparseVector
+        if isinstance(vector, SparseVector):
+            if not vector.indices:  # no terms, nothing lexical to match
+                return []
+            query = models.SparseVector(indices=vector.indices, values=vector.values)
+        else:
+            query = vector
         response = self._client.query_points(
             self.collection,
-            prefetch=prefetch,
-            query=models.FusionQuery(fusion=models.Fusion.RRF),
-            query_filter=where,
+            query=query,
+            using=using,
+            query_filter=_tag_filter(tags),
             limit=limit,
-            with_payload=True,
+            with_payload=False,
             with_vectors=False,
         )
-        return [Hit(id=str(p.id), score=p.score, payload=decode_payload(p.payload)) for p in response.points]
+        return [(str(p.id), p.score) for p in response.points]
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, StoredImage]:
+        if not ids:
+            return {}
+        records = self._client.retrieve(self.collection, list(ids), with_payload=True, with_vectors=False)
+        return {str(r.id): decode_payload(r.payload) for r in records}
 
     def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
         response = self._client.facet(
@@ -164,10 +160,39 @@ class ServerStore:
         self._client.close()
 
 
-def _dense_size(client: QdrantClient, collection: str) -> int | None:
-    vectors = client.get_collection(collection).config.params.vectors
-    params = vectors.get(DENSE) if isinstance(vectors, dict) else None
-    return params.size if params is not None else None
+def _prepare_collection(client: QdrantClient, collection: str, dense_size: int, recreate: bool) -> None:
+    if recreate and client.collection_exists(collection):
+        client.delete_collection(collection)
+    if client.collection_exists(collection):
+        _check_collection(client, collection, dense_size)
+    else:
+        cosine, dot = models.Distance.COSINE, models.Distance.DOT
+        client.create_collection(
+            collection,
+            # HNSW with the server's defaults (m=16, ef_construct=100)
+            vectors_config={
+                DENSE: models.VectorParams(size=dense_size, distance=cosine),
+                FOCUS: models.VectorParams(size=dense_size, distance=cosine),
+                # dot product: the label distribution's length carries how confident it is
+                LABELS: models.VectorParams(size=dense_size, distance=dot),
+            },
+            # IDF turns the client-side term-frequency weights into BM25-like scores
+            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+        )
+    _ensure_payload_indexes(client, collection)
+
+
+def _check_collection(client: QdrantClient, collection: str, dense_size: int) -> None:
+    """Compare the collection's named vectors with what this version needs."""
+    params = client.get_collection(collection).config.params
+    dense = params.vectors if isinstance(params.vectors, dict) else {}
+    stored = {*dense, *(params.sparse_vectors or {})}
+    where = f"the Qdrant collection {collection!r}"
+    if DENSE in dense and dense[DENSE].size != dense_size:
+        raise DimensionMismatchError(where, dense[DENSE].size, dense_size)
+    missing = [name for name in VECTORS if name not in stored]
+    if missing:
+        raise SchemaChangedError(where, missing)
 
 
 def _ensure_payload_indexes(client: QdrantClient, collection: str) -> None:
@@ -199,7 +224,13 @@ def _tag_filter(tags: Sequence[str]) -> models.Filter | None:
 
 
 def _to_point(point: ImagePoint) -> models.PointStruct:
-    sparse = models.SparseVector(indices=point.sparse.indices, values=point.sparse.values)
-    return models.PointStruct(
-        id=point.id, vector={DENSE: point.dense, SPARSE: sparse}, payload=msgspec.to_builtins(point.payload)
-    )
+    vectors: dict[str, models.Vector] = {
+        DENSE: point.dense,
+        SPARSE: models.SparseVector(indices=point.sparse.indices, values=point.sparse.values),
+    }
+    # a point may lack a view: Qdrant keeps it out of that vector's searches
+    if point.focus is not None:
+        vectors[FOCUS] = point.focus
+    if point.labels is not None:
+        vectors[LABELS] = point.labels
+    return models.PointStruct(id=point.id, vector=vectors, payload=msgspec.to_builtins(point.payload))

@@ -1,0 +1,181 @@
+"""Description → store point: the one mapping the indexer, re-embedding and the
+evaluation all use, so what search is measured on is what the product stores.
+
+A point carries four views of the same image, each searched separately and fused
+by search/ with calibrated weights:
+
+- ``dense``: the recall view. The caption, the tags, every label candidate (crops
+  included, down to p ≈ 0.03) with the WordNet ancestors of the likelier ones, and
+  the visible text. Written for recall: search ranks, it does not assert.
+- ``focus``: the precision view. Only what the models are sure of: the top three
+  whole-image labels over p = 0.1, the detected objects and the visible text, in one
+  short sentence. A long recall document blurs a plain query ("exit sign", "price
+  tag"); this one doesn't.
+- ``labels``: the classifier's whole label distribution as one vector (ConSE,
+  Norouzi et al. 2014): the candidates' probabilities times the embeddings of
+  "a photo of a {label}", divided by the probability mass. Scored by dot product, so
+  a query's score is the probability-weighted mean of its similarity to each label:
+  it uses the distribution instead of words cut at a threshold.
+- ``sparse``: BM25 term weights of the recall document, for exact words (OCR text,
+  rare names) the sentence model blurs.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+
+import numpy as np
+from msgspec.structs import replace
+
+from describe.facts import Description, DetectedObject, Label
+from indexer.embed import TextEmbedder, sparse_vector
+from indexer.store.base import ImagePoint, StoredImage
+
+# Ancestors of labels at least this likely (best of image and crops) join the recall
+# document; below it a label's ancestors are mostly wrong guesses ("missile" → weapon).
+HYPERNYM_MIN_SCORE = 0.1
+# The precision view: the naive reading of the classifier and the detector.
+FOCUS_LABELS = 3
+FOCUS_LABEL_SCORE = 0.1
+FOCUS_OBJECT_SCORE = 0.4
+LABEL_PHRASE = "a photo of a {}"
+_LABEL_CACHE_SIZE = 4096  # distinct label names seen; ImageNet has 1000
+
+
+def stored_image(
+    main: Description,
+    *,
+    sha256: str,
+    paths: list[str],
+    alt: str = "",
+    boxes: Sequence[DetectedObject] = (),
+    width: int = 0,
+    height: int = 0,
+    size_bytes: int = 0,
+    described_at: str = "",
+    indexed_at: str = "",
+    embedding_model: str = "",
+    describer_version: str = "",
+) -> StoredImage:
+    """The payload for one image content. `width`/`height` are the original file's
+    (the description's are the working copy's) when the caller knows them."""
+    return StoredImage(
+        sha256=sha256,
+        paths=paths,
+        filename=PurePosixPath(paths[0]).name if paths else "",
+        description=main.description,
+        alt=alt,
+        caption=main.caption or "",
+        tags=main.tags,
+        colors=main.colors,
+        objects=main.objects,
+        boxes=list(boxes),
+        labels=main.labels,
+        text=main.text,
+        composition=main.composition,
+        captioner=main.captioner,
+        profile=main.profile,
+        width=width or main.width,
+        height=height or main.height,
+        size_bytes=size_bytes,
+        timings_ms=main.timings_ms,
+        described_at=described_at,
+        indexed_at=indexed_at,
+        embedding_model=embedding_model,
+        describer_version=describer_version,
+    )
+
+
+def _words(labels: Sequence[Label]) -> list[str]:
+    words = [lb.name for lb in labels]
+    words += [w for lb in labels if lb.best >= HYPERNYM_MIN_SCORE for w in lb.hypernyms]
+    return list(dict.fromkeys(words))
+
+
+def document_text(p: StoredImage) -> str:
+    """The recall document: caption, tags, label candidates with their ancestors, text.
+    Not the whole paragraph: its framing and colour sentences are alike across images
+    and blur the vectors (colours still match through the tags)."""
+    tags = set(p.tags)
+    labels = [w for w in _words(p.labels) if w.lower() not in tags]
+    parts = [
+        p.caption or p.description,
+        "Tags: " + ", ".join(p.tags) if p.tags else "",
+        "Labels: " + ", ".join(labels) if labels else "",
+        f"Text: {' '.join(p.text.split())}" if p.text.strip() else "",
+    ]
+    return "\n".join(part for part in parts if part)
+
+
+def focus_text(p: StoredImage) -> str:
+    """The precision document: 'A photo of daisy, pot. Objects: potted plant. Text: …'."""
+    sure = sorted((lb for lb in p.labels if lb.score > FOCUS_LABEL_SCORE), key=lambda lb: -lb.score)
+    objects = dict.fromkeys(b.label for b in p.boxes if b.score > FOCUS_OBJECT_SCORE)
+    if not objects:  # points without boxes (older payloads) still have the counts
+        objects = dict.fromkeys(c.label for c in p.objects if c.score > FOCUS_OBJECT_SCORE)
+    parts = [
+        "A photo of " + ", ".join(lb.name for lb in sure[:FOCUS_LABELS]) + "." if sure else "",
+        "Objects: " + ", ".join(objects) + "." if objects else "",
+        f"Text: {' '.join(p.text.split())}" if p.text.strip() else "",
+    ]
+    return " ".join(part for part in parts if part) or (p.caption or p.description)
+
+
+class PointEncoder:
+    """Embeds payloads into points. Keeps the embeddings of label phrases, which
+    repeat across images (1000 ImageNet classes), so each is computed once."""
+
+    def __init__(self, embedder: TextEmbedder) -> None:
+        self.embedder = embedder
+        self._label_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def points(self, items: Sequence[tuple[str, StoredImage]]) -> list[ImagePoint]:
+        """One batch: both documents of every image are embedded in one call."""
+        if not items:
+            return []
+        documents = [document_text(p) for _, p in items]
+        vectors = self.embedder.embed(documents + [focus_text(p) for _, p in items])
+        dense, focus = vectors[: len(items)], vectors[len(items) :]
+        return [
+            ImagePoint(
+                id=pid,
+                dense=d,
+                sparse=sparse_vector(doc),
+                payload=p,
+                focus=f,
+                labels=self.label_vector(p.labels),
+            )
+            for (pid, p), doc, d, f in zip(items, documents, dense, focus, strict=True)
+        ]
+
+    def point(self, pid: str, payload: StoredImage) -> ImagePoint:
+        return self.points([(pid, payload)])[0]
+
+    def label_vector(self, labels: Sequence[Label]) -> list[float] | None:
+        """Σ p·e(label) / Σ p over the candidates; None for an image without labels."""
+        weights = np.array([lb.best for lb in labels], dtype=np.float32)
+        if not labels or float(weights.sum()) <= 0.0:
+            return None
+        phrases = self._phrases([lb.name for lb in labels])
+        return [float(v) for v in (weights @ phrases) / weights.sum()]
+
+    def _phrases(self, names: list[str]) -> np.ndarray:
+        cache = self._label_vectors
+        missing = [n for n in dict.fromkeys(names) if n not in cache]
+        for name in names:
+            if name in cache:
+                cache.move_to_end(name)
+        if missing:
+            texts = [LABEL_PHRASE.format(n) for n in missing]
+            for name, vector in zip(missing, self.embedder.embed(texts), strict=True):
+                cache[name] = np.asarray(vector, dtype=np.float32)
+        found = np.stack([cache[n] for n in names])
+        while len(cache) > _LABEL_CACHE_SIZE:  # after use: this call's names are the newest
+            cache.popitem(last=False)
+        return found
+
+
+def reembedded(payload: StoredImage, model: str, indexed_at: str) -> StoredImage:
+    return replace(payload, embedding_model=model, indexed_at=indexed_at)

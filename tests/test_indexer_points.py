@@ -1,0 +1,112 @@
+"""Description → point: the documents and vectors every caller (indexer, re-embed,
+evaluation) stores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from describe.facts import DetectedObject, Description, Label, ObjectCount
+from indexer.points import (
+    LABEL_PHRASE,
+    PointEncoder,
+    document_text,
+    focus_text,
+    reembedded,
+    stored_image,
+)
+from tests.fakes import HashEmbedder
+
+DAISY = Label("daisy", 0.6, "plant", region_score=0.7, hypernyms=("flower", "plant"))
+VASE = Label("vase", 0.2, "object", hypernyms=("jar",))
+MISSILE = Label("missile", 0.05, "object", region_score=0.08, hypernyms=("weapon",))
+GOLDFISH = Label("goldfish", 0.12, "animal", hypernyms=("fish",))
+
+
+def description(labels: list[Label], text: str = "", caption: str = "An image of a daisy.") -> Description:
+    return Description(
+        description=caption + " The main colour is white.",
+        tags=["daisy", "flower", "white"],
+        tag_details=[],
+        colors=[],
+        composition=None,
+        objects=[ObjectCount("potted plant", 1, 0.8)],
+        labels=labels,
+        text=text,
+        caption=caption,
+        captioner="classic",
+        profile="default",
+        width=640,
+        height=480,
+        timings_ms={},
+    )
+
+
+def payload(labels: list[Label], text: str = "") -> object:
+    boxes = [DetectedObject("potted plant", 0.8, (0, 0, 1, 1)), DetectedObject("cup", 0.3, (0, 0, 0.1, 0.1))]
+    return stored_image(description(labels, text), sha256="ab" * 32, paths=["a/b.jpg"], boxes=boxes)
+
+
+def test_stored_image_keeps_the_description_and_the_boxes() -> None:
+    p = payload([DAISY])
+    assert p.filename == "b.jpg" and p.paths == ["a/b.jpg"]
+    assert p.caption == "An image of a daisy." and p.labels == [DAISY]
+    assert [b.label for b in p.boxes] == ["potted plant", "cup"]
+    assert (p.width, p.height) == (640, 480)  # the description's size when no original is given
+
+
+def test_the_recall_document_has_every_candidate_and_likely_ancestors() -> None:
+    doc = document_text(payload([DAISY, VASE, MISSILE], text="SALE\n50%"))
+    assert doc.startswith("An image of a daisy.")
+    assert "Tags: daisy, flower, white" in doc
+    labels = doc.split("Labels: ")[1].split("\n")[0].split(", ")
+    # tags are not repeated; candidates below the hypernym floor keep their name only
+    assert labels == ["vase", "missile", "plant", "jar"]
+    assert "weapon" not in doc
+    assert doc.endswith("Text: SALE 50%")
+
+
+def test_the_focus_document_is_the_confident_facts_only() -> None:
+    assert focus_text(payload([VASE, DAISY, MISSILE, GOLDFISH], text="SALE")) == (
+        "A photo of daisy, vase, goldfish. Objects: potted plant. Text: SALE"
+    )
+    assert focus_text(payload([MISSILE])) == "Objects: potted plant."
+
+
+def test_label_vector_is_the_probability_weighted_mean_of_label_phrases() -> None:
+    embedder = HashEmbedder(dim=32)
+    encoder = PointEncoder(embedder)
+    vector = np.asarray(encoder.label_vector([DAISY, VASE]))
+    daisy, vase = (
+        np.asarray(v) for v in embedder.embed([LABEL_PHRASE.format("daisy"), LABEL_PHRASE.format("vase")])
+    )
+    expected = (DAISY.best * daisy + VASE.best * vase) / (DAISY.best + VASE.best)
+    assert vector == pytest.approx(expected, abs=1e-6)
+    assert encoder.label_vector([]) is None
+
+
+def test_label_phrases_are_embedded_once() -> None:
+    embedder = HashEmbedder()
+    encoder = PointEncoder(embedder)
+    encoder.label_vector([DAISY, VASE])
+    calls = embedder.calls
+    encoder.label_vector([VASE, DAISY])
+    assert embedder.calls == calls
+
+
+def test_points_carry_four_views() -> None:
+    embedder = HashEmbedder(dim=32)
+    p = payload([DAISY], text="SALE")
+    [point] = PointEncoder(embedder).points([("id-1", p)])
+    assert point.id == "id-1" and point.payload is p
+    assert point.dense == embedder.embed_one(document_text(p))
+    assert point.focus == embedder.embed_one(focus_text(p))
+    assert point.labels is not None and len(point.labels) == 32
+    assert point.sparse.indices  # the recall document's terms
+    [bare] = PointEncoder(embedder).points([("id-2", payload([]))])
+    assert bare.labels is None
+
+
+def test_reembedded_records_the_model() -> None:
+    p = reembedded(payload([DAISY]), "other-model", "2026-01-01T00:00:00Z")
+    assert p.embedding_model == "other-model" and p.indexed_at == "2026-01-01T00:00:00Z"
