@@ -18,7 +18,17 @@ import msgspec
 from describe.errors import ProfileError, UnknownNameError
 
 FACT_NAMES = ("objects", "labels", "text", "colours", "composition", "caption")
-TAG_SOURCES = ("objects", "labels", "hypernyms", "category", "colours", "composition", "text", "caption")
+TAG_SOURCES = (
+    "objects",
+    "labels",
+    "hypernyms",
+    "category",
+    "scene",
+    "colours",
+    "composition",
+    "text",
+    "caption",
+)
 
 
 class TagRules(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

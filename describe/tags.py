@@ -3,9 +3,10 @@ each with the analyzer it came from."""
 
 from __future__ import annotations
 
-from describe.facts import Facts, Tag
+from describe import scene
+from describe.facts import Facts, Label, Tag
 from describe.profiles import TagRules
-from describe.vocabulary import normalise_tag, object_category
+from describe.vocabulary import normalise_tag, object_category, setting_words
 
 # Coarse categories too vague to help a search.
 _UNHELPFUL_CATEGORIES = frozenset({"other", "object"})
@@ -16,6 +17,8 @@ CAPTION_OBJECT_SCORE = 0.5
 # The nearest ancestors are the words people search for (daisy → flower, plant);
 # further up they get vague (animal, organism are dropped by the generator already).
 MAX_HYPERNYMS = 2
+# Backdrop colours people name in searches ("product on white background").
+BACKDROPS = frozenset({"white", "black", "gray"})
 
 
 def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
@@ -54,6 +57,8 @@ def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
                 for lb in facts.labels.labels
                 if lb.score >= rules.min_score and lb.category not in _UNHELPFUL_CATEGORIES
             ]
+    if "scene" in sources:
+        out += _scene(facts, tagged)
     if facts.colours and "colours" in sources:
         if facts.colours.grayscale:
             out.append(Tag("black and white", "colours"))
@@ -78,6 +83,22 @@ def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
     read = (facts.text and facts.text.text) or (facts.caption and facts.caption.ocr)
     if read and "text" in sources:
         out.append(Tag("text", "text"))
+    return out
+
+
+def _scene(facts: Facts, labels: list[Label]) -> list[Tag]:
+    """Where the picture was taken and how, from scene labels (describe/data/settings.toml)
+    and what the pixels say (sky above, lights in the dark, a white backdrop)."""
+    out = [Tag(word, "scene", lb.best) for lb in labels for word in setting_words(lb.name)]
+    cues = scene.cues(facts.colours, facts.composition)
+    if cues.sky:
+        out.append(Tag("sky", "scene"))
+    if cues.bright_points:
+        out.append(Tag("night", "scene"))
+    comp = facts.composition
+    if comp and comp.plain_background and not comp.text_heavy and facts.colours and facts.colours.palette:
+        backdrop = facts.colours.palette[0].family
+        out.append(Tag(f"{backdrop} background" if backdrop in BACKDROPS else "plain background", "scene"))
     return out
 
 

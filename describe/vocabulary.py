@@ -40,3 +40,18 @@ def normalise_tag(raw: str) -> str:
 def object_category(label: str) -> str | None:
     """The coarse category of a COCO detector label ('cat' → 'animal')."""
     return _tables()[1].get(label)
+
+
+class _Settings(msgspec.Struct, forbid_unknown_fields=True):
+    settings: dict[str, list[str]] = {}
+
+
+@lru_cache(maxsize=1)
+def _settings() -> dict[str, tuple[str, ...]]:
+    data = resources.files("describe").joinpath("data/settings.toml").read_bytes()
+    return {k: tuple(v) for k, v in msgspec.toml.decode(data, type=_Settings).settings.items()}
+
+
+def setting_words(label: str) -> tuple[str, ...]:
+    """What a scene-like label says about the setting ('lakeside' → lake, water, shore)."""
+    return _settings().get(label, ())

@@ -77,11 +77,14 @@ def test_label_vector_is_the_probability_weighted_mean_of_label_phrases() -> Non
     embedder = HashEmbedder(dim=32)
     encoder = PointEncoder(embedder)
     vector = np.asarray(encoder.label_vector([DAISY, VASE]))
-    daisy, vase = (
-        np.asarray(v) for v in embedder.embed([LABEL_PHRASE.format("daisy"), LABEL_PHRASE.format("vase")])
+    words = ["daisy", "flower", "plant", "vase", "jar"]
+    daisy, flower, plant, vase, jar = (
+        np.asarray(v) for v in embedder.embed([LABEL_PHRASE.format(w) for w in words])
     )
-    expected = (DAISY.best * daisy + VASE.best * vase) / (DAISY.best + VASE.best)
-    assert vector == pytest.approx(expected, abs=1e-6)
+    # each label at its probability, its two nearest ancestors at half of it
+    mass = DAISY.best * 2 + VASE.best * 1.5
+    expected = (DAISY.best * (daisy + (flower + plant) / 2) + VASE.best * (vase + jar / 2)) / mass
+    assert vector == pytest.approx(expected, abs=1e-5)
     assert encoder.label_vector([]) is None
 
 
