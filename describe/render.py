@@ -8,7 +8,7 @@ from typing import Any
 
 import jinja2
 
-from describe import phrases, scene
+from describe import candidates, look, phrases, scene
 from describe.facts import (
     Caption,
     Colour,
@@ -39,10 +39,10 @@ def context(facts: Facts, profile: Profile, tags: list[Tag]) -> dict[str, Any]:
         facts.objects, facts.labels, facts.text, profile.min_label_score, facts.colours, facts.composition
     )
     said = caption.lower()
-    setting = phrases.setting(facts.labels, profile.min_label_score)
+    setting = candidates.setting(facts.labels, profile.min_label_score)
     if setting and (setting.lower() in said or vlm):
         setting = None  # the caption already says it (a VLM's paragraph describes the scene)
-    maybe_setting = None if vlm else phrases.possible_setting(facts.labels, profile.min_label_score)
+    maybe_setting = None if vlm else candidates.possible_setting(facts.labels, profile.min_label_score)
     if maybe_setting and maybe_setting.lower() in said:
         maybe_setting = None
     entries = scene.object_entries(facts.objects, facts.colours)
@@ -53,7 +53,7 @@ def context(facts: Facts, profile: Profile, tags: list[Tag]) -> dict[str, Any]:
         "setting": setting,
         "possible_setting": maybe_setting,
         "labels": [
-            lb.name for lb in phrases.extra_labels(facts.objects, facts.labels, profile.min_label_score)
+            lb.name for lb in candidates.extra_labels(facts.objects, facts.labels, profile.min_label_score)
         ],
         "objects": entries,
         "placements": scene.placements(entries),
@@ -62,6 +62,9 @@ def context(facts: Facts, profile: Profile, tags: list[Tag]) -> dict[str, Any]:
         "lead": "" if vlm else parts.lead,
         "guess": parts.guess,
         "cues": parts.cues,
+        "framing": look.framing(facts.composition, facts.colours, entries),
+        "layout": look.layout(facts.colours, facts.composition),
+        "tone": look.tone(facts.colours, facts.composition),
         "colours": palette,
         # one name per colour, no repeats ("dark brown, dark brown" reads badly)
         "colour_names": list(dict.fromkeys(c.name for c in palette)),

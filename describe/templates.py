@@ -4,6 +4,7 @@ a template fails when it is loaded, not as silently empty text."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 
 import jinja2
@@ -20,6 +21,24 @@ def quote(text: str, limit: int = MAX_QUOTED) -> str:
     if len(flat) > limit:
         flat = flat[: limit - 1].rsplit(" ", 1)[0] + "…"
     return f"“{flat}”"
+
+
+def fit(sentences: Iterable[tuple[int, str]], max_words: int) -> str:
+    """Join (rank, sentence) pairs, given in reading order, within ``max_words``: the
+    sentences with the highest rank (least important) go first, later ones first among
+    equals. What is still too long (one long caption) is cut at its last sentence end
+    within the limit, else at a word with an ellipsis."""
+    kept = [(rank, " ".join(str(text).split())) for rank, text in sentences]
+    kept = [(rank, text) for rank, text in kept if text]
+    while len(kept) > 1 and sum(len(text.split()) for _, text in kept) > max_words:
+        worst = max(range(len(kept)), key=lambda i: (kept[i][0], i))
+        del kept[worst]
+    words = " ".join(text for _, text in kept).split()
+    if len(words) <= max_words:
+        return " ".join(words)
+    cut = " ".join(words[:max_words])
+    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
+    return cut[: end + 1] if end > 0 else cut.rstrip(",;:.") + "…"
 
 
 def _position(where: str) -> str:
@@ -50,6 +69,7 @@ def environment() -> jinja2.Environment:
         lighting=lambda v: _LIGHTING.get(v, v),
         position=_position,
         sentence_start=lambda v: v[:1].upper() + v[1:],
+        fit=fit,
     )
     return env
 

@@ -69,11 +69,14 @@ def test_index_status_lists_the_failure_with_its_reason(catalog: TestClient) -> 
     assert failure["path"] == "notes.jpg" and "not an image" in failure["error"]
 
 
-def test_search_ranks_the_cat_first_and_cuts_off_the_rest(catalog: TestClient) -> None:
+def test_search_ranks_the_cat_first_and_marks_the_rest_less_likely(catalog: TestClient) -> None:
     hits = catalog.get("/api/search", params={"q": "cat"}).json()["hits"]
-    assert hits[0]["filename"] == "chelsea.jpg"
-    assert {"id", "path", "filename", "score", "description", "tags"} <= set(hits[0])
-    assert "coffee.jpg" not in [h["filename"] for h in hits]  # unrelated: below the relevance cut-off
+    assert hits[0]["filename"] == "chelsea.jpg" and hits[0]["likely"] is True
+    assert {"id", "path", "filename", "score", "description", "tags", "likely"} <= set(hits[0])
+    # nothing is discarded: every image is ranked, the unrelated ones below the divider
+    assert len(hits) == catalog.get("/api/index/status").json()["images"]
+    coffee = next(h for h in hits if h["filename"] == "coffee.jpg")
+    assert coffee["likely"] is False and coffee["score"] < hits[0]["score"]
 
 
 def test_exact_words_from_ocr_match(catalog: TestClient) -> None:

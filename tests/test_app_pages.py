@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 from litestar.testing import TestClient
 
@@ -329,3 +330,21 @@ def test_pages_say_models_are_loading(tmp_path: Path) -> None:
         bar = client.get("/fragments/status")
         assert "Loading models" in bar.text and 'hx-trigger="every 2s"' in bar.text
         gate.set()
+
+
+def test_weak_matches_are_shown_below_a_divider_not_hidden(site: TestClient) -> None:
+    services = services_of(site)
+    real = services.search.search("card", limit=10)
+    assert len(real) >= 2  # every image is ranked, whatever the query: none is cut off
+    strong = msgspec.structs.replace(real[0], likely=True)
+    weak = msgspec.structs.replace(real[1], likely=False)
+    original = services.search.search
+    services.search.search = lambda *a, **k: [strong, weak]  # type: ignore[method-assign]
+    try:
+        page = site.get("/", params={"q": "card"}).text
+    finally:
+        services.search.search = original  # type: ignore[method-assign]
+    assert "2 images for “card”, 1 likely" in page
+    head, _, tail = page.partition("Less likely matches")
+    assert strong.id in head and weak.id not in head
+    assert weak.id in tail and 'class="card weak"' in tail

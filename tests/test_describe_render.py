@@ -173,7 +173,7 @@ def test_a_label_that_repeats_an_object_is_not_mentioned_twice() -> None:
     # with WordNet ancestors, a label refines only what it is a kind of
     bee = LabelFacts(labels=(Label("bee", 0.6, "animal", hypernyms=("insect", "animal")),))
     assert classic_caption(objects(("bird", 1, 0.9)), bee, False, 0.3) == (
-        "An image of a bird, with what looks like a bee."
+        "An image of a bird, with what looks like a bee, a kind of insect."
     )
     refined = classic_caption(objects(("cup", 1, 0.9)), labels(("coffee mug", 0.8, "container")), False, 0.3)
     assert refined == "An image of a cup, most likely a coffee mug."
@@ -270,4 +270,62 @@ def test_detailed_profile_composition_sentence(profiles: ProfileSet) -> None:
     facts = Facts(width=1, height=1, composition=comp)
     assert render(facts, profiles.get("detailed"), []) == (
         "A square close-up shot with the main subject at the top, dimly lit and in focus."
+    )
+
+
+def test_hedged_alternatives_never_repeat_an_asserted_noun(profiles: ProfileSet) -> None:
+    def alternatives_of(found: ObjectFacts | None, candidates: LabelFacts) -> tuple[str, str]:
+        parts = caption_parts(found, candidates, None, 0.3)
+        facts = Facts(
+            width=1,
+            height=1,
+            objects=found,
+            labels=candidates,
+            caption=Caption(render_caption(parts), "classic"),
+        )
+        text = render(facts, profiles.get("default"), [])
+        hedge = next(
+            (s for s in text.split(". ") if s.startswith(("It may also show", "It could also be"))), ""
+        )
+        return text, hedge
+
+    # the kind the caption names (bee: an insect) and the detected object are not guessed again
+    bee = LabelFacts(
+        labels=(
+            Label("bee", 0.6, "animal", hypernyms=("insect", "animal")),
+            Label("insect", 0.25, "animal"),
+            Label("bird", 0.2, "animal"),
+            Label("daisy", 0.15, "plant", hypernyms=("flower", "plant")),
+        )
+    )
+    text, hedge = alternatives_of(objects(("bird", 1, 0.9)), bee)
+    assert text.startswith("An image of a bird, with what looks like a bee, a kind of insect.")
+    assert hedge == "It may also show a daisy."
+    # an asserted label and what it is a kind of
+    llama = LabelFacts(
+        labels=(
+            Label("llama", 0.5, "animal", hypernyms=("camelid", "mammal")),
+            Label("camelid", 0.2, "animal"),
+            Label("llama", 0.12, "animal"),
+            Label("Arabian camel", 0.11, "animal", hypernyms=("camel", "mammal")),
+        )
+    )
+    text, hedge = alternatives_of(None, llama)
+    assert text.startswith("An image of a llama, a kind of camelid.")
+    assert hedge == "It could also be an Arabian camel."
+
+
+def test_a_kind_that_repeats_the_object_is_not_said() -> None:
+    tabby = LabelFacts(labels=(Label("tabby", 0.7, "animal", hypernyms=("cat", "animal")),))
+    assert (
+        classic_caption(objects(("cat", 1, 0.9)), tabby, False, 0.3)
+        == "An image of a cat, most likely a tabby."
+    )
+    shepherd = LabelFacts(labels=(Label("German shepherd", 0.8, "animal", hypernyms=("sheepdog", "dog")),))
+    assert classic_caption(objects(("dog", 1, 0.9)), shepherd, False, 0.3) == (
+        "An image of a dog, most likely a German shepherd, a kind of sheepdog."
+    )
+    # inside the list, the refinement stays a short aside
+    assert classic_caption(objects(("dog", 1, 0.9), ("person", 1, 0.8)), shepherd, False, 0.3) == (
+        "An image of a dog (most likely a German shepherd) and a person."
     )

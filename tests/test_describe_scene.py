@@ -11,6 +11,7 @@ from describe.facts import (
     Caption,
     Colour,
     ColourFacts,
+    CompositionFacts,
     DetectedObject,
     Facts,
     Label,
@@ -122,11 +123,26 @@ def test_a_typical_photo_paragraph_has_detail_without_repeats(profiles: ProfileS
         object_colours=("red", "red", "brown"),
         bands=("blue", "", "beige"),
     )
-    text = paragraph(profiles, found, colours, labels=labels, text=TextFacts(text="LIFEGUARD"))
+    composition = CompositionFacts(
+        orientation="landscape",
+        aspect_ratio=1.5,
+        brightness=0.6,
+        contrast=0.4,
+        saturation=0.4,
+        sharpness=900.0,
+        blurry=False,
+        lighting="bright",
+        shot="medium",
+    )
+    text = paragraph(
+        profiles, found, colours, labels=labels, text=TextFacts(text="LIFEGUARD"), composition=composition
+    )
     assert text == (
         "An image of two people in red and a brown dog, most likely a golden retriever. "
         "The two people are on either side; the dog is in the centre. "
-        "The setting looks like a seashore. Sky fills the top of the frame. "
+        "The setting looks like a seashore. "
+        "The picture is a horizontal medium shot, brightly lit and in focus. "
+        "Sky fills the top of the frame, and the bottom is mostly beige. "
         "The main colours are sky blue and sand. Visible text reads “LIFEGUARD”."
     )
     words = [w.strip(".,;“”").lower() for w in text.split()]
