@@ -18,7 +18,7 @@ CAPTION_OBJECT_SCORE = 0.5
 # further up they get vague (animal, organism are dropped by the generator already).
 MAX_HYPERNYMS = 2
 # Backdrop colours people name in searches ("product on white background").
-BACKDROPS = frozenset({"white", "black", "gray"})
+BACKDROPS = frozenset({"white", "black"})
 
 
 def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
@@ -95,10 +95,13 @@ def _scene(facts: Facts, labels: list[Label]) -> list[Tag]:
         out.append(Tag("sky", "scene"))
     if cues.bright_points:
         out.append(Tag("night", "scene"))
-    comp = facts.composition
-    if comp and comp.plain_background and not comp.text_heavy and facts.colours and facts.colours.palette:
-        backdrop = facts.colours.palette[0].family
-        out.append(Tag(f"{backdrop} background" if backdrop in BACKDROPS else "plain background", "scene"))
+    comp, colours = facts.composition, facts.colours
+    # a black-and-white texture (brick, gravel, the moon) reads as "plain" too: only
+    # colour photos on a white or black backdrop are product-style shots
+    if comp and comp.plain_background and not comp.text_heavy and colours and colours.palette:
+        backdrop = colours.palette[0].family
+        if backdrop in BACKDROPS and not colours.grayscale:
+            out.append(Tag(f"{backdrop} background", "scene"))
     return out
 
 

@@ -23,8 +23,8 @@ from fakes import (
 )
 from PIL import Image
 
-from indexer.points import document_text, focus_text
 from indexer.pipeline import Indexer, file_sha256
+from indexer.points import document_text, focus_text
 from indexer.reconcile import CRASH_BACKOFF_BASE, CRASH_BACKOFF_MAX, crash_backoff, reconcile
 from indexer.state import FAILED, INDEXED
 from indexer.store.base import ImagePoint, point_id

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from describe.facts import DetectedObject, Description, Label, ObjectCount
+from describe.facts import Description, DetectedObject, Label, ObjectCount
 from indexer.points import (
     LABEL_PHRASE,
     PointEncoder,
