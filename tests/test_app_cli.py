@@ -55,7 +55,8 @@ def test_json_lines_for_good_files_and_one_error_line_per_bad_file(folder: Path)
 def test_text_and_tags_formats(folder: Path) -> None:
     text = run("describe", str(folder / "cat.jpg"))
     assert text.returncode == 0
-    assert text.stdout.startswith("An image of a cat")
+    assert text.stdout.startswith("An image of a brown cat, most likely an Egyptian cat.")
+    assert 35 <= len(text.stdout.split()) <= 80  # one detailed paragraph
     tags = run("describe", str(folder / "cat.jpg"), "--format", "tags")
     assert "cat" in tags.stdout.strip().split(", ")
 
