@@ -8,6 +8,7 @@ import pytest
 from describe import registry
 from describe.analyzers.labels import ImageLabeler, category_of, is_place, places, taxonomy
 from describe.analyzers.objects import model_file
+from describe.errors import ConfigError
 from describe.facts import Label, LabelFacts
 from describe.intake import load_image
 from tests.conftest import encode
@@ -156,13 +157,18 @@ def test_crops_rank_by_the_best_score_but_keep_the_whole_image_score(labeler: Im
     assert "bird" in bird.hypernyms and "flower" in daisy.hypernyms
 
 
-def test_crops_are_the_centre_square_and_four_quadrants() -> None:
+def test_crops_are_halves_quadrants_or_none() -> None:
     from PIL import Image
 
     from describe.analyzers.labels import crops
 
-    parts = crops(Image.new("RGB", (400, 300)))
-    assert [p.size for p in parts] == [(300, 300)] + [(200, 150)] * 4
+    landscape, portrait = Image.new("RGB", (400, 300)), Image.new("RGB", (300, 400))
+    assert [p.size for p in crops(landscape)] == [(200, 300)] * 2  # left and right
+    assert [p.size for p in crops(portrait)] == [(300, 200)] * 2  # top and bottom
+    assert [p.size for p in crops(landscape, "quadrants")] == [(200, 150)] * 4
+    assert crops(landscape, "none") == []
+    with pytest.raises(ConfigError, match="crops must be one of"):
+        ImageLabeler(crops="thirds")
 
 
 @pytest.mark.slow
@@ -172,8 +178,8 @@ def test_a_small_off_centre_subject_is_found_in_a_crop(photos: dict[str, np.ndar
     cat = np.asarray(load_image(encode(photos["chelsea"])).image.resize((150, 120)))
     frame = np.full((480, 640, 3), 128, dtype=np.uint8)
     frame[20:140, 20:170] = cat
-    with_crops = ImageLabeler(crops=True).analyze(load_image(encode(frame)), {})
-    without = ImageLabeler(crops=False).analyze(load_image(encode(frame)), {})
+    with_crops = ImageLabeler(crops="quadrants").analyze(load_image(encode(frame)), {})
+    without = ImageLabeler(crops="none").analyze(load_image(encode(frame)), {})
     cats = [lab for lab in with_crops.labels if lab.name in CATS]
     assert cats and max(lab.region_score for lab in cats) > 0.3
     best_without = max((lab.score for lab in without.labels if lab.name in CATS), default=0.0)
