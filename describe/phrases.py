@@ -56,6 +56,8 @@ class CaptionParts(msgspec.Struct, frozen=True):
             names = [self.kind.name, self.kind.example]
         elif self.lead in ("label", "scene") and self.guess:
             names = list(self.guess.names)
+        elif self.lead == "sign":
+            names = ["sign"]  # the template may call a wide one a banner; both search as "sign"
         else:
             names = []
         return tuple(dict.fromkeys(names))

@@ -118,6 +118,7 @@ def test_text_alone_reads_as_a_sign() -> None:
     assert classic_caption(None, None, True, 0.3) == "An image with text."
     parts = caption_parts(None, None, TextFacts(text="SUMMER\nSALE", coverage=0.2), 0.3)
     assert render_caption(parts) == "A sign that reads “SUMMER SALE”."
+    assert parts.nouns() == ("sign",)  # so a tag filter finds it
     long = "Happy Hour Mon - Fri 5 - 7 pm Draft beer 4.00 House wine 5.50 Nachos 6.00"
     lines = (TextLine("Happy Hour", 0.9, (0, 0, 1, 0.2)), TextLine(long[11:], 0.9, (0, 0.3, 1, 1)))
     parts = caption_parts(None, None, TextFacts(lines=lines, text=long, coverage=0.4), 0.3)
