@@ -23,9 +23,20 @@ def _engine() -> inflect.engine:
     return inflect.engine()
 
 
+# Mass nouns among the classifier's labels and the words around them: "some hay", never
+# "a hay". Only nouns that read wrong with an article are listed.
+MASS_NOUNS = frozenset(
+    {"hay", "dough", "wool", "sand", "grass", "food", "water", "snow", "ice", "mud", "foliage",
+     "furniture", "clothing", "jewelry", "guacamole", "mashed potato", "consomme", "broccoli",
+     "cauliflower", "meat loaf", "carbonara", "hotpot", "chocolate sauce", "ice cream"}
+)  # fmt: skip
+
+
 def with_article(noun: str) -> str:
-    """'umbrella' → 'an umbrella'."""
-    return str(_engine().a(noun)) if noun else noun
+    """'umbrella' → 'an umbrella'; a mass noun stays bare ('hay')."""
+    if not noun or noun.lower() in MASS_NOUNS:
+        return noun
+    return str(_engine().a(noun))
 
 
 def plural(noun: str, count: int = 2) -> str:

@@ -330,3 +330,10 @@ def test_a_kind_that_repeats_the_object_is_not_said() -> None:
     assert classic_caption(objects(("dog", 1, 0.9), ("person", 1, 0.8)), shepherd, False, 0.3) == (
         "An image of a dog (most likely a German shepherd) and a person."
     )
+
+
+def test_mass_nouns_take_no_article() -> None:
+    from describe.language import with_article
+
+    assert with_article("hay") == "hay" and with_article("dough") == "dough"
+    assert with_article("umbrella") == "an umbrella" and with_article("espresso") == "an espresso"
