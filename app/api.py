@@ -12,6 +12,7 @@ from __future__ import annotations
 import mimetypes
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
@@ -25,6 +26,8 @@ from litestar.response import File
 
 from app.services import Services
 from describe.errors import ImgdescError
+from indexer.status import IndexStatus
+from indexer.store.base import StoredImage
 from search.service import SearchHit
 
 # Python's table lacks it, and the watcher indexes .dib files
@@ -99,6 +102,16 @@ def check_id(id: FromPath[str]) -> str:
         raise NotFoundError(f"no image with id {id!r}") from None
 
 
+def original_path(root: Path, record: StoredImage) -> Path | None:
+    """The first of the record's paths that is still a file inside the watched folder."""
+    base = root.resolve()
+    for rel in record.paths:
+        path = (base / rel).resolve()
+        if path.is_relative_to(base) and path.is_file():
+            return path
+    return None
+
+
 class ApiController(Controller):
     path = "/api"
     tags = ["api"]  # noqa: RUF012 - Litestar's own attribute type
@@ -130,19 +143,24 @@ class ApiController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> SearchResponse:
         tags = list(tag)
-        hits = await services.lane.run(lambda: services.search.search(q, tags, limit))
+        # on the read pool: a search never waits behind (or is refused for) a describe
+        hits = await services.reads.run(lambda: services.search.search(q, tags, limit))
         return SearchResponse(query=q, tags=tags, hits=hits)
 
     @get("/index/status", responses=errors(503))
-    async def index_status(self, services: NamedDependency[Services]) -> dict[str, Any]:
-        return services.index_status()
+    async def index_status(self, services: NamedDependency[Services]) -> IndexStatus:
+        """Files indexed, pending and failed (the most recent failures with their reason).
+        `indexed` counts files, `images` distinct contents; `ready` (only while a folder is
+        watched) turns true once the start-up scan has queued its work."""
+        return await services.reads.run(services.index_status)
 
     @get("/images/{id:str}", responses=errors(400, 404, 503))
     async def image(self, services: NamedDependency[Services], id: FromPath[str]) -> dict[str, Any]:
-        record = services.store.get(check_id(id))
+        image_id = check_id(id)
+        record = await services.reads.run(lambda: services.store.get(image_id))
         if record is None:
             raise NotFoundError(f"no image with id {id!r}")
-        return {"id": check_id(id), **msgspec.to_builtins(record)}
+        return {"id": image_id, **msgspec.to_builtins(record)}
 
     @get(
         "/images/{id:str}/thumbnail",
@@ -170,19 +188,15 @@ class ApiController(Controller):
     )
     async def original(self, services: NamedDependency[Services], id: FromPath[str]) -> File:
         """The original file, found through the store's record — never a path from the request."""
-        record = services.store.get(check_id(id))
-        root = services.watch_root
+        image_id, root = check_id(id), services.watch_root
+        record = await services.reads.run(lambda: services.store.get(image_id))
         if record is None or root is None:
             raise NotFoundError(f"no image with id {id!r}")
-        base = root.resolve()
-        for rel in record.paths:
-            path = (base / rel).resolve()
-            if path.is_relative_to(base) and path.is_file():
-                media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                return File(
-                    path, content_disposition_type="inline", filename=path.name, media_type=media_type
-                )
-        raise NotFoundError(f"the file for image {id!r} is no longer in the watched folder")
+        path = await services.reads.run(lambda: original_path(root, record))
+        if path is None:
+            raise NotFoundError(f"the file for image {id!r} is no longer in the watched folder")
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return File(path, content_disposition_type="inline", filename=path.name, media_type=media_type)
 
     @get("/tags", responses=errors(400, 503))
     async def tag_counts(
@@ -190,4 +204,5 @@ class ApiController(Controller):
         services: NamedDependency[Services],
         tag: FromQuery[tuple[str, ...]] = (),
     ) -> list[TagCount]:
-        return [TagCount(t, c) for t, c in services.search.facets(tag)]
+        counts = await services.reads.run(lambda: services.search.facets(tag))
+        return [TagCount(t, c) for t, c in counts]

@@ -42,8 +42,69 @@ def page(request: HTMXRequest, name: str, fragment: str, target: str, context: d
 
 
 def layout(services: Services, nav: str, **context: Any) -> dict[str, Any]:
-    """What every page's layout needs: the status bar and which tab is current."""
+    """What every page's layout needs: the status bar and which tab is current.
+    Reads the index status (blocking): the handlers here call it on `services.reads`."""
     return {"status": status_view(services.index_status()), "nav": nav, **context}
+
+
+def search_context(services: Services, query: str, tags: list[str]) -> dict[str, Any]:
+    hits = services.search.search(query, tags, PAGE_LIMIT)
+    # with text, chips count tags among what was found; without, over the catalog
+    counts = hit_tag_counts(h.tags for h in hits) if query else services.search.facets(tags)
+    return layout(
+        services,
+        "search",
+        query=query,
+        tags=tags,
+        hits=hits,
+        chips=chips(query, tags, counts),
+        catalog_size=services.store.count(),
+        clear_url=search_url("", []),
+        url=search_url(query, tags),
+    )
+
+
+def image_context(services: Services, image_id: str) -> dict[str, Any]:
+    record = services.store.get(image_id)
+    if record is None:
+        raise NotFoundError(
+            "No image with this id. If you have just added it, it is still being indexed: reload in a moment."
+        )
+    composition = record.composition
+    facts = []
+    if composition is not None:
+        facts = [
+            ("Orientation", f"{composition.orientation} ({composition.aspect_ratio}:1)"),
+            ("Shot", composition.shot or "—"),
+            ("Main subject", composition.subject_position or "—"),
+            ("Lighting", composition.lighting),
+            ("Brightness", f"{composition.brightness:.0%}"),
+            ("Contrast", f"{composition.contrast:.0%}"),
+            ("Saturation", f"{composition.saturation:.0%}"),
+            ("Focus", "blurry" if composition.blurry else f"sharp ({composition.sharpness:.0f})"),
+            ("Background", "plain" if composition.plain_background else "busy"),
+            ("Mostly text", "yes" if composition.text_heavy else "no"),
+        ]
+    return layout(
+        services,
+        "image",
+        id=image_id,
+        record=record,
+        swatches=swatches(record.colors),
+        boxes=boxes(record.boxes),
+        composition=facts,
+        timings=sorted(record.timings_ms.items(), key=lambda kv: kv[0] == "total"),
+    )
+
+
+def failed_context(services: Services) -> dict[str, Any]:
+    status = services.index_status()
+    return {
+        "status": status_view(status),
+        "nav": "failed",
+        "failures": status.failures,
+        "total": status.failed,
+    }
 
 
 class PagesController(Controller):
@@ -56,68 +117,23 @@ class PagesController(Controller):
         tag: FromQuery[list[str] | None] = None,
     ) -> Template:
         query, tags = clean_query(q), clean_tags(tag)
-        hits = await services.lane.run(lambda: services.search.search(query, tags, PAGE_LIMIT))
-        # with text, chips count tags among what was found; without, over the catalog
-        counts = hit_tag_counts(h.tags for h in hits) if query else services.search.facets(tags)
-        context = layout(
-            services,
-            "search",
-            query=query,
-            tags=tags,
-            hits=hits,
-            chips=chips(query, tags, counts),
-            catalog_size=services.store.count(),
-            clear_url=search_url("", []),
-            url=search_url(query, tags),
-        )
+        # store work on the read pool: never behind a describe, never on the event loop
+        context = await services.reads.run(lambda: search_context(services, query, tags))
         return page(request, "search.html", "_results.html", "results", context)
 
     @get("/images/{id:str}", name="image")
     async def image(self, services: NamedDependency[Services], id: FromPath[str]) -> Template:
         image_id = check_id(id)
-        record = services.store.get(image_id)
-        if record is None:
-            raise NotFoundError(
-                "No image with this id. If you have just added it, it is still being indexed: "
-                "reload in a moment."
-            )
-        composition = record.composition
-        facts = []
-        if composition is not None:
-            facts = [
-                ("Orientation", f"{composition.orientation} ({composition.aspect_ratio}:1)"),
-                ("Shot", composition.shot or "—"),
-                ("Main subject", composition.subject_position or "—"),
-                ("Lighting", composition.lighting),
-                ("Brightness", f"{composition.brightness:.0%}"),
-                ("Contrast", f"{composition.contrast:.0%}"),
-                ("Saturation", f"{composition.saturation:.0%}"),
-                ("Focus", "blurry" if composition.blurry else f"sharp ({composition.sharpness:.0f})"),
-                ("Background", "plain" if composition.plain_background else "busy"),
-                ("Mostly text", "yes" if composition.text_heavy else "no"),
-            ]
-        context = layout(
-            services,
-            "image",
-            id=image_id,
-            record=record,
-            swatches=swatches(record.colors),
-            boxes=boxes(record.boxes),
-            composition=facts,
-            timings=sorted(record.timings_ms.items(), key=lambda kv: kv[0] == "total"),
-        )
+        context = await services.reads.run(lambda: image_context(services, image_id))
         return Template("image.html", context=context)
 
     @get("/failed", name="failed")
     async def failed(self, services: NamedDependency[Services]) -> Template:
-        status = services.index_status()
-        context = layout(
-            services, "failed", failures=status.get("failures", []), total=status.get("failed", 0)
-        )
+        context = await services.reads.run(lambda: failed_context(services))
         return Template("failed.html", context=context)
 
-    @get("/fragments/status", name="status", sync_to_thread=False)
-    def status(self, request: HTMXRequest, seen: FromQuery[int | None] = None) -> Response[Any]:
+    @get("/fragments/status", name="status")
+    async def status(self, request: HTMXRequest, seen: FromQuery[int | None] = None) -> Response[Any]:
         """The status bar. It does not need the services to be ready: while models load
         it says so. When the indexed count moved since the page last saw it, the
         `imgdesc-indexed` event lets the search results refresh themselves."""
@@ -126,7 +142,7 @@ class PagesController(Controller):
         if services is None:
             view = status_view(None, getattr(runtime, "state", "loading"), getattr(runtime, "error", None))
         else:
-            view = status_view(services.index_status())
+            view = status_view(await services.reads.run(services.index_status))
         headers = dict(VARY)
         if seen is not None and services is not None and view["indexed"] != seen:
             headers["HX-Trigger"] = "imgdesc-indexed"

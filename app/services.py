@@ -4,15 +4,17 @@ shared by REST handlers and pages, closed on shutdown."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.config import Settings
-from app.work import WorkLane
+from app.work import ReadPool, WorkLane
 from describe.describer import Describer
 from indexer.embed import Embedder, TextEmbedder
+from indexer.status import IndexStatus, StatusSource, StoreOnlyStatus
 from indexer.store.base import Store
+from indexer.watch import Watcher  # at run time: Litestar resolves these fields' types
 from search.service import SearchService
 
 if TYPE_CHECKING:
@@ -28,34 +30,29 @@ class Services:
     embedder: TextEmbedder
     store: Store
     search: SearchService
-    lane: WorkLane
-    watcher: Any = None  # indexer.watch.Watcher when a folder is watched
+    lane: WorkLane  # model inference: describing uploads (bounded, 503 when full)
+    watcher: Watcher | None = None  # when a folder is watched
+    reads: ReadPool = field(default_factory=ReadPool)  # search, store reads, status
 
     @property
     def watch_root(self) -> Path | None:
         return Path(self.settings.watch) if self.settings.watch else None
 
-    def index_status(self) -> dict[str, Any]:
+    @property
+    def status_source(self) -> StatusSource:
+        return self.watcher if self.watcher is not None else StoreOnlyStatus(self.store)
+
+    def index_status(self) -> IndexStatus:
         """Indexed / pending / failed counts and recent failures; shared by the REST
-        API and the pages' status bar."""
-        if self.watcher is None:
-            count = self.store.count()
-            return {
-                # no state table without a watched folder: the store's points are all we know
-                "indexed": count,
-                "images": count,
-                "pending": 0,
-                "failed": 0,
-                "failures": [],
-                "watching": None,
-            }
-        status: dict[str, Any] = self.watcher.status()
-        return status
+        API and the pages' status bar. Blocking (SQLite or the store): call it on
+        `reads` from a handler."""
+        return self.status_source.status()
 
     def close(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
         self.lane.shutdown()
+        self.reads.shutdown()
         self.store.close()
 
 
@@ -98,8 +95,6 @@ def build_services(settings: Settings, claim: StoreClaim | None = None) -> Servi
         lane=WorkLane(),
     )
     if settings.watch:
-        from indexer.watch import Watcher
-
         services.watcher = Watcher.create(Path(settings.watch), data_dir, describer, embedder, store)
         services.watcher.start()
     return services

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from describe.describer import Describer
 from describe.facts import Colour, DetectedObject
 from describe.vocabulary import normalise_tag
+from indexer.status import IndexStatus
 
 MAX_QUERY = 500
 MAX_CHIPS = 24
@@ -91,9 +92,7 @@ def boxes(objects: Iterable[DetectedObject]) -> list[dict[str, Any]]:
     return out
 
 
-def status_view(
-    status: dict[str, Any] | None, state: str = "ready", error: str | None = None
-) -> dict[str, Any]:
+def status_view(status: IndexStatus | None, state: str = "ready", error: str | None = None) -> dict[str, Any]:
     """The status bar: counts once the catalog is open, else the loading state.
     `poll` is true only while something is pending (or models are loading)."""
     if status is None:
@@ -102,11 +101,11 @@ def status_view(
     return {
         "state": "ready",
         "error": None,
-        "indexed": int(status.get("indexed", 0)),
-        "pending": int(status.get("pending", 0)),
-        "failed": int(status.get("failed", 0)),
-        "watching": status.get("watching"),
-        "poll": int(status.get("pending", 0)) > 0,
+        "indexed": status.indexed,
+        "pending": status.pending,
+        "failed": status.failed,
+        "watching": status.watching,
+        "poll": status.pending > 0,
     }
 
 

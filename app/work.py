@@ -1,8 +1,13 @@
-"""A bounded lane for model work, off the event loop.
+"""Where blocking work runs, off the event loop: one lane per kind of work, so a
+10 ms search never waits behind a 2 s model call.
 
-Inference is CPU-bound and the describer runs one image at a time, so one
-worker thread is enough; the bound keeps a burst of uploads from piling up in
-memory. When the lane is full the API answers 503 with Retry-After.
+- `WorkLane`: model inference (describing uploads). Inference is CPU-bound and
+  the describer runs one image at a time, so one worker thread is enough; the
+  bound keeps a burst of uploads from piling up in memory. When the lane is full
+  the API answers 503 with Retry-After.
+- `ReadPool`: search, store reads and index status. Short calls that may still
+  block (a Qdrant server over the network, SQLite, the query embedding); a few
+  threads, never refused, never queued behind inference.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from typing import TypeVar
 from describe.errors import ImgdescError
 
 T = TypeVar("T")
+# Reads are short; more threads than this only contend for the embedder and the store.
+READ_THREADS = 8
 
 
 class BusyError(ImgdescError):
@@ -27,19 +34,45 @@ class BusyError(ImgdescError):
 
 
 class WorkLane:
+    """Model work: one at a time, at most `capacity` running or waiting."""
+
     def __init__(self, capacity: int = 4, retry_after: int = 2) -> None:
         self.capacity = capacity
         self.retry_after = retry_after
-        self._slots = threading.BoundedSemaphore(capacity)
+        self._taken = 0
+        self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imgdesc-model")
 
+    @property
+    def in_flight(self) -> int:
+        """Calls running or waiting in the lane."""
+        with self._lock:
+            return self._taken
+
     async def run(self, fn: Callable[[], T]) -> T:
-        if not self._slots.acquire(blocking=False):
-            raise BusyError(self.retry_after)
+        with self._lock:
+            if self._taken >= self.capacity:
+                raise BusyError(self.retry_after)
+            self._taken += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
         finally:
-            self._slots.release()
+            with self._lock:
+                self._taken -= 1
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class ReadPool:
+    """Search and store reads: a thread pool of their own, unbounded queue (a read
+    is never answered 503)."""
+
+    def __init__(self, threads: int = READ_THREADS) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="imgdesc-read")
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

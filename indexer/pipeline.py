@@ -24,7 +24,7 @@ import os
 import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Literal
 
 from describe.describer import Describer
 from describe.errors import CorruptImageError, EmptyFileError, ImageError, NotAnImageError
@@ -33,6 +33,7 @@ from describe.intake import load_image
 from indexer.embed import TextEmbedder
 from indexer.points import PointEncoder, reembedded, stored_image
 from indexer.state import FAILED, INDEXED, PENDING, IndexState, utc_now
+from indexer.status import Failure, IndexStatus
 from indexer.store.base import Store, point_id
 from indexer.thumbs import delete_thumbnail, thumbnail_path, write_thumbnail
 
@@ -282,16 +283,16 @@ class Indexer:
     def needs_reembed(self) -> bool:
         return self.state.get_meta("embedding_model") != self.embedder.name
 
-    def status(self, max_failures: int = 50) -> dict[str, Any]:
+    def status(self, max_failures: int = 50) -> IndexStatus:
         counts = self.state.counts()
-        return {
-            "indexed": counts[INDEXED],  # files
-            "images": self.state.indexed_images(),  # distinct images among them, as search counts
-            "pending": counts[PENDING],
-            "failed": counts[FAILED],
-            "failures": [
-                {"path": r.path, "error": without_path(r.error, r.path), "updated_at": r.updated_at}
+        return IndexStatus(
+            indexed=counts[INDEXED],
+            images=self.state.indexed_images(),
+            pending=counts[PENDING],
+            failed=counts[FAILED],
+            failures=[
+                Failure(path=r.path, error=without_path(r.error, r.path), updated_at=r.updated_at)
                 for r in self.state.failures(max_failures)
             ],
-            "watching": str(self.root),
-        }
+            watching=str(self.root),
+        )

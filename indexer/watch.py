@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
@@ -34,6 +35,7 @@ from indexer.pipeline import Indexer, is_ignored
 from indexer.reconcile import reconcile, scan
 from indexer.service import index_folder, run_once
 from indexer.state import PENDING
+from indexer.status import IndexStatus
 from indexer.store.base import Store
 
 logger = logging.getLogger(__name__)
@@ -141,14 +143,13 @@ class Watcher:
         with self._cond:
             return self._cond.wait_for(lambda: not self._items and not self._busy, timeout)
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> IndexStatus:
         status = self.indexer.status()
         with self._cond:
             queued = set(self._items) | ({self._busy} if self._busy else set())
         # rows a crash left pending count until the reconcile re-queues them
         queued |= {row.path for row in self.indexer.state.with_status(PENDING)}
-        status.update(pending=len(queued), ready=self.ready.is_set())
-        return status
+        return msgspec.structs.replace(status, pending=len(queued), ready=self.ready.is_set())
 
     # --- queue ------------------------------------------------------------------------
 

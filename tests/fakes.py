@@ -148,6 +148,30 @@ def make_describer(delay: float = 0.0) -> Describer:
     return Describer(settings)
 
 
+class DescribeGate:
+    """Holds every describe() of a describer until open(): the lane tests fill the
+    model lane with it and wait on `entered`, never on time."""
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self.entered = threading.Event()  # a describe reached the gate
+        self.timeout = timeout  # a failing test must not hang the suite
+        self._open = threading.Event()
+
+    def hold(self, describer: Describer) -> Describer:
+        original = describer.describe
+
+        def held(*args: Any, **kwargs: Any) -> Any:
+            self.entered.set()
+            self._open.wait(self.timeout)
+            return original(*args, **kwargs)
+
+        describer.describe = held  # type: ignore[method-assign]
+        return describer
+
+    def open(self) -> None:
+        self._open.set()
+
+
 def described() -> int:
     """How many images the fake describer has analysed since the last CALLS.clear()."""
     return CALLS["fake-caption"]

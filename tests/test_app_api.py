@@ -164,7 +164,7 @@ def test_a_file_dropped_into_the_folder_is_found(catalog: TestClient, photos: di
 def test_busy_describer_answers_503_with_retry_after(tmp_path: Path) -> None:
     import threading
 
-    gate = threading.Event()
+    gate, entered = threading.Event(), threading.Event()
 
     def build(settings: Settings) -> Services:
         from app.work import WorkLane
@@ -174,6 +174,7 @@ def test_busy_describer_answers_503_with_retry_after(tmp_path: Path) -> None:
         original = services.describer.describe
 
         def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
+            entered.set()
             gate.wait(10)
             return original(*args, **kwargs)
 
@@ -191,7 +192,7 @@ def test_busy_describer_answers_503_with_retry_after(tmp_path: Path) -> None:
             )
         )
         first.start()
-        time.sleep(0.5)
+        assert entered.wait(30)  # the first upload holds the lane's one place
         busy = client.post("/api/describe", files={"image": ("b.png", image)})
         gate.set()
         first.join()

@@ -22,6 +22,7 @@ from app.views import status_view
 from app.web import template_engine
 from describe import registry
 from describe.facts import DetectedObject
+from indexer.status import IndexStatus
 from indexer.store.base import ImagePoint, SparseVector, StoredImage, point_id
 from tests.fake_app import BASE_URL, fake_build, wait_for
 from tests.fakes import fake_analyzers, image_bytes
@@ -301,8 +302,8 @@ def test_form_posts_must_come_from_this_site(
 
 def test_status_bar_polls_only_while_work_is_pending() -> None:
     render = template_engine().get_template("_status.html").render
-    busy = render(status=status_view({"indexed": 3, "pending": 2, "failed": 1, "watching": "/x"}))
-    idle = render(status=status_view({"indexed": 5, "pending": 0, "failed": 0, "watching": "/x"}))
+    busy = render(status=status_view(IndexStatus(3, 3, pending=2, failed=1, failures=[], watching="/x")))
+    idle = render(status=status_view(IndexStatus(5, 5, pending=0, failed=0, failures=[], watching="/x")))
     assert 'hx-trigger="every 2s"' in busy and "<b>2</b> pending" in busy
     assert 'hx-trigger="every 15s, imgdesc-added from:body"' in idle  # a slow look only
 

@@ -94,8 +94,8 @@ def test_add_stores_full_record_and_thumbnail(env: Env) -> None:
     with Image.open(thumb) as im:
         assert im.format == "WEBP" and max(im.size) <= THUMB_SIDE
     status = env.indexer.status()
-    assert (status["indexed"], status["pending"], status["failed"]) == (4, 0, 0)
-    assert status["watching"] == str(env.root.resolve())
+    assert (status.indexed, status.pending, status.failed) == (4, 0, 0)
+    assert status.watching == str(env.root.resolve())
 
 
 def test_unchanged_files_are_not_described_again(env: Env) -> None:
@@ -172,8 +172,8 @@ def test_bad_files_fail_with_a_reason_and_the_rest_index(env: Env) -> None:
     summary = env.run()
     assert summary["described"] == 2 and summary["failed"] == 3
     status = env.indexer.status()
-    assert (status["indexed"], status["failed"]) == (2, 3)
-    reasons = {f["path"]: f["error"] for f in status["failures"]}
+    assert (status.indexed, status.failed) == (2, 3)
+    reasons = {f.path: f.error for f in status.failures}
     assert reasons["notes.jpg"] == "not an image (or an unsupported format)"
     # the page lists the path beside the reason: the reason does not repeat it
     assert reasons["cut.png"].startswith("truncated or corrupt image") and "\n" not in reasons["cut.png"]
@@ -181,7 +181,7 @@ def test_bad_files_fail_with_a_reason_and_the_rest_index(env: Env) -> None:
     assert env.run()["total"] == 0  # unchanged failures are not retried on every start
     (env.root / "cut.png").write_bytes(image_bytes(7))  # fixed: retried because it changed
     assert env.run()["described"] == 1
-    assert env.indexer.status()["failed"] == 2
+    assert env.indexer.status().failed == 2
 
 
 def test_unexpected_errors_are_recorded_and_indexing_goes_on(
@@ -198,8 +198,8 @@ def test_unexpected_errors_are_recorded_and_indexing_goes_on(
     monkeypatch.setattr(env.store, "upsert", flaky)
     summary = env.run()
     assert summary["described"] == 2 and summary["failed"] == 1
-    (failure,) = env.indexer.status()["failures"]
-    assert failure["error"] == "RuntimeError: store unavailable second line"
+    (failure,) = env.indexer.status().failures
+    assert failure.error == "RuntimeError: store unavailable second line"
 
 
 def test_hidden_and_temporary_files_are_skipped(env: Env) -> None:
@@ -241,9 +241,9 @@ def test_a_file_the_process_stopped_on_is_retried_later_never_failed(env: Env) -
     assert plan.to_index == ["img000.png"]
     assert 0 < plan.deferred["img001.png"] <= crash_backoff(3)
     status = env.indexer.status()
-    assert (status["pending"], status["failed"]) == (1, 0)  # img001: pending, not failed
+    assert (status.pending, status.failed) == (1, 0)  # img001: pending, not failed
     summary = run_once(env.indexer)  # one-shot: the deferred file comes last, not never
-    assert summary["described"] == 2 and env.indexer.status()["failed"] == 0
+    assert summary["described"] == 2 and env.indexer.status().failed == 0
     row = env.indexer.state.get("img001.png")
     assert row is not None and row.attempts == 0
 
@@ -260,7 +260,7 @@ def test_files_an_older_version_gave_up_on_are_retried(env: Env) -> None:
     env.indexer.state.begin("img000.png", st.st_size, st.st_mtime_ns, file_sha256(env.root / "img000.png"))
     reason = "gave up after 3 attempts: the indexer stopped while describing it"
     env.indexer.state.finish("img000.png", FAILED, reason, clear_stale=False)
-    assert env.run()["described"] == 1 and env.indexer.status()["failed"] == 0
+    assert env.run()["described"] == 1 and env.indexer.status().failed == 0
 
 
 def test_a_file_still_being_written_is_pending_not_failed(env: Env) -> None:
@@ -269,7 +269,7 @@ def test_a_file_still_being_written_is_pending_not_failed(env: Env) -> None:
     assert env.indexer.index_file("slow.png", settle_seconds=5) == "changing"
     row = env.indexer.state.get("slow.png")
     assert row is not None and row.status == "pending" and row.attempts == 0  # no crash counted
-    assert env.indexer.status()["failed"] == 0
+    assert env.indexer.status().failed == 0
     (env.root / "slow.png").write_bytes(data)  # the writer finished
     assert env.indexer.index_file("slow.png", settle_seconds=5) == "described"
 
@@ -287,7 +287,7 @@ def test_status_counts_files_and_distinct_images(env: Env) -> None:
     shutil.copy(env.root / "img000.png", env.root / "copy.png")
     env.run()
     status = env.indexer.status()
-    assert (status["indexed"], status["images"]) == (3, 2)  # three files, two images (search shows 2)
+    assert (status.indexed, status.images) == (3, 2)  # three files, two images (search shows 2)
 
 
 def test_symlinks_are_followed_only_inside_the_folder(env: Env, tmp_path: Path) -> None:
@@ -348,7 +348,7 @@ def test_store_wiped_while_state_kept_reindexes(env: Env) -> None:
     env.run()
     env.reopen(store=FakeStore())  # e.g. recreated after an embedding size change
     assert env.run()["described"] == 3
-    assert env.store.count() == 3 and env.indexer.status()["indexed"] == 3
+    assert env.store.count() == 3 and env.indexer.status().indexed == 3
 
 
 def test_a_missing_root_does_not_wipe_the_index(env: Env) -> None:
@@ -356,7 +356,7 @@ def test_a_missing_root_does_not_wipe_the_index(env: Env) -> None:
     env.run()
     env.root.rename(env.root.with_name("unmounted"))
     assert env.run()["removed"] == 0
-    assert env.store.count() == 2 and env.indexer.status()["indexed"] == 2
+    assert env.store.count() == 2 and env.indexer.status().indexed == 2
 
 
 def test_thumbnail_path_accepts_only_uuids(tmp_path: Path) -> None:

@@ -99,7 +99,7 @@ def test_files_dropped_in_are_indexed_moved_and_removed(rig: Rig) -> None:
     (rig.root / "img000.png").unlink()
     wait_for(lambda: rig.paths() == ["album/kept.png", "img001.png"])
     assert described() == 3 and rig.store.count() == 2
-    assert watcher.wait_idle(TIMEOUT) and watcher.status()["pending"] == 0
+    assert watcher.wait_idle(TIMEOUT) and watcher.status().pending == 0
 
 
 def test_a_file_still_being_written_is_described_once_when_complete(rig: Rig) -> None:
@@ -141,7 +141,7 @@ def test_a_writer_pausing_longer_than_the_quiet_interval_is_pending_not_failed(
         fh.flush()
         # the pause outlasts the quiet interval: the watcher looks at the half-written file
         wait_for(lambda: watcher.processed >= 1)
-        assert rig.status("slow.png") == "pending" and watcher.status()["failed"] == 0
+        assert rig.status("slow.png") == "pending" and watcher.status().failed == 0
         fh.write(data[len(data) // 2 :])
     wait_for(lambda: rig.status("slow.png") == "indexed")
     assert failed == [] and described() == 1
@@ -178,7 +178,7 @@ def test_a_file_the_process_stopped_on_waits_as_pending_then_indexes(
     watcher = rig.start()
     wait_for(lambda: rig.status("img000.png") == "indexed")
     status = watcher.status()
-    assert (rig.status("img001.png"), status["pending"], status["failed"]) == ("pending", 1, 0)
+    assert (rig.status("img001.png"), status.pending, status.failed) == ("pending", 1, 0)
     wait_for(lambda: rig.status("img001.png") == "indexed")  # after its backoff, not never
     assert described() == 2
 
@@ -212,8 +212,8 @@ def test_bad_file_fails_while_others_index(rig: Rig) -> None:
     (rig.root / "fake.jpg").write_text("plain text, not a JPEG")
     (rig.root / "good.png").write_bytes(image_bytes(1))
     wait_for(lambda: rig.status("fake.jpg") == "failed" and rig.status("good.png") == "indexed")
-    (failure,) = watcher.status()["failures"]
-    assert failure["path"] == "fake.jpg" and "not an image" in failure["error"]
+    (failure,) = watcher.status().failures
+    assert failure.path == "fake.jpg" and "not an image" in failure.error
 
 
 def test_restart_picks_up_what_changed_while_stopped(rig: Rig) -> None:
@@ -225,12 +225,12 @@ def test_restart_picks_up_what_changed_while_stopped(rig: Rig) -> None:
     write_images(rig.root, 1, start=7)
     watcher = rig.start(delay=0.1)
     assert watcher.ready.wait(TIMEOUT)
-    assert watcher.status()["pending"] >= 1  # the new file waits for its quiet interval
+    assert watcher.status().pending >= 1  # the new file waits for its quiet interval
     assert watcher.wait_idle(TIMEOUT)
     assert rig.paths() == ["img002.png", "img007.png", "renamed.png"]
     assert described() == 4
     status = watcher.status()
-    assert (status["indexed"], status["pending"], status["failed"], status["ready"]) == (3, 0, 0, True)
+    assert (status.indexed, status.pending, status.failed, status.ready) == (3, 0, 0, True)
 
 
 class OptimisingStore(FakeStore):

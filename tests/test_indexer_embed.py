@@ -1,0 +1,49 @@
+"""A search's query embedding goes before the rest of an indexer batch (issue 10,
+item 3): batches are encoded in chunks, and a waiting query takes the next turn."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from indexer.embed import BATCH_CHUNK, Embedder
+from tests.fake_app import wait_for
+
+
+class HeldModel:
+    """Stands in for the sentence-transformers model: records each encode call and
+    holds the first one until released."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self.first_started = threading.Event()
+        self.release = threading.Event()
+
+    def encode(self, texts: list[str], **_: Any) -> np.ndarray:
+        self.calls.append(list(texts))
+        if len(self.calls) == 1:
+            self.first_started.set()
+            assert self.release.wait(30)
+        return np.ones((len(texts), 4), dtype=np.float32)
+
+
+def test_a_query_waits_for_one_chunk_of_a_batch_not_the_whole_batch() -> None:
+    embedder, model = Embedder("held"), HeldModel()
+    embedder._model = model  # loaded: load() keeps it
+    batch = [f"document {i}" for i in range(3 * BATCH_CHUNK)]
+    vectors: list[list[float]] = []
+    indexer = threading.Thread(target=lambda: vectors.extend(embedder.embed(batch)))
+    indexer.start()
+    assert model.first_started.wait(30)
+    query: list[float] = []
+    search = threading.Thread(target=lambda: query.extend(embedder.embed_one("red car")))
+    search.start()
+    wait_for(lambda: embedder._queries_waiting == 1)  # the query is queued behind the first chunk
+    model.release.set()
+    search.join(30)
+    indexer.join(30)
+    assert [len(c) for c in model.calls] == [BATCH_CHUNK, 1, BATCH_CHUNK, BATCH_CHUNK]
+    assert model.calls[1] == ["red car"]
+    assert len(vectors) == len(batch) and len(query) == 4
