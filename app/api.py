@@ -10,7 +10,6 @@ is not a supported image.
 from __future__ import annotations
 
 import mimetypes
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,18 +23,14 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import File
 
+from app.errors import NotFoundError, check_id
 from app.services import Services
-from describe.errors import ImgdescError
 from indexer.status import IndexStatus
 from indexer.store.base import StoredImage
 from search.service import SearchHit
 
 # Python's table lacks it, and the watcher indexes .dib files
 mimetypes.add_type("image/bmp", ".dib")
-
-
-class NotFoundError(ImgdescError):
-    status_code = 404
 
 
 class ErrorBody(msgspec.Struct):
@@ -92,14 +87,6 @@ class SearchResponse(msgspec.Struct):
 class TagCount(msgspec.Struct):
     tag: str
     count: int
-
-
-def check_id(id: FromPath[str]) -> str:
-    """Ids are UUIDs; anything else never reaches the store or the file system."""
-    try:
-        return str(uuid.UUID(id))
-    except ValueError:
-        raise NotFoundError(f"no image with id {id!r}") from None
 
 
 def original_path(root: Path, record: StoredImage) -> Path | None:

@@ -15,7 +15,8 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Template
 
-from app.api import NotFoundError, check_id
+from app.errors import NotFoundError, check_id
+from app.runtime import Runtime
 from app.services import Services
 from app.views import (
     boxes,
@@ -27,9 +28,10 @@ from app.views import (
     status_view,
     swatches,
 )
-from app.web import VARY
 
 PAGE_LIMIT = 60
+# Full pages and htmx fragments share URLs: caches must keep them apart.
+VARY = {"Vary": "HX-Request, HX-Target"}
 
 
 def page(request: HTMXRequest, name: str, fragment: str, target: str, context: dict[str, Any]) -> Template:
@@ -137,10 +139,10 @@ class PagesController(Controller):
         """The status bar. It does not need the services to be ready: while models load
         it says so. When the indexed count moved since the page last saw it, the
         `imgdesc-indexed` event lets the search results refresh themselves."""
-        runtime = request.app.state.get("runtime")
-        services: Services | None = getattr(runtime, "services", None)
+        runtime: Runtime = request.app.state["runtime"]
+        services = runtime.services
         if services is None:
-            view = status_view(None, getattr(runtime, "state", "loading"), getattr(runtime, "error", None))
+            view = status_view(None, runtime.state, runtime.error)
         else:
             view = status_view(await services.reads.run(services.index_status))
         headers = dict(VARY)

@@ -20,7 +20,7 @@ from litestar.params import Body, FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import File, Template
 
-from app.api import NotFoundError
+from app.errors import NotFoundError
 from app.pages import layout, page
 from app.services import Services
 from app.uploads import UploadArea, UploadError, copy_into

@@ -21,6 +21,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from app.api import ApiController, ErrorBody, errors
 from app.config import Settings
 from app.guards import host_guard, same_origin_guard
+from app.runtime import Runtime
 from app.services import Services, build_services
 from app.web import http_error_message, web_config
 from app.work import BusyError
@@ -38,15 +39,6 @@ NOT_READY = ResponseSpec(
 
 class NotReadyError(ImgdescError):
     status_code = 503
-
-
-class Runtime:
-    """What the app holds across requests: services once they are loaded."""
-
-    def __init__(self) -> None:
-        self.services: Services | None = None
-        self.state = "loading"
-        self.error: str | None = None
 
 
 def _error(

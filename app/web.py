@@ -20,6 +20,9 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from app.config import Settings
+from app.pages import VARY, PagesController
+from app.pages_describe import DescribeController
+from app.runtime import Runtime
 from app.uploads import UploadArea
 from app.views import short, status_view
 from app.work import BusyError
@@ -29,8 +32,6 @@ log = logging.getLogger("imgdesc")
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-# Full pages and htmx fragments share URLs: caches must keep them apart.
-VARY = {"Vary": "HX-Request, HX-Target"}
 # Defence in depth behind autoescaping: only our own scripts run (htmx needs no eval
 # for the attributes we use), nothing loads from elsewhere, and no other site may
 # frame the pages (a framed "Add to catalog" button could be clicked by trickery).
@@ -91,9 +92,8 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         message = "internal error; see the server log"
     if isinstance(exc, BusyError):
         headers["Retry-After"] = str(exc.retry_after)
-    runtime = request.app.state.get("runtime")
-    services = getattr(runtime, "services", None)
-    state = getattr(runtime, "state", "ready")
+    runtime: Runtime = request.app.state["runtime"]
+    services, state = runtime.services, runtime.state
     loading = services is None and state == "loading" and status not in REFUSED
     try:
         if status in REFUSED:  # the guards' answer to another host or site shows nothing of the catalog
@@ -101,7 +101,7 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         elif services is not None:
             status_bar = status_view(services.index_status())
         else:
-            status_bar = status_view(None, state, getattr(runtime, "error", None))
+            status_bar = status_view(None, state, runtime.error)
     except Exception:  # the status bar must never hide the real error
         status_bar = status_view(None, "failed")
     context = {"status_code": status, "message": message, "loading": loading, "status": status_bar, "nav": ""}
@@ -112,9 +112,6 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
 
 def web_config(settings: Settings) -> dict[str, Any]:
     """Litestar arguments for the pages; server.create_app merges them in."""
-    from app.pages import PagesController
-    from app.pages_describe import DescribeController
-
     uploads = UploadArea(Path(settings.data_dir) / "uploads")
     pages = Router(
         path="/",

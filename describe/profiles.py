@@ -15,9 +15,11 @@ from typing import Any
 
 import msgspec
 
+from describe.analyzers.base import FACT_FIELDS
 from describe.errors import ProfileError, UnknownNameError
+from describe.template_context import check_template
 
-FACT_NAMES = ("objects", "labels", "text", "colours", "composition", "caption")
+FACT_NAMES = FACT_FIELDS  # the facts a profile may ask for: those the analyzers fill
 TAG_SOURCES = (
     "objects",
     "labels",
@@ -99,9 +101,7 @@ def _check(profile: Profile, origin: str) -> None:
     for source in profile.tags.sources:
         if source not in TAG_SOURCES:
             raise ProfileError(f"{where}: unknown tag source {source!r}; valid: {', '.join(TAG_SOURCES)}")
-    from describe.render import check_template  # render imports profiles' types
-
-    problem = check_template(profile)
+    problem = check_template(profile.macros + profile.template, profile.max_colours, profile.min_label_score)
     if problem:
         raise ProfileError(f"{where}: template error: {problem}")
 

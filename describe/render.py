@@ -1,82 +1,20 @@
 """Facts + profile → paragraph. Templates are Jinja with StrictUndefined, so a
-typo in a profile is an error at load time rather than silently empty text."""
+typo in a profile is an error at load time (profiles.py checks each template
+with describe/template_context.py) rather than silently empty text."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-import jinja2
-
-from describe import candidates, look, phrases, scene
-from describe.facts import (
-    Caption,
-    Colour,
-    ColourFacts,
-    CompositionFacts,
-    DetectedObject,
-    Facts,
-    Label,
-    LabelFacts,
-    ObjectCount,
-    ObjectFacts,
-    Tag,
-    TextFacts,
-)
+from describe.facts import Facts, Tag
 from describe.profiles import Profile
-from describe.templates import compile_template, quote
+from describe.template_context import variables
+from describe.templates import compile_template
 
 
 def context(facts: Facts, profile: Profile, tags: list[Tag]) -> dict[str, Any]:
-    palette = list(facts.colours.palette[: profile.max_colours]) if facts.colours else []
-    text = facts.text.text if facts.text else ""
-    if not text and facts.caption:
-        text = facts.caption.ocr  # what a vision-language captioner read, when OCR found nothing
-    caption = facts.caption.text if facts.caption else ""
-    vlm = bool(facts.caption and facts.caption.vlm)
-    # what the classic caption led with; a VLM's paragraph leads with the whole scene
-    parts = phrases.caption_parts(
-        facts.objects, facts.labels, facts.text, profile.min_label_score, facts.colours, facts.composition
-    )
-    said = caption.lower()
-    setting = candidates.setting(facts.labels, profile.min_label_score)
-    if setting and (setting.lower() in said or vlm):
-        setting = None  # the caption already says it (a VLM's paragraph describes the scene)
-    maybe_setting = None if vlm else candidates.possible_setting(facts.labels, profile.min_label_score)
-    if maybe_setting and maybe_setting.lower() in said:
-        maybe_setting = None
-    entries = scene.object_entries(facts.objects, facts.colours)
-    flat = " ".join(text.split())
-    return {
-        "caption": caption,
-        "subject": phrases.subject(facts.objects),
-        "setting": setting,
-        "possible_setting": maybe_setting,
-        "labels": [
-            lb.name for lb in candidates.extra_labels(facts.objects, facts.labels, profile.min_label_score)
-        ],
-        "objects": entries,
-        "placements": scene.placements(entries),
-        "relations": scene.relations(entries),
-        "alternatives": [] if vlm else phrases.alternatives(facts.labels, parts, [setting, maybe_setting]),
-        "lead": "" if vlm else parts.lead,
-        "guess": parts.guess,
-        "cues": parts.cues,
-        "framing": look.framing(facts.composition, facts.colours, entries),
-        "layout": look.layout(facts.colours, facts.composition),
-        "tone": look.tone(facts.colours, facts.composition),
-        "colours": palette,
-        # one name per colour, no repeats ("dark brown, dark brown" reads badly)
-        "colour_names": list(dict.fromkeys(c.name for c in palette)),
-        "grayscale": bool(facts.colours and facts.colours.grayscale),
-        "text": flat,
-        "text_in_caption": bool(flat) and quote(flat) in caption,
-        "text_lines": [line.text for line in facts.text.lines] if facts.text else [],
-        "composition": facts.composition,
-        "tags": [t.name for t in tags],
-        "width": facts.width,
-        "height": facts.height,
-    }
+    return variables(facts, tags, profile.max_colours, profile.min_label_score)
 
 
 def render(facts: Facts, profile: Profile, tags: list[Tag]) -> str:
@@ -95,66 +33,3 @@ def _shorten(text: str, limit: int) -> str:
     if end > 0:
         return cut[: end + 1]
     return cut[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
-
-
-def _sample_facts() -> list[Facts]:
-    """An empty and a full set of facts: a template must render with both."""
-    full = Facts(
-        width=800,
-        height=600,
-        objects=ObjectFacts(
-            objects=(
-                DetectedObject("cup", 0.9, (0.1, 0.5, 0.3, 0.7)),
-                DetectedObject("cup", 0.8, (0.7, 0.5, 0.9, 0.7)),
-                DetectedObject("dining table", 0.7, (0.0, 0.4, 1.0, 1.0)),
-            ),
-            counts=(ObjectCount("cup", 2, 0.9), ObjectCount("dining table", 1, 0.7)),
-        ),
-        labels=LabelFacts(labels=(Label("espresso", 0.8, "drink"), Label("seashore", 0.7, "landscape"))),
-        text=TextFacts(text="SALE 50%", coverage=0.1),
-        colours=ColourFacts(
-            palette=(Colour("dark brown", "brown", "#402010", 0.5),),
-            object_colours=("white", "white", "brown"),
-            bands=("blue", "", "brown"),
-        ),
-        composition=CompositionFacts(
-            orientation="landscape",
-            aspect_ratio=1.33,
-            brightness=0.5,
-            contrast=0.4,
-            saturation=0.3,
-            sharpness=300.0,
-            blurry=False,
-            lighting="balanced",
-            subject_position="centre",
-            shot="close-up",
-            plain_background=True,
-            text_heavy=True,
-        ),
-        caption=Caption("An image of two cups.", "classic"),
-    )
-    # nothing detected: a hedged guess, scene cues and a sign lead the paragraph instead
-    weak = Facts(
-        width=10,
-        height=10,
-        labels=LabelFacts(
-            labels=(Label("lakeside", 0.08, "landscape"), Label("seashore", 0.06, "landscape"))
-        ),
-        colours=ColourFacts(bands=("blue", "", "green"), bright_points=True),
-    )
-    sign = Facts(width=20, height=10, text=TextFacts(text="OPEN", coverage=0.3))
-    return [Facts(width=10, height=10), full, weak, sign]
-
-
-def check_template(profile: Profile) -> str | None:
-    """None when the profile's template compiles and renders; else the problem, for people."""
-    try:
-        for facts in _sample_facts():
-            render(facts, profile, [Tag("cup", "objects")])
-    except jinja2.TemplateSyntaxError as exc:
-        return f"line {exc.lineno}: {exc.message}"
-    except jinja2.UndefinedError as exc:
-        return str(exc.message)
-    except Exception as exc:  # filters raise plain errors on bad input types
-        return f"{type(exc).__name__}: {exc}"
-    return None
