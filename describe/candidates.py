@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import msgspec
 
-from describe.analyzers.labels import is_place
 from describe.facts import Label, LabelFacts, ObjectCount, ObjectFacts
 from describe.scene import MAX_NAMED_OBJECTS
+from describe.taxonomy import is_place
 from describe.vocabulary import normalise_tag, object_category
 
 # Whole-image probability of a label: at or above the profile's min_label_score it is

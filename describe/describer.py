@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from describe import registry
-from describe.analyzers.base import FACT_FIELDS, Analyzer, ProfileCaptioner
+from describe.analyzers.base import Analyzer, ProfileCaptioner
 from describe.config import DescribeSettings
 from describe.errors import ModelError, NotLoadedError, UnknownNameError
-from describe.facts import Description, Facts
+from describe.facts import FACT_FIELDS, Description, Facts
 from describe.intake import PreparedImage, load_image
 from describe.memory import release_freed_memory
 from describe.profiles import Profile, ProfileSet

@@ -126,6 +126,11 @@ class Facts(msgspec.Struct, frozen=True):
     caption: Caption | None = None
 
 
+# The facts analyzers fill (everything but the image size), in the Facts struct's order:
+# profiles name them, the describer plans analyzers by them.
+FACT_FIELDS = tuple(f for f in Facts.__struct_fields__ if f not in ("width", "height"))
+
+
 class Tag(msgspec.Struct, frozen=True):
     name: str
     source: str  # objects, labels, category, colours, composition, text, caption

@@ -12,7 +12,6 @@ from typing import Any
 
 import msgspec
 
-from describe.analyzers.labels import is_place
 from describe.candidates import (
     POSSIBLE,
     Guess,
@@ -27,6 +26,7 @@ from describe.candidates import (
 from describe.facts import ColourFacts, CompositionFacts, LabelFacts, ObjectFacts, TextFacts
 from describe.language import count_phrase, join_and
 from describe.scene import ObjectEntry, SceneCues, cues, object_entries
+from describe.taxonomy import is_place
 from describe.templates import compile_template
 from describe.vocabulary import normalise_tag
 

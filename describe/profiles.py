@@ -15,11 +15,10 @@ from typing import Any
 
 import msgspec
 
-from describe.analyzers.base import FACT_FIELDS
 from describe.errors import ProfileError, UnknownNameError
+from describe.facts import FACT_FIELDS
 from describe.template_context import check_template
 
-FACT_NAMES = FACT_FIELDS  # the facts a profile may ask for: those the analyzers fill
 TAG_SOURCES = (
     "objects",
     "labels",
@@ -42,7 +41,7 @@ class TagRules(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 class Profile(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     name: str
     template: str
-    facts: tuple[str, ...] = FACT_NAMES
+    facts: tuple[str, ...] = FACT_FIELDS
     description: str = ""
     prompt: str = "Describe this image in one paragraph."
     tags: TagRules = TagRules()
@@ -96,8 +95,8 @@ def _build(raw: dict[str, dict[str, Any]], base: dict[str, Profile], origin: str
 def _check(profile: Profile, origin: str) -> None:
     where = f"{origin}: profile {profile.name!r}"
     for fact in profile.facts:
-        if fact not in FACT_NAMES:
-            raise ProfileError(f"{where}: unknown fact {fact!r}; valid: {', '.join(FACT_NAMES)}")
+        if fact not in FACT_FIELDS:
+            raise ProfileError(f"{where}: unknown fact {fact!r}; valid: {', '.join(FACT_FIELDS)}")
     for source in profile.tags.sources:
         if source not in TAG_SOURCES:
             raise ProfileError(f"{where}: unknown tag source {source!r}; valid: {', '.join(TAG_SOURCES)}")

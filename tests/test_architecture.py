@@ -2,8 +2,8 @@
 no cycles, and the layers point one way (describe ← indexer, search ← app).
 
 Every `import` and `from … import` counts, at module level or inside a function:
-a lazy import that dodges a cycle is still a cycle. Imports under `if TYPE_CHECKING:`
-do not: they name types for the checker and never run.
+a lazy import that dodges a cycle is still a cycle, and so does an import under
+`if TYPE_CHECKING:` (the modules still depend on each other; only the order is hidden).
 """
 
 from __future__ import annotations
@@ -44,9 +44,6 @@ def imported_names(module: str, path: Path) -> set[str]:
     pending: list[ast.AST] = [ast.parse(path.read_text(encoding="utf-8"), str(path))]
     while pending:
         node = pending.pop()
-        if isinstance(node, ast.If) and _type_checking(node.test):
-            pending.extend(node.orelse)
-            continue
         pending.extend(ast.iter_child_nodes(node))
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
@@ -59,12 +56,6 @@ def imported_names(module: str, path: Path) -> set[str]:
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)
     return names
-
-
-def _type_checking(test: ast.expr) -> bool:
-    """`TYPE_CHECKING` or `typing.TYPE_CHECKING`."""
-    name = test.attr if isinstance(test, ast.Attribute) else getattr(test, "id", "")
-    return name == "TYPE_CHECKING"
 
 
 def import_graph(root: Path = ROOT) -> dict[str, set[str]]:

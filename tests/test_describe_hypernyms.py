@@ -6,9 +6,9 @@ from importlib.resources import files
 
 import pytest
 
-from describe.analyzers.labels import taxonomy
 from describe.analyzers.objects import model_file
 from describe.hypernyms import hypernyms
+from describe.taxonomy import taxonomy
 
 # Abstract WordNet ancestors that tools/build_hypernyms.py must never ship.
 ABSTRACT = {

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from describe import registry
-from describe.analyzers.labels import ImageLabeler, category_of, is_place, places, taxonomy
+from describe.analyzers.labels import ImageLabeler
 from describe.analyzers.objects import model_file
 from describe.errors import ConfigError
 from describe.facts import Label, LabelFacts
 from describe.intake import load_image
+from describe.taxonomy import category_of, is_place, places, taxonomy
 from tests.conftest import encode
 
 CATS = {"tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat"}

