@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from describe.profiles import ProfileSet
+
 # No test ever fetches model weights, and a developer's own Hugging Face cache must not
 # change what `auto` picks: every test (and every CLI subprocess, which inherits this)
 # sees an empty cache and an offline hub. Tests that need a cache build one themselves.
@@ -60,3 +62,9 @@ def write_image(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def profiles() -> ProfileSet:
+    """The built-in profiles (loading validates every template)."""
+    return ProfileSet.load()

@@ -29,11 +29,6 @@ from describe.scene import ObjectEntry
 from describe.templates import fit
 
 
-@pytest.fixture(scope="module")
-def profiles() -> ProfileSet:
-    return ProfileSet.load()
-
-
 def shot(**changes: object) -> CompositionFacts:
     base = CompositionFacts(
         orientation="landscape",

@@ -26,11 +26,6 @@ from describe.tags import build_tags
 from tests.conftest import encode
 
 
-@pytest.fixture(scope="module")
-def profiles() -> ProfileSet:
-    return ProfileSet.load()
-
-
 def objects(*counts: tuple[str, int, float]) -> ObjectFacts:
     return ObjectFacts(counts=tuple(ObjectCount(label, n, s) for label, n, s in counts))
 

@@ -3,8 +3,6 @@ object colours; no models needed."""
 
 from __future__ import annotations
 
-import pytest
-
 from describe.analyzers.objects import count_objects
 from describe.facts import (
     Box,
@@ -23,11 +21,6 @@ from describe.phrases import caption_parts, render_caption
 from describe.profiles import ProfileSet
 from describe.render import render
 from describe.scene import object_entries, placements, relation
-
-
-@pytest.fixture(scope="module")
-def profiles() -> ProfileSet:
-    return ProfileSet.load()
 
 
 def detected(*found: tuple[str, Box]) -> ObjectFacts:
