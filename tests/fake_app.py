@@ -4,6 +4,7 @@ the page, contract and OpenAPI tests run against, in about a second."""
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -65,3 +66,21 @@ def fake_site(base: Path, images: Path | None = None, **settings: Any) -> Iterat
     with TestClient(app, base_url=BASE_URL) as client:
         wait_for(lambda: client.get("/api/health").status_code == 200)
         yield client
+
+
+@contextlib.contextmanager
+def loading_site(base: Path) -> Iterator[tuple[TestClient, threading.Event]]:
+    """An app whose start-up is still loading models until the test sets the event;
+    the load then fails (nothing to load), and the event is set on exit either way."""
+    gate = threading.Event()
+
+    def slow(settings: Settings) -> Services:
+        gate.wait(10)
+        raise RuntimeError("stopped by the test")
+
+    settings = load_settings({"watch": None, "data_dir": str(base / "data")}, environ={})
+    try:
+        with TestClient(create_app(settings, slow), base_url=BASE_URL) as client:
+            yield client, gate
+    finally:
+        gate.set()

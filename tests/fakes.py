@@ -28,8 +28,10 @@ from describe.facts import (
     Colour,
     ColourFacts,
     CompositionFacts,
+    Description,
     Label,
     LabelFacts,
+    ObjectCount,
     ObjectFacts,
     TextFacts,
 )
@@ -334,3 +336,32 @@ def crash_child(root: str, data_dir: str, delay: str) -> None:
         )  # fmt: skip
     store.close()
     print("SUMMARY " + json.dumps(summary), flush=True)
+
+
+def make_description(
+    caption: str,
+    *,
+    tags: Sequence[str] = (),
+    labels: Sequence[Label] = (),
+    objects: Sequence[ObjectCount] = (),
+    text: str = "",
+    rest: str = " The picture is horizontal.",
+) -> Description:
+    """A classic-looking Description for tests of what is built from one (points, search):
+    the paragraph is the caption plus `rest`."""
+    return Description(
+        description=caption + rest,
+        tags=list(tags),
+        tag_details=[],
+        colors=[],
+        composition=None,
+        objects=list(objects),
+        labels=list(labels),
+        text=text,
+        caption=caption,
+        captioner="classic",
+        profile="default",
+        width=640,
+        height=480,
+        timings_ms={},
+    )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -17,14 +16,13 @@ from litestar.testing import TestClient
 from PIL import Image
 
 from app.api import ERRORS
-from app.config import Settings, load_settings
-from app.server import create_app
+from app.config import load_settings
 from app.services import Services
 from describe import registry
 from describe.language import singular
 from describe.vocabulary import normalise_tag
 from search.service import SearchService
-from tests.fake_app import BASE_URL, fake_site, wait_for
+from tests.fake_app import BASE_URL, fake_site, loading_site, wait_for
 from tests.fakes import FakeStore, HashEmbedder, fake_analyzers, image_bytes, write_images
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -186,14 +184,7 @@ def test_a_captioner_that_is_not_loaded_is_409(site: TestClient) -> None:
 
 
 def test_health_while_loading_is_503_with_retry_after(tmp_path: Path) -> None:
-    gate = threading.Event()
-
-    def slow(settings: Settings) -> Services:
-        gate.wait(10)
-        raise RuntimeError("stopped by the test")
-
-    settings = load_settings({"watch": None, "data_dir": str(tmp_path / "data")}, environ={})
-    with TestClient(create_app(settings, slow), base_url=BASE_URL) as client:
+    with loading_site(tmp_path) as (client, gate):
         health = client.get("/api/health")
         assert health.status_code == 503 and health.json()["status"] == "loading"
         assert int(health.headers["retry-after"]) > 0

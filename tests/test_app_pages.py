@@ -7,7 +7,6 @@ so these run in a second; the browser tests use the real models."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from app.config import Settings, load_settings
+from app.config import load_settings
 from app.server import create_app
 from app.services import Services
 from app.views import status_view
@@ -24,7 +23,7 @@ from describe import registry
 from describe.facts import DetectedObject
 from indexer.status import IndexStatus
 from indexer.store.base import ImagePoint, SparseVector, StoredImage, point_id
-from tests.fake_app import BASE_URL, fake_build, wait_for
+from tests.fake_app import BASE_URL, fake_build, loading_site, wait_for
 from tests.fakes import fake_analyzers, image_bytes
 
 HOSTILE = "<img src=x onerror=alert(1)>.png"
@@ -317,20 +316,12 @@ def test_status_fragment_tells_the_results_to_refresh_when_the_count_moves(site:
 
 
 def test_pages_say_models_are_loading(tmp_path: Path) -> None:
-    gate = threading.Event()
-
-    def slow(settings: Settings) -> Services:
-        gate.wait(10)
-        raise RuntimeError("stopped by the test")
-
-    settings = load_settings({"watch": None, "data_dir": str(tmp_path / "data")}, environ={})
-    with TestClient(create_app(settings, slow), base_url=BASE_URL) as client:
+    with loading_site(tmp_path) as (client, _):
         page = client.get("/")
         assert page.status_code == 503 and "imgdesc is starting" in page.text
         assert '<meta http-equiv="refresh"' in page.text
         bar = client.get("/fragments/status")
         assert "Loading models" in bar.text and 'hx-trigger="every 2s"' in bar.text
-        gate.set()
 
 
 def test_weak_matches_are_shown_below_a_divider_not_hidden(site: TestClient) -> None:

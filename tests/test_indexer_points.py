@@ -15,7 +15,7 @@ from indexer.points import (
     reembedded,
     stored_image,
 )
-from tests.fakes import HashEmbedder
+from tests.fakes import HashEmbedder, make_description
 
 DAISY = Label("daisy", 0.6, "plant", region_score=0.7, hypernyms=("flower", "plant"))
 VASE = Label("vase", 0.2, "object", hypernyms=("jar",))
@@ -24,21 +24,13 @@ GOLDFISH = Label("goldfish", 0.12, "animal", hypernyms=("fish",))
 
 
 def description(labels: list[Label], text: str = "", caption: str = "An image of a daisy.") -> Description:
-    return Description(
-        description=caption + " The main colour is white.",
+    return make_description(
+        caption,
         tags=["daisy", "flower", "white"],
-        tag_details=[],
-        colors=[],
-        composition=None,
-        objects=[ObjectCount("potted plant", 1, 0.8)],
         labels=labels,
+        objects=[ObjectCount("potted plant", 1, 0.8)],
         text=text,
-        caption=caption,
-        captioner="classic",
-        profile="default",
-        width=640,
-        height=480,
-        timings_ms={},
+        rest=" The main colour is white.",
     )
 
 

@@ -14,7 +14,7 @@ from indexer.store.base import point_id
 from indexer.store.edge import EdgeStore
 from search.fusion import Weights
 from search.service import SearchHit, SearchService
-from tests.fakes import HashEmbedder
+from tests.fakes import HashEmbedder, make_description
 
 IMAGES = {
     # name: (caption, tags, labels, text, indexed_at)
@@ -31,21 +31,8 @@ IMAGES = {
 
 
 def description(caption: str, tags: list[str], labels: list[str], text: str) -> Description:
-    return Description(
-        description=caption + " The picture is horizontal.",
-        tags=tags,
-        tag_details=[],
-        colors=[],
-        composition=None,
-        objects=[],
-        labels=[Label(name, 0.6, "object") for name in labels],
-        text=text,
-        caption=caption,
-        captioner="classic",
-        profile="default",
-        width=640,
-        height=480,
-        timings_ms={},
+    return make_description(
+        caption, tags=tags, labels=[Label(name, 0.6, "object") for name in labels], text=text
     )
 
 
