@@ -18,19 +18,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from describe.errors import ImgdescError
+from app.errors import BusyError
+
+__all__ = ["BusyError", "ReadPool", "WorkLane"]  # BusyError: what a full lane raises
 
 T = TypeVar("T")
 # Reads are short; more threads than this only contend for the embedder and the store.
 READ_THREADS = 8
-
-
-class BusyError(ImgdescError):
-    status_code = 503
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("the describer is busy; retry shortly", {"retry_after": retry_after})
-        self.retry_after = retry_after
 
 
 class WorkLane:

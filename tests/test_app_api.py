@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from litestar.testing import TestClient
 
+from app.bench.samples import render_sign
 from app.config import Settings, load_settings
-from app.samples import render_sign
 from app.server import create_app
 from app.services import Services, build_services
 from tests.conftest import encode
@@ -199,3 +199,53 @@ def test_busy_describer_answers_503_with_retry_after(tmp_path: Path) -> None:
         assert busy.status_code == 503 and busy.headers["retry-after"] == "2"
         assert busy.json()["error"].startswith("the describer is busy")
         assert results == [200]
+
+
+def _png_with_prompt(pixels: np.ndarray, prompt: str) -> bytes:
+    """A PNG as Stable Diffusion web UIs write it: the prompt in a `parameters` chunk."""
+    import io
+
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", f"{prompt}\nNegative prompt: blurry\nSteps: 20, Seed: 7, Model: sdxl")
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "PNG", pnginfo=info)
+    return out.getvalue()
+
+
+def test_describe_checks_the_callers_prompt(catalog: TestClient, photos: dict[str, np.ndarray]) -> None:
+    files = {"image": ("cat.jpg", encode(photos["chelsea"], "JPEG"), "image/jpeg")}
+    body = catalog.post("/api/describe", files=files, data={"prompt": "a dog and a cat"}).json()
+    check = body["prompt_check"]
+    assert check["source"] == "caller"
+    status = {item["thing"]: item["status"] for item in check["items"]}
+    assert status == {"dog": "not_seen", "cat": "seen"}
+    assert "prompt-mismatch" in body["tags"]
+    # without a prompt (and none in the file) there is nothing to check
+    assert catalog.post("/api/describe", files=files).json()["prompt_check"] is None
+
+
+def test_describe_page_shows_the_prompt_check(catalog: TestClient, photos: dict[str, np.ndarray]) -> None:
+    files = {"image": ("cat.jpg", encode(photos["chelsea"], "JPEG"), "image/jpeg")}
+    page = catalog.post("/describe", files=files, data={"prompt": "a dog and a cat"})
+    assert page.status_code == 200
+    assert "Prompt vs picture" in page.text and "not seen" in page.text and "a dog" in page.text
+
+
+def test_a_generated_image_shows_its_prompt_and_can_be_filtered(
+    catalog: TestClient, photos: dict[str, np.ndarray]
+) -> None:
+    images: Path = catalog.app.state["images"]
+    (images / "generated.png").write_bytes(_png_with_prompt(photos["chelsea"], "a dog and a cat on a sofa"))
+    wait_for(lambda: catalog.get("/api/index/status").json()["indexed"] == 6, timeout=30)
+    try:
+        [hit] = catalog.get("/api/search", params={"tag": "prompt-mismatch"}).json()["hits"]
+        assert hit["filename"] == "generated.png" and "ai-generated" in hit["tags"]
+        # the search page offers the filter even when the tag is rare
+        assert 'href="/?tag=prompt-mismatch"' in catalog.get("/").text
+        image_page = catalog.get(f"/images/{hit['id']}").text
+        assert "Prompt vs picture" in image_page and "not seen" in image_page and "sdxl" in image_page
+    finally:
+        (images / "generated.png").unlink()
+        wait_for(lambda: catalog.get("/api/index/status").json()["indexed"] == 5, timeout=30)

@@ -61,6 +61,15 @@ def test_text_and_tags_formats(folder: Path) -> None:
     assert "cat" in tags.stdout.strip().split(", ")
 
 
+def test_describe_checks_a_prompt_given_on_the_command_line(folder: Path) -> None:
+    result = run("describe", str(folder / "cat.jpg"), "--format", "json", "--prompt", "a dog and a cat")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    status = {item["thing"]: item["status"] for item in record["prompt_check"]["items"]}
+    assert status == {"dog": "not_seen", "cat": "seen"}
+    assert "prompt-mismatch" in record["tags"]
+
+
 def test_a_profile_file_changes_the_paragraph_without_code(folder: Path, tmp_path: Path) -> None:
     profiles = tmp_path / "mine.toml"
     profiles.write_text(
@@ -148,7 +157,7 @@ def test_search_asks_the_running_server_without_loading_the_model(
     held_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import indexer.embed
-    from app.client import search_hits
+    from app.cli.client import search_hits
     from app.config import load_settings
 
     class NoModel:
@@ -182,3 +191,11 @@ def test_the_captioner_fallback_is_said_once_per_machine(folder: Path, tmp_path:
     assert first.returncode == second.returncode == 0
     assert "captioner auto: florence-2-base weights are not in" in first.stderr
     assert "captioner auto" not in second.stderr
+
+
+def test_index_with_ray_needs_a_qdrant_server_and_says_so_at_once(folder: Path) -> None:
+    result = run("index", str(folder), "--engine", "ray", "--data-dir", str(folder / "data"))
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: --engine ray writes to a Qdrant server: give --qdrant-url")
+    assert not (folder / "data").exists()  # nothing was claimed or created

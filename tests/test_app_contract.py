@@ -15,8 +15,8 @@ import pytest
 from litestar.testing import TestClient
 from PIL import Image
 
-from app.api import ERRORS
 from app.config import load_settings
+from app.errors import ERRORS
 from app.services import Services
 from describe import registry
 from describe.language import singular

@@ -375,8 +375,11 @@ def test_references_to_images_not_in_the_folder_are_errors(tmp_path: Path) -> No
 
 
 def test_the_shipped_dev_set_references_are_valid() -> None:
+    import app
     from app.evaluation.command import DEVSET_REFERENCES
 
+    # package data, so `imgdesc eval` with no folder works from an installed wheel too
+    assert DEVSET_REFERENCES.is_relative_to(Path(app.__file__).parent)
     refs = dataset.load(DEVSET_REFERENCES)
     assert len(refs.images) >= 30 and len(refs.queries) >= 15
     named = set(refs.images) | {n for q in refs.queries for n in q.relevant}
@@ -392,8 +395,8 @@ def test_eval_writes_reports_with_metrics(
 ) -> None:
     from typer.testing import CliRunner
 
+    from app.bench.samples import render_sign
     from app.cli import cli
-    from app.samples import render_sign
 
     folder = tmp_path / "images"
     folder.mkdir()

@@ -124,3 +124,41 @@ def test_searches_in_parallel_with_each_other_all_get_200(site: Site) -> None:
         )
     assert [r.status_code for r in responses] == [200] * 50
     assert all(len(r.json()["hits"]) == IMAGES for r in responses)
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/describe", 200),  # the status bar of a page
+        ("/images/00000000-0000-0000-0000-000000000000", 404),  # … and of an error page
+    ],
+)
+def test_pages_read_the_index_status_off_the_event_loop(
+    site: Site, monkeypatch: pytest.MonkeyPatch, url: str, status: int
+) -> None:
+    """While a page waits for a slow status read (SQLite, or a Qdrant server over the
+    network), the event loop keeps answering other requests."""
+    watcher = site.services.watcher
+    assert watcher is not None
+    real_status, entered, release = watcher.status, threading.Event(), threading.Event()
+
+    def slow_status() -> object:
+        entered.set()
+        release.wait(30)
+        return real_status()
+
+    monkeypatch.setattr(watcher, "status", slow_status)
+    page: list[int] = []
+    loader = threading.Thread(target=lambda: page.append(site.client.get(url).status_code))
+    loader.start()
+    try:
+        assert entered.wait(30)
+        health: list[int] = []
+        other = threading.Thread(target=lambda: health.append(site.client.get("/api/health").status_code))
+        other.start()
+        other.join(timeout=15)  # a bound for the failure case: a blocked loop never answers
+        assert health == [200] and page == []  # answered while the page is still waiting
+    finally:
+        release.set()
+        loader.join()
+    assert page == [status]

@@ -17,8 +17,8 @@ from litestar.testing import TestClient
 from app.config import load_settings
 from app.server import create_app
 from app.services import Services
-from app.views import status_view
-from app.web import template_engine
+from app.web.config import template_engine
+from app.web.views import status_view
 from describe import registry
 from describe.facts import DetectedObject
 from indexer.status import IndexStatus
@@ -300,7 +300,7 @@ def test_form_posts_must_come_from_this_site(
 
 
 def test_status_bar_polls_only_while_work_is_pending() -> None:
-    render = template_engine().get_template("_status.html").render
+    render = template_engine().get_template("partials/status.html").render
     busy = render(status=status_view(IndexStatus(3, 3, pending=2, failed=1, failures=[], watching="/x")))
     idle = render(status=status_view(IndexStatus(5, 5, pending=0, failed=0, failures=[], watching="/x")))
     assert 'hx-trigger="every 2s"' in busy and "<b>2</b> pending" in busy

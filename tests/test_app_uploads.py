@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.uploads import UploadArea, copy_into, image_extension, safe_filename
+from app.web.uploads import UploadArea, copy_into, image_extension, safe_filename
 from tests.fakes import image_bytes
 
 HOSTILE = "<img src=x onerror=alert(1)>.png"

@@ -1,5 +1,7 @@
 """The import graph of the project's packages, read from the source with `ast`:
-no cycles, and the layers point one way (describe ← indexer, search ← app).
+no cycles, the layers point one way (describe ← indexer, search ← app), and inside
+app/ each way in keeps to its room (REST and pages share only the wiring's modules;
+benchmarks and evaluation load only when their commands run).
 
 Every `import` and `from … import` counts, at module level or inside a function:
 a lazy import that dodges a cycle is still a cycle, and so does an import under
@@ -10,6 +12,9 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,3 +115,96 @@ def test_the_check_finds_a_cycle_made_of_lazy_and_relative_imports(tmp_path: Pat
     # and without the lazy import the same tree has none
     (package / "profiles.py").write_text("def check():\n    pass\n")
     assert find_cycle(import_graph(tmp_path)) is None
+
+
+# --- rooms inside app/ ---------------------------------------------------------------
+
+DEV_TOOLING = ("app.bench", "app.evaluation")
+DEV_PACKAGES = ("matplotlib", "skimage", "sklearn")
+# What a controller may import from app/: the wiring's shared modules and its own room.
+CONTROLLER_ALLOWED = ("app.config", "app.errors", "app.runtime", "app.services", "app.work")
+ROOMS = ("app.api", "app.web")
+
+
+def in_package(name: str, packages: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in packages)
+
+
+def top_level_imports(module: str, path: Path) -> set[str]:
+    """The names imported by the module's own top-level statements (not inside a function)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    top = ast.Module(body=[n for n in tree.body if not isinstance(n, ast.FunctionDef | ast.ClassDef)])
+    names = set()
+    for node in ast.walk(top):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.update({node.module, *(f"{node.module}.{alias.name}" for alias in node.names)})
+    return names
+
+
+def test_the_server_and_the_cli_import_no_dev_tooling() -> None:
+    """What a wheel runs (the server, the CLI root and every command's module) loads
+    no benchmark or evaluation code and none of the dev-only packages."""
+    code = (
+        "import sys, json, app.server, app.cli; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in sys.argv[1:] "
+        "or any(m == p or m.startswith(p + '.') for p in sys.argv[1:]))))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, *DEV_TOOLING, *DEV_PACKAGES],
+        capture_output=True, text=True, cwd=ROOT, check=True, timeout=120,
+    )  # fmt: skip
+    loaded = json.loads(run.stdout.splitlines()[-1])
+    assert loaded == [], f"the runtime path imported dev-only modules: {loaded}"
+
+
+def test_only_the_dev_commands_import_dev_tooling_and_only_when_they_run() -> None:
+    graph = import_graph()
+    dev_commands = {"app.cli.bench", "app.cli.evaluate", "app.cli.models"}
+    wrong = sorted(
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        for target in targets
+        if in_package(target, DEV_TOOLING)
+        and not in_package(module, DEV_TOOLING)
+        and module not in dev_commands
+    )
+    assert not wrong, "only app/bench, app/evaluation and the dev commands may use them:\n" + "\n".join(wrong)
+    modules = module_files(ROOT)
+    eager = sorted(
+        f"{module} imports {name} at module level"
+        for module in dev_commands
+        for name in top_level_imports(module, modules[module])
+        if in_package(name, DEV_TOOLING)
+    )
+    assert not eager, "the dev commands import their tooling inside the command:\n" + "\n".join(eager)
+
+
+@pytest.mark.parametrize("room", ROOMS)
+def test_controllers_import_only_shared_modules_and_their_own_room(room: str) -> None:
+    graph = import_graph()
+    wrong = sorted(
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        if in_package(module, (room,))
+        for target in targets
+        if target.split(".")[0] == "app" and target != "app"
+        and not in_package(target, (room, *CONTROLLER_ALLOWED))
+    )  # fmt: skip
+    allowed = ", ".join(CONTROLLER_ALLOWED)
+    assert not wrong, f"{room} may import only {allowed} and itself:\n" + "\n".join(wrong)
+
+
+def test_the_shared_modules_import_no_room() -> None:
+    """errors, runtime, services and work are what the rooms share: they must not lean
+    on a room (or the server, the CLI or the dev tools) themselves."""
+    graph = import_graph()
+    rooms = (*ROOMS, "app.cli", "app.server", *DEV_TOOLING)
+    wrong = sorted(
+        f"{module} imports {target}"
+        for module in CONTROLLER_ALLOWED
+        for target in graph[module]
+        if in_package(target, rooms)
+    )
+    assert not wrong, "\n".join(wrong)

@@ -17,20 +17,17 @@ from describe.describer import Describer
 from describe.files import expand
 from indexer.embed import Embedder
 
-# The dev set's references live in the source tree, next to the code that renders it.
-DEVSET_REFERENCES = Path(__file__).resolve().parents[2] / "eval" / "devset.toml"
-DEV = "pip install -e '.[dev]'"
+# The project dev set's references: package data beside this code, so an installed
+# wheel has them too (the images are rendered by app/bench/samples.py).
+DEVSET_REFERENCES = Path(__file__).resolve().parent / "data" / "devset.toml"
 
 
 def build_devset(folder: Path) -> Path:
     """Render the dev set (photos from scikit-image, scikit-learn and matplotlib, plus
-    signs and charts) into `folder`; needs the dev extras."""
-    try:
-        from app.samples import build_devset as render
+    signs and charts) into `folder`; needs the dev extras (the CLI checks first)."""
+    from app.bench.samples import build_devset as render
 
-        render(folder)
-    except ImportError as exc:  # scikit-image, scikit-learn: dev extras
-        raise dataset.EvalError(f"the dev set needs the dev extras ({exc.name} is missing): {DEV}") from None
+    render(folder)
     return folder
 
 
@@ -49,10 +46,8 @@ def evaluate(
 ) -> tuple[Evaluation, dict[str, Path]]:
     if baseline not in naive.CHOICES:
         raise dataset.EvalError(f"unknown baseline {baseline!r}; valid: {', '.join(naive.CHOICES)}")
-    try:  # the plots need matplotlib, a dev extra; say so before any model loads
-        from app.evaluation import report
-    except ImportError as exc:
-        raise dataset.EvalError(f"imgdesc eval needs the dev extras ({exc.name} is missing): {DEV}") from None
+    from app.evaluation import report  # matplotlib, a dev extra: imported before any model loads
+
     if folder is None:
         if not DEVSET_REFERENCES.is_file():
             raise dataset.EvalError(f"the dev set's references are missing: {DEVSET_REFERENCES}")

@@ -1,0 +1,168 @@
+"""System benchmark: start-up (CLI and server until /api/health is ready), end-to-end
+indexing throughput, query embedding and search latency as a user sees them, and
+resident memory. Uses the sample set; numbers depend on the machine and its load."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import msgspec
+
+from app.bench import intake
+from app.bench.describe import build_samples
+from app.bench.measure import p50_p95_ms, rss_mb
+from app.config import Settings
+from describe.describer import Describer
+from indexer.embed import Embedder
+from indexer.service import index_folder
+from indexer.store.edge import EdgeStore
+from search.service import SearchService
+
+IMGDESC = str(Path(sys.executable).parent / "imgdesc")
+QUERIES = ["a cat", "cup of coffee", "summer sale", "person in uniform", "black and white photo",
+           "orange flower", "building by the water", "rocket", "red sign", "coins"]  # fmt: skip
+
+
+class SystemResult(msgspec.Struct, kw_only=True):
+    cli_help_s: float  # interpreter + CLI import, no models
+    cli_describe_s: float  # `imgdesc describe one.jpg`: models load, one image, exit
+    serve_http_s: float | None  # `imgdesc serve` until the port answers (models still loading)
+    serve_ready_s: float | None  # … until /api/health says ok (models loaded, store open)
+    serve_rss_mb: float | None  # the server's resident memory once ready, idle
+    images: int
+    index_s: float  # one-shot indexing of the sample set, models already loaded
+    images_per_s: float
+    models_load_s: float  # describer + embedder, in this process
+    cli_index_s: float  # `imgdesc index` of the sample set in a fresh process, models load included
+    cli_index_peak_mb: float  # its peak RSS (from the kernel's accounting of the child)
+    cli_describe_peak_mb: float
+    intake_peaks: list[intake.IntakePeak]  # load_image alone on ~96 MP images, one process each
+    embed_ms: tuple[float, float]  # query embedding p50/p95
+    search_ms: tuple[float, float]  # SearchService.search end to end (embed + hybrid query) p50/p95
+
+
+def _child(argv: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of a command, measured on its own process, so
+    nothing this bench process has loaded counts."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, argv)
+    return time.perf_counter() - start, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve_startup(tmp: Path, timeout: float = 180.0) -> tuple[float | None, float | None, float | None]:
+    """(port answers, health ok, RSS once ready) for a real `imgdesc serve` process."""
+    (tmp / "watch").mkdir(exist_ok=True)
+    port = _free_port()
+    argv = [
+        IMGDESC,
+        "serve",
+        "--port",
+        str(port),
+        "--watch",
+        str(tmp / "watch"),
+        "--data-dir",
+        str(tmp / "data"),
+    ]
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    http_s = ready_s = rss = None
+    try:
+        while time.perf_counter() - start < timeout and proc.poll() is None:
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1.0).status_code
+            except httpx.HTTPError:
+                status = 0
+            now = time.perf_counter() - start
+            if status and http_s is None:
+                http_s = now
+            if status == 200:
+                ready_s, rss = now, rss_mb(proc.pid)[0]
+                break
+            time.sleep(0.05)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return http_s, ready_s, rss
+
+
+def run(settings: Settings, log: Callable[[str], None] = print) -> SystemResult:
+    with tempfile.TemporaryDirectory(prefix="imgdesc-bench-") as name:
+        tmp = Path(name)
+        plain, _ = build_samples(tmp / "images")
+        help_s, _ = _child([IMGDESC, "--help"])
+        describe_s, describe_peak = _child([IMGDESC, "describe", str(plain[0])])
+        index_argv = [IMGDESC, "index", str(tmp / "images"), "--data-dir", str(tmp / "cli-data")]
+        cli_index_s, cli_index_peak = _child(index_argv)
+        log(f"system bench: CLI --help {help_s:.2f} s, describe one image {describe_s:.1f} s")
+        intake_peaks = intake.run(tmp)
+        log("system bench: decoding peak " + ", ".join(f"{p.name} {p.peak_mb:.0f} MB" for p in intake_peaks))
+        http_s, ready_s, serve_rss = serve_startup(tmp)
+        shown = " ".join(f"{label} {v:.1f} s" if v is not None else f"{label} never" for label, v in
+                         (("port answers", http_s), ("ready", ready_s)))  # fmt: skip
+        log(f"system bench: `imgdesc serve` {shown}")
+
+        start = time.perf_counter()
+        describer = Describer(settings.describe)
+        describer.load()
+        embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
+        embedder.load()
+        load_s = time.perf_counter() - start
+        store = EdgeStore.open(tmp / "data" / "qdrant", embedder.dim, recreate=True)
+        try:
+            start = time.perf_counter()
+            summary = index_folder(tmp / "images", tmp / "data", describer, embedder, store)
+            index_s = time.perf_counter() - start
+            done = summary.get("described", 0)
+            search = SearchService(store, embedder)
+            for q in QUERIES:  # warm-up
+                search.search(q)
+            embed, full = [], []
+            for _ in range(5):
+                for q in QUERIES:
+                    t0 = time.perf_counter()
+                    embedder.embed_one(q)
+                    t1 = time.perf_counter()
+                    search.search(q)
+                    embed.append(t1 - t0)
+                    full.append(time.perf_counter() - t1)
+        finally:
+            store.close()
+    log(f"system bench: indexed {done} images in {index_s:.1f} s")
+    return SystemResult(
+        cli_help_s=help_s,
+        cli_describe_s=describe_s,
+        serve_http_s=http_s,
+        serve_ready_s=ready_s,
+        serve_rss_mb=serve_rss,
+        images=done,
+        index_s=index_s,
+        images_per_s=done / index_s if index_s else 0.0,
+        models_load_s=load_s,
+        cli_index_s=cli_index_s,
+        cli_index_peak_mb=cli_index_peak,
+        cli_describe_peak_mb=describe_peak,
+        intake_peaks=intake_peaks,
+        embed_ms=p50_p95_ms(embed),
+        search_ms=p50_p95_ms(full),
+    )

@@ -1,0 +1,192 @@
+"""`imgdesc serve`, `imgdesc index` and `imgdesc search`: the catalog of a watched
+folder. The embedded store's lock is taken before any model library is imported,
+so a second process on the same store stops at once (exit 2, one line)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from enum import StrEnum
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import typer
+from rich.console import Console
+
+from app.cli.common import err, from_flags, progress_bar
+from app.config import Settings
+from describe.errors import ImgdescError
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    watch: Annotated[Path | None, typer.Option(help="Folder to watch and index (default ./images).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Where the store, state and thumbnails live.")] = None,
+    qdrant_url: Annotated[
+        str | None, typer.Option(help="Use a Qdrant server instead of the embedded store.")
+    ] = None,
+    captioner: Annotated[str | None, typer.Option(help="Captioner name.")] = None,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(help="Also answer to this host name (repeatable; '*' for any). Loopback always."),
+    ] = None,
+) -> None:
+    """Run the web app and REST API, indexing the watched folder as files arrive."""
+    import uvicorn
+
+    settings = from_flags(
+        host=host,
+        port=port,
+        watch=watch and str(watch),
+        data_dir=data_dir and str(data_dir),
+        qdrant_url=qdrant_url,
+        captioner=captioner,
+        allowed_hosts=allowed_host,
+    )
+    if settings.watch:
+        Path(settings.watch).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with _serving_app(settings) as app:
+        address = f"http://{settings.host}:{settings.port}"
+        err.print(f"imgdesc: serving on {address} (models load in the background)")
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+
+
+def _claim_store(settings: Settings) -> AbstractContextManager[Any]:
+    """The embedded store's lock, taken before the imports of the model libraries
+    (seconds on their own) and the model loading that follow, so a second process on
+    the same store stops at once with one line (exit 2). Released unless opened."""
+    from indexer.store.factory import claim_store
+
+    return claim_store(Path(settings.data_dir), settings.qdrant_url)
+
+
+@contextmanager
+def _serving_app(settings: Settings) -> Iterator[Any]:
+    """The app, with the store's lock held from before the port is bound."""
+    with _claim_store(settings) as claim:
+        from app.server import create_app
+        from app.services import build_services
+
+        yield create_app(settings, partial(build_services, claim=claim))
+
+
+class Engine(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
+def index(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="Folder of images to index (walked recursively); with --engine ray also s3://… or gs://…"
+        ),
+    ],
+    data_dir: Annotated[Path | None, typer.Option(help="Where the store, state and thumbnails live.")] = None,
+    qdrant_url: Annotated[
+        str | None, typer.Option(help="Use a Qdrant server instead of the embedded store.")
+    ] = None,
+    engine: Annotated[
+        Engine, typer.Option(help="local: this process; ray: a Ray Data job (needs --qdrant-url).")
+    ] = Engine.local,
+    workers: Annotated[int, typer.Option(help="Ray: describer actors, each holding its models.")] = 1,
+    gpus_per_worker: Annotated[float, typer.Option(help="Ray: GPUs each actor reserves.")] = 0.0,
+    batch_size: Annotated[int, typer.Option(help="Ray: images per describe call.")] = 8,
+    shards: Annotated[int | None, typer.Option(help="Ray: shards of a new collection (cluster).")] = None,
+    replicas: Annotated[int | None, typer.Option(help="Ray: copies of each shard (cluster).")] = None,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray: the cluster to join (default: RAY_ADDRESS, else a local Ray).")
+    ] = None,
+) -> None:
+    """Index a folder once: describe, embed and store new or changed images, drop deleted ones."""
+    settings = from_flags(data_dir=data_dir and str(data_dir), qdrant_url=qdrant_url)
+    if engine is Engine.ray:
+        from app.cli.index_ray import run as index_with_ray
+
+        index_with_ray(
+            source,
+            settings,
+            workers=workers,
+            gpus_per_worker=gpus_per_worker,
+            batch_size=batch_size,
+            shards=shards,
+            replicas=replicas,
+            ray_address=ray_address or os.environ.get("RAY_ADDRESS"),
+        )
+        return
+    folder = Path(source)
+    if not folder.is_dir():
+        raise ImgdescError(f"{folder}: not a folder")
+    # failures are listed once at the end; the indexer's own warnings would repeat them
+    logging.getLogger("indexer").setLevel(logging.ERROR)
+    with _claim_store(settings) as claim:  # before anything slow: "in use" comes at once
+        from app.services import open_catalog_store
+        from describe.describer import Describer
+        from indexer.embed import Embedder
+        from indexer.service import index_folder
+
+        describer = Describer(settings.describe)
+        embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
+        store = open_catalog_store(settings, embedder, claim)
+    try:
+        describer.load()
+        with progress_bar() as progress:
+            task = progress.add_task("indexing", total=None)
+
+            def report(done: int, total: int, path: str) -> None:
+                progress.update(task, completed=done, total=total, description=f"indexing {path[-40:]}")
+
+            summary = index_folder(folder, settings.data_dir, describer, embedder, store, progress=report)
+    finally:
+        store.close()
+    counts = ", ".join(f"{v} {k}" for k, v in summary.items() if v)
+    err.print(f"indexed {folder}: {counts or 'nothing to do'}", markup=False)
+    # every file that is still failing, including ones unchanged since an earlier run
+    from indexer.state import IndexState
+
+    state = IndexState(settings.data_dir)
+    try:
+        failures = state.failures(limit=1_000_000)
+    finally:
+        state.close()
+    for row in failures:
+        line = row.error if row.error.startswith(row.path) else f"{row.path}: {row.error}"
+        err.print(f"error: {line}", markup=False, soft_wrap=True)
+    raise typer.Exit(1 if failures else 0)
+
+
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for; empty lists images by tag.")] = "",
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="Only images with this tag (repeat).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Most hits to show.")] = 10,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="Where the store lives.")] = None,
+) -> None:
+    """Search the catalog by description, tags and visible text."""
+    from app.cli.client import search_hits
+
+    settings = from_flags(data_dir=data_dir and str(data_dir))
+    hits = search_hits(settings, query, tag or [], limit)
+    if json_out:
+        sys.stdout.write(
+            msgspec.json.encode({"query": query, "tags": tag or [], "hits": hits}).decode() + "\n"
+        )
+        return
+    if not hits:
+        err.print("no matching images", markup=False)
+        raise typer.Exit(1)
+    from rich.table import Table
+
+    table = Table("score", "file", "description", "tags", show_lines=False)
+    for hit in hits:
+        table.add_row(f"{hit.score:.3f}", hit.path, hit.description, ", ".join(hit.tags[:8]))
+    Console(highlight=False).print(table)

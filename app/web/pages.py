@@ -1,0 +1,142 @@
+"""The htmx pages: search, image details, failed files and the status bar.
+
+Handlers are thin: parse, call the services the REST API uses, and return a
+full page — or, for an htmx request aimed at a part of the page, just that
+fragment, rendered from the same context.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
+from litestar.response import Template
+
+from app.errors import NotFoundError, check_id
+from app.runtime import Runtime
+from app.services import Services
+from app.web.responses import VARY, layout, page
+from app.web.views import (
+    boxes,
+    chips,
+    clean_query,
+    clean_tags,
+    hit_tag_counts,
+    search_url,
+    status_view,
+    swatches,
+)
+
+PAGE_LIMIT = 60
+# Filters worth offering whenever they match, however rare: the images whose generation
+# prompt the picture doesn't bear out, and those marked AI-generated (describe/tags.py).
+PINNED_TAGS = ("prompt-mismatch", "ai-generated")
+
+
+def search_context(services: Services, query: str, tags: list[str]) -> dict[str, Any]:
+    hits = services.search.search(query, tags, PAGE_LIMIT)
+    # with text, chips count tags among what was found; without, over the catalog
+    counts = hit_tag_counts(h.tags for h in hits) if query else services.search.facets(tags)
+    found = dict(counts)
+    pinned = [
+        (t, found.get(t, 0) if query or t in found else services.store.count([*tags, t])) for t in PINNED_TAGS
+    ]
+    return layout(
+        services,
+        "search",
+        query=query,
+        tags=tags,
+        hits=hits,
+        chips=chips(query, tags, counts, [(t, n) for t, n in pinned if n]),
+        catalog_size=services.store.count(),
+        clear_url=search_url("", []),
+        url=search_url(query, tags),
+    )
+
+
+def image_context(services: Services, image_id: str) -> dict[str, Any]:
+    record = services.store.get(image_id)
+    if record is None:
+        raise NotFoundError(
+            "No image with this id. If you have just added it, it is still being indexed: reload in a moment."
+        )
+    composition = record.composition
+    facts = []
+    if composition is not None:
+        facts = [
+            ("Orientation", f"{composition.orientation} ({composition.aspect_ratio}:1)"),
+            ("Shot", composition.shot or "—"),
+            ("Main subject", composition.subject_position or "—"),
+            ("Lighting", composition.lighting),
+            ("Brightness", f"{composition.brightness:.0%}"),
+            ("Contrast", f"{composition.contrast:.0%}"),
+            ("Saturation", f"{composition.saturation:.0%}"),
+            ("Focus", "blurry" if composition.blurry else f"sharp ({composition.sharpness:.0f})"),
+            ("Background", "plain" if composition.plain_background else "busy"),
+            ("Mostly text", "yes" if composition.text_heavy else "no"),
+        ]
+    return layout(
+        services,
+        "image",
+        id=image_id,
+        record=record,
+        swatches=swatches(record.colors),
+        boxes=boxes(record.boxes),
+        composition=facts,
+        timings=sorted(record.timings_ms.items(), key=lambda kv: kv[0] == "total"),
+    )
+
+
+def failed_context(services: Services) -> dict[str, Any]:
+    status = services.index_status()
+    return {
+        "status": status_view(status),
+        "nav": "failed",
+        "failures": status.failures,
+        "total": status.failed,
+    }
+
+
+class PagesController(Controller):
+    @get("/", name="search")
+    async def search(
+        self,
+        request: HTMXRequest,
+        services: NamedDependency[Services],
+        q: FromQuery[str] = "",
+        tag: FromQuery[list[str] | None] = None,
+    ) -> Template:
+        query, tags = clean_query(q), clean_tags(tag)
+        # store work on the read pool: never behind a describe, never on the event loop
+        context = await services.reads.run(lambda: search_context(services, query, tags))
+        return page(request, "search.html", "results.html", "results", context)
+
+    @get("/images/{id:str}", name="image")
+    async def image(self, services: NamedDependency[Services], id: FromPath[str]) -> Template:
+        image_id = check_id(id)
+        context = await services.reads.run(lambda: image_context(services, image_id))
+        return Template("pages/image.html", context=context)
+
+    @get("/failed", name="failed")
+    async def failed(self, services: NamedDependency[Services]) -> Template:
+        context = await services.reads.run(lambda: failed_context(services))
+        return Template("pages/failed.html", context=context)
+
+    @get("/fragments/status", name="status")
+    async def status(self, request: HTMXRequest, seen: FromQuery[int | None] = None) -> Response[Any]:
+        """The status bar. It does not need the services to be ready: while models load
+        it says so. When the indexed count moved since the page last saw it, the
+        `imgdesc-indexed` event lets the search results refresh themselves."""
+        runtime: Runtime = request.app.state["runtime"]
+        services = runtime.services
+        if services is None:
+            view = status_view(None, runtime.state, runtime.error)
+        else:
+            view = status_view(await services.reads.run(services.index_status))
+        headers = dict(VARY)
+        if seen is not None and services is not None and view["indexed"] != seen:
+            headers["HX-Trigger"] = "imgdesc-indexed"
+        return HTMXTemplate(template_name="partials/status.html", context={"status": view}, headers=headers)
