@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import msgspec
 
+from describe.crosscheck import refines
 from describe.facts import Label, LabelFacts, ObjectCount, ObjectFacts
 from describe.scene import MAX_NAMED_OBJECTS
 from describe.taxonomy import is_place
-from describe.vocabulary import normalise_tag, object_category
+from describe.vocabulary import normalise_tag
 
 # Whole-image probability of a label: at or above the profile's min_label_score it is
 # asserted; from POSSIBLE it is "what looks like"; down to WEAK_FLOOR "it may show".
@@ -92,17 +93,6 @@ def extra_labels(objects: ObjectFacts | None, labels: LabelFacts | None, min_sco
     return extra
 
 
-def _refines(label: Label, obj: str) -> bool:
-    """True when the label names the detected thing more precisely: a tabby for a cat.
-    WordNet ancestors say so when the labels have them (golden retriever → dog);
-    without them, a shared coarse category has to do."""
-    if normalise_tag(label.name) == normalise_tag(obj):
-        return True
-    if label.hypernyms:
-        return normalise_tag(obj) in {normalise_tag(h) for h in label.hypernyms}
-    return object_category(obj) == label.category
-
-
 def best_label(
     objects: ObjectFacts | None, labels: LabelFacts | None, min_score: float
 ) -> tuple[Label, str | None] | None:
@@ -115,7 +105,7 @@ def best_label(
     for label in by_score(labels):
         if label.score < min_score or is_place(label) or label.name.lower() in raw_names:
             continue
-        refined = next((c.label for c in named if _refines(label, c.label)), None)
+        refined = next((c.label for c in named if refines(label, c.label)), None)
         if refined:
             return label, refined
         if normalise_tag(label.name) in object_tags:

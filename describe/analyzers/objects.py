@@ -21,8 +21,9 @@ import cv2
 import numpy as np
 
 from describe.analyzers.base import BaseAnalyzer
+from describe.crosscheck import doubted
 from describe.errors import ModelError
-from describe.facts import Box, DetectedObject, ObjectCount, ObjectFacts
+from describe.facts import Box, DetectedObject, LabelFacts, ObjectCount, ObjectFacts
 from describe.intake import PreparedImage
 from describe.registry import register
 
@@ -68,6 +69,8 @@ def coco_labels() -> dict[int, str]:
 class ObjectDetector(BaseAnalyzer):
     name = "objects"
     produces = "objects"
+    # when the profile has labels, they run first: detections they contradict are doubted
+    requires = ("labels",)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -75,6 +78,7 @@ class ObjectDetector(BaseAnalyzer):
         self.common_min_score = float(options.get("common_min_score", DEFAULT_COMMON_MIN_SCORE))
         self.max_objects = int(options.get("max_objects", 20))
         self.tiles = bool(options.get("tiles", False))
+        self.crosscheck = bool(options.get("crosscheck", True))
         self.labels = coco_labels()
         self._net: Any = None
         # cv2.dnn.Net keeps per-call state: one forward at a time.
@@ -92,7 +96,9 @@ class ObjectDetector(BaseAnalyzer):
 
     def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> ObjectFacts:
         blob, windows = self.preprocess(image.rgb)
-        return self.postprocess(self.forward(blob), windows)
+        found = self.postprocess(self.forward(blob), windows)
+        labels: LabelFacts | None = facts.get("labels")
+        return set_aside_doubted(found, labels) if self.crosscheck and labels else found
 
     def preprocess(self, rgb: np.ndarray) -> tuple[np.ndarray, list[Window]]:
         windows = [FULL]
@@ -144,6 +150,17 @@ class ObjectDetector(BaseAnalyzer):
             for i in kept[: self.max_objects]
         )
         return ObjectFacts(objects=objects, counts=count_objects(objects))
+
+
+def set_aside_doubted(found: ObjectFacts, labels: LabelFacts) -> ObjectFacts:
+    """The detections the classifier's labels support, the others moved to `doubted`."""
+    ranked = sorted(labels.labels, key=lambda lb: -lb.score)  # the whole image's view
+    doubt = [doubted(obj, ranked) for obj in found.objects]
+    if not any(doubt):
+        return found
+    kept = tuple(obj for obj, out in zip(found.objects, doubt, strict=True) if not out)
+    aside = tuple(obj for obj, out in zip(found.objects, doubt, strict=True) if out)
+    return ObjectFacts(objects=kept, counts=count_objects(kept), doubted=aside)
 
 
 def count_objects(objects: tuple[DetectedObject, ...]) -> tuple[ObjectCount, ...]:
