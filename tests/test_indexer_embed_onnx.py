@@ -1,0 +1,135 @@
+"""The default embedder runs on ONNX Runtime (issue 12, items 1 and 4): exported once
+from the packaged weights, it gives sentence-transformers' vectors back, and the
+process that uses it never imports torch, transformers or sentence-transformers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from describe.errors import ModelError
+from indexer import embed_onnx
+from indexer.embed import DEFAULT_MODEL, Embedder
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("torch", "transformers", "sentence_transformers")
+# What gets embedded: queries, descriptions, tags, OCR text with its noise.
+SENTENCES = [
+    "red car",
+    "cat",
+    "SALE",
+    "",
+    "a dog running on the beach",
+    "two people in suits shaking hands",
+    "photo of a church at night",
+    "An image of a brown cat, most likely an Egyptian cat. The cat fills most of the frame. The picture "
+    "is horizontal, evenly lit and in focus. The main colours are brown, light brown and silver.",
+    "A banner that reads “SUMMER SALE 50% OFF”. It could also be a book jacket. The picture is "
+    "horizontal, evenly lit and in focus, on a plain red background. The main colour is red.",
+    "An image of a cup and a bowl, with what looks like an espresso, a kind of coffee.",
+    "cat, animal, brown, close-up",
+    "sign, red, text",
+    "SUMMER SALE\n50% OFF",
+    "0PEN 24H0URS | N0 PARKlNG — tow-away zone !!",
+    "Ki|ometer 12 ... Ausfahrt Mûnchen-Süd 300m",
+    "TOTAL  $12.99  VISA ****4821  THANK Y0U",
+    "bright yellow flowers in a green field under a blue sky with a few white clouds",
+    "Eine Katze schläft auf dem Sofa",
+    "猫が寝ている",
+    " ".join(["a long description of a busy street market with stalls, fruit and people"] * 30),
+]
+
+
+def _embed_in_fresh_process(cache: Path) -> dict[str, object]:
+    code = (
+        "import json, sys\n"
+        "from indexer.embed import Embedder\n"
+        "vector = Embedder(cache_dir=sys.argv[1]).embed_one('red car')\n"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "print(json.dumps({'heavy': heavy, 'dim': len(vector)}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(cache)], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
+    """A process that finds no export: it exports (in a child) and embeds a query."""
+    cache = tmp_path_factory.mktemp("embed-cache")
+    return cache, _embed_in_fresh_process(cache)
+
+
+def test_first_use_exports_without_importing_torch_into_the_process(
+    first_run: tuple[Path, dict[str, object]],
+) -> None:
+    cache, result = first_run
+    assert result == {"heavy": [], "dim": 384}
+    # the export was renamed into place: no temporary file is left beside it
+    assert [p.name for p in cache.iterdir()] == [embed_onnx.export_path(cache, DEFAULT_MODEL).name]
+
+
+def test_a_later_start_loads_the_export_with_onnx_runtime_only(
+    first_run: tuple[Path, dict[str, object]],
+) -> None:
+    cache, _ = first_run
+    onnx_file = embed_onnx.export_path(cache, DEFAULT_MODEL)
+    exported_at = onnx_file.stat().st_mtime_ns
+    assert _embed_in_fresh_process(cache) == {"heavy": [], "dim": 384}
+    assert onnx_file.stat().st_mtime_ns == exported_at  # loaded, not exported again
+
+
+def test_onnx_vectors_match_sentence_transformers(first_run: tuple[Path, dict[str, object]]) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    cache, _ = first_run
+    onnx = Embedder(cache_dir=cache)
+    reference = SentenceTransformer(str(embed_onnx.packaged_model_dir()), device="cpu").encode(
+        SENTENCES, normalize_embeddings=True, convert_to_numpy=True
+    )
+    batched = np.array(onnx.embed(SENTENCES))  # padded chunks of BATCH_CHUNK texts
+    one_by_one = np.array([onnx.embed_one(s) for s in SENTENCES])
+    for vectors in (batched, one_by_one):
+        cosines = (vectors * reference).sum(axis=1) / np.linalg.norm(vectors, axis=1)
+        assert cosines.min() >= embed_onnx.MIN_COSINE, dict(zip(SENTENCES, cosines.round(5), strict=True))
+    assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_new_package_version_gets_its_own_export(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    current = embed_onnx.export_path(tmp_path, DEFAULT_MODEL)
+    monkeypatch.setattr(embed_onnx.metadata, "version", lambda _: "9.9.9")
+    upgraded = embed_onnx.export_path(tmp_path, DEFAULT_MODEL)
+    assert upgraded != current and "9.9.9" in upgraded.name
+
+
+def test_a_damaged_export_is_a_clear_error_naming_the_file(tmp_path: Path) -> None:
+    onnx_file = embed_onnx.export_path(tmp_path, DEFAULT_MODEL)
+    onnx_file.write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="delete it to export again") as caught:
+        Embedder(cache_dir=tmp_path).load()
+    assert str(onnx_file) in caught.value.message
+
+
+def test_a_failed_export_is_a_clear_error_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    target = embed_onnx.export_path(cache, DEFAULT_MODEL)
+    with pytest.raises(ModelError, match="cannot export the embedding model to ONNX"):
+        embed_onnx.ensure_export(tmp_path / "no-model-here", target)
+    assert list(cache.iterdir()) == []
+
+
+def test_an_unwritable_cache_folder_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ModelError, match="cannot create the model cache folder"):
+        Embedder(cache_dir=blocker / "models").load()
