@@ -8,6 +8,7 @@ threads, and each already uses every core it is given.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -28,7 +29,6 @@ from describe.tags import build_tags
 
 DEFAULT_ANALYZERS = {fact: fact for fact in FACT_FIELDS if fact != "caption"}
 AUTO = "auto"  # the configured VLM when its weights are here or can be fetched, else classic
-FALLBACK_CAPTIONER = "classic"
 log = logging.getLogger("describe")
 
 
@@ -63,10 +63,12 @@ class Describer:
 
         vlm = self.settings.vlm
         registry.get(vlm, "captioner", "caption")
-        chosen, reason = choose(vlm, self.settings.analyzers.get(vlm, {}), self.settings.download_models)
-        if chosen == FALLBACK_CAPTIONER:
+        fallback = self.settings.fallback_captioner
+        options = self.settings.analyzers.get(vlm, {})
+        chosen, reason = choose(vlm, options, self.settings.download_models, fallback)
+        if chosen == fallback:
             level = logging.WARNING if first_notice(reason) else logging.INFO  # once per machine
-            log.log(level, "captioner auto: %s; using %s", reason, FALLBACK_CAPTIONER)
+            log.log(level, "captioner auto: %s; using %s", reason, fallback)
         else:
             log.info("captioner auto: %s (%s)", chosen, reason)
             self._auto_untried = True
@@ -83,8 +85,8 @@ class Describer:
                 try:
                     self.analyzer(self._captioner, "caption").load()
                 except ModelError as exc:
-                    log.warning("captioner auto: %s; using %s", exc.message, FALLBACK_CAPTIONER)
-                    self._captioner = FALLBACK_CAPTIONER
+                    log.warning("captioner auto: %s; using %s", exc.message, self.settings.fallback_captioner)
+                    self._captioner = self.settings.fallback_captioner
         return self._captioner
 
     def loaded_captioners(self) -> list[str]:
@@ -93,7 +95,7 @@ class Describer:
         with self._create_lock:
             resident = [(n, a) for n, a in self._analyzers.items() if a.produces == "caption"]
         loaded = {n for n, a in resident if getattr(a, "loaded", True)}
-        return sorted(loaded | {self.captioner, FALLBACK_CAPTIONER})
+        return sorted(loaded | {self.captioner, self.settings.fallback_captioner})
 
     def check_loaded(self, captioner: str | None) -> None:
         """For callers that must not load a model per request (the REST API)."""
@@ -197,7 +199,9 @@ class Describer:
         profile: str | None = None,
         captioner: str | None = None,
         name: str | None = None,
+        prompt: str | None = None,
     ) -> Description:
+        """`prompt`: the generation prompt to check the image against, instead of the file's."""
         # check the names before decoding, so a typo is reported as such
         self.profiles.get(profile or self.settings.profile)
         if captioner and captioner != AUTO:
@@ -205,7 +209,9 @@ class Describer:
         start = time.perf_counter()
         image = load_image(source, self.settings.limits, name=name)
         decode_ms = round((time.perf_counter() - start) * 1000, 1)
-        return self.describe_image(image, profile=profile, captioner=captioner, decode_ms=decode_ms)
+        return self.describe_image(
+            image, profile=profile, captioner=captioner, decode_ms=decode_ms, prompt=prompt
+        )
 
     def describe_image(
         self,
@@ -214,8 +220,11 @@ class Describer:
         profile: str | None = None,
         captioner: str | None = None,
         decode_ms: float = 0.0,
+        prompt: str | None = None,
     ) -> Description:
         chosen = self.profiles.get(profile or self.settings.profile)
+        if prompt is not None and prompt.strip():
+            image = dataclasses.replace(image, prompt=prompt)  # the caller's prompt wins over the file's
         facts, timings = self.analyze(image, chosen, captioner)
         timings["decode"] = decode_ms
         return self.compose(facts, chosen, timings)
@@ -247,4 +256,6 @@ class Describer:
             width=facts.width,
             height=facts.height,
             timings_ms=timings,
+            prompt_check=facts.prompt_check,
+            provenance=facts.provenance,
         )

@@ -28,6 +28,9 @@ class ObjectFacts(msgspec.Struct, frozen=True):
     objects: tuple[DetectedObject, ...] = ()
     # one entry per label, most prominent first (by total box area)
     counts: tuple[ObjectCount, ...] = ()
+    # detections the classifier contradicts (describe/crosscheck.py): not named, tagged
+    # or indexed, kept so that nothing the detector said is lost
+    doubted: tuple[DetectedObject, ...] = ()
 
 
 class Label(msgspec.Struct, frozen=True):
@@ -113,6 +116,56 @@ class Caption(msgspec.Struct, frozen=True):
     vlm: bool = False
 
 
+class Provenance(msgspec.Struct, frozen=True):
+    """What the file (or the caller) says about how the image was made: the generation
+    prompt and settings a tool wrote into it, and whether it is marked AI-generated."""
+
+    prompt: str = ""  # the positive prompt (or a description travelling with the file)
+    # where the prompt came from: "caller", "file:a1111", "file:comfyui", "file:invokeai",
+    # "file:fooocus", "file:novelai", "file:xmp", "file:exif"; "" without a prompt
+    source: str = ""
+    negative_prompt: str = ""
+    generator: str = ""  # the tool that wrote the metadata, e.g. "ComfyUI", "Adobe Firefly"
+    model: str = ""
+    seed: str = ""  # as written: seeds overflow 64 bits in some tools
+    settings: dict[str, str] = {}  # steps, sampler, CFG scale, size …
+    ai_generated: bool = False
+    # why ai_generated is set: "iptc:trainedAlgorithmicMedia", "file:a1111", …
+    ai_marker: str = ""
+    # metadata that was there but could not be used (too big, bad JSON, bad encoding)
+    notes: tuple[str, ...] = ()
+
+
+class Evidence(msgspec.Struct, frozen=True):
+    kind: str  # object, label, caption, colour, text
+    name: str  # what the model said: "cat", "tabby", "red", "SALE"
+    score: float = 1.0
+
+
+# PromptItem.status
+SEEN, NOT_SEEN, CANT_TELL = "seen", "not_seen", "cant_tell"
+
+
+class PromptItem(msgspec.Struct, frozen=True):
+    phrase: str  # as the prompt says it, cleaned: "a red sofa"
+    thing: str  # what is looked for, normalised: "sofa"
+    status: str  # seen, not_seen, cant_tell
+    evidence: tuple[Evidence, ...] = ()
+    count: int | None = None  # "two people" → 2
+    attributes: tuple[str, ...] = ()  # "red"
+    # attributes or the count that the image contradicts: ("red",), ("count",)
+    differs: tuple[str, ...] = ()
+
+
+class PromptCheck(msgspec.Struct, frozen=True):
+    prompt: str
+    source: str
+    items: tuple[PromptItem, ...] = ()
+    # seen / (seen + not_seen); None when nothing in the prompt could be checked
+    score: float | None = None
+    mismatch: bool = False  # something the models could have seen is not there, or differs
+
+
 class Facts(msgspec.Struct, frozen=True):
     """Everything the analyzers found about one image. A missing analyzer leaves None."""
 
@@ -124,6 +177,8 @@ class Facts(msgspec.Struct, frozen=True):
     colours: ColourFacts | None = None
     composition: CompositionFacts | None = None
     caption: Caption | None = None
+    provenance: Provenance | None = None
+    prompt_check: PromptCheck | None = None
 
 
 # The facts analyzers fill (everything but the image size), in the Facts struct's order:
@@ -154,3 +209,6 @@ class Description(msgspec.Struct, frozen=True):
     width: int
     height: int
     timings_ms: dict[str, float]
+    # the generation prompt checked against what the image shows; None without a prompt
+    prompt_check: PromptCheck | None = None
+    provenance: Provenance | None = None

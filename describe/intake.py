@@ -23,6 +23,7 @@ from describe.errors import (
     NotAnImageError,
     TooManyPixelsError,
 )
+from describe.metadata import FileMetadata, read_metadata
 
 # Formats we accept. Pillow can open more (EPS, PSD, …) but those pull in
 # external tools or are rarely what a user meant to upload.
@@ -76,6 +77,10 @@ class PreparedImage:
     original_height: int
     source: str = "<bytes>"
     extra: dict[str, object] = field(default_factory=dict)
+    # the original file's text chunks, XMP and EXIF text, captured before conversion
+    metadata: FileMetadata = field(default_factory=FileMetadata)
+    # a generation prompt the caller gave; it wins over the file's
+    prompt: str | None = None
 
     @property
     def width(self) -> int:
@@ -170,6 +175,7 @@ def _decode(fh: BinaryIO, label: str, limits: IntakeLimits) -> PreparedImage:
         img.draft("RGB", (limits.max_side, limits.max_side))
         img.load()
         orientation = _ORIENTATION.get(img.getexif().get(ExifTags.Base.Orientation, 1))
+        metadata = read_metadata(img)  # before the raster is converted and the file closed
         rgb = _shrink_to_rgb(img, limits.max_side)
     except Image.DecompressionBombError:
         raise TooManyPixelsError(f"{label}: too many pixels (decompression bomb guard)") from None
@@ -179,7 +185,9 @@ def _decode(fh: BinaryIO, label: str, limits: IntakeLimits) -> PreparedImage:
         img.close()  # the full-size raster goes now, not when the caller drops its last reference
     if orientation is not None:
         rgb = rgb.transpose(orientation)
-    return PreparedImage(image=rgb, format=fmt, original_width=width, original_height=height, source=label)
+    return PreparedImage(
+        image=rgb, format=fmt, original_width=width, original_height=height, source=label, metadata=metadata
+    )
 
 
 def _shrink_to_rgb(img: Image.Image, max_side: int) -> Image.Image:

@@ -25,6 +25,8 @@ _BUILTINS = (
     "describe.analyzers.colours",
     "describe.analyzers.composition",
     "describe.analyzers.caption",
+    "describe.analyzers.provenance",
+    "describe.analyzers.prompt_check",
     "describe.analyzers.vlm.florence",
     "describe.analyzers.vlm.smolvlm",
     "describe.analyzers.vlm.qwen",

@@ -19,6 +19,8 @@ CAPTION_OBJECT_SCORE = 0.5
 MAX_HYPERNYMS = 2
 # Backdrop colours people name in searches ("product on white background").
 BACKDROPS = frozenset({"white", "black"})
+AI_GENERATED = "ai-generated"
+PROMPT_MISMATCH = "prompt-mismatch"
 
 
 def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
@@ -105,6 +107,17 @@ def _scene(facts: Facts, labels: list[Label]) -> list[Tag]:
     return out
 
 
+def provenance_tags(facts: Facts) -> list[Tag]:
+    """`ai-generated` (the file says a generator made it) and `prompt-mismatch` (the prompt
+    asks for something the image does not show): filters, so never cut by max_tags."""
+    out = []
+    if facts.provenance and facts.provenance.ai_generated:
+        out.append(Tag(AI_GENERATED, "provenance"))
+    if facts.prompt_check and facts.prompt_check.mismatch:
+        out.append(Tag(PROMPT_MISMATCH, "provenance"))
+    return out
+
+
 def build_tags(facts: Facts, rules: TagRules) -> list[Tag]:
     best: dict[str, Tag] = {}
     for tag in _candidates(facts, rules):
@@ -117,4 +130,7 @@ def build_tags(facts: Facts, rules: TagRules) -> list[Tag]:
         elif tag.score > kept.score:
             # keep the first source (objects before labels) but the best score
             best[name] = Tag(name, kept.source, round(tag.score, 3))
-    return list(best.values())[: rules.max_tags]
+    kept_tags = list(best.values())[: rules.max_tags]
+    if "provenance" in rules.sources:
+        kept_tags += [t for t in provenance_tags(facts) if t.name not in best]
+    return kept_tags

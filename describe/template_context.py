@@ -10,20 +10,27 @@ import jinja2
 
 from describe import candidates, look, phrases, scene
 from describe.facts import (
+    CANT_TELL,
+    NOT_SEEN,
+    SEEN,
     Caption,
     Colour,
     ColourFacts,
     CompositionFacts,
     DetectedObject,
+    Evidence,
     Facts,
     Label,
     LabelFacts,
     ObjectCount,
     ObjectFacts,
+    PromptCheck,
+    PromptItem,
     Tag,
     TextFacts,
 )
 from describe.templates import compile_template, quote
+from describe.vocabulary import normalise_tag
 
 
 def variables(facts: Facts, tags: list[Tag], max_colours: int, min_label_score: float) -> dict[str, Any]:
@@ -74,6 +81,40 @@ def variables(facts: Facts, tags: list[Tag], max_colours: int, min_label_score: 
         "tags": [t.name for t in tags],
         "width": facts.width,
         "height": facts.height,
+        "prompt_check": prompt_view(facts.prompt_check, facts),
+    }
+
+
+def prompt_view(check: PromptCheck | None, facts: Facts) -> dict[str, object] | None:
+    """The check in words a profile template can use: `seen` ("the red sofa"), `missing`
+    ("a dog", as the prompt says it), `unclear`, and `differs` (thing, colours, asked, shown)."""
+    if check is None or not check.items:
+        return None
+    boxes = facts.objects.objects if facts.objects else ()
+
+    def named(item: PromptItem) -> str:
+        if item.phrase.startswith("“"):  # quoted text the prompt wants written
+            return f"the text {item.phrase}"
+        return "the " + " ".join((*item.attributes, item.thing))
+
+    differs = [
+        {
+            "thing": item.thing,
+            "colours": [c for c in item.differs if c != "count"],
+            "asked": item.count if "count" in item.differs else 0,
+            "shown": sum(normalise_tag(b.label) == item.thing for b in boxes),
+        }
+        for item in check.items
+        if item.differs
+    ]
+    return {
+        "seen": [named(i) for i in check.items if i.status == SEEN],
+        "missing": [
+            named(i) if i.phrase.startswith("“") else i.phrase for i in check.items if i.status == NOT_SEEN
+        ],
+        "unclear": [i.phrase for i in check.items if i.status == CANT_TELL],
+        "differs": differs,
+        "source": check.source,
     }
 
 
@@ -112,6 +153,26 @@ def sample_facts() -> list[Facts]:
             text_heavy=True,
         ),
         caption=Caption("An image of two cups.", "classic"),
+        prompt_check=PromptCheck(
+            prompt='three red cups, a dog, a sign saying "SALE 50%", a loft',
+            source="caller",
+            items=(
+                PromptItem(
+                    "three red cups",
+                    "cup",
+                    "seen",
+                    (Evidence("object", "cup", 0.9),),
+                    3,
+                    ("red",),
+                    ("red", "count"),
+                ),
+                PromptItem("a dog", "dog", "not_seen"),
+                PromptItem("“SALE 50%”", "sale 50%", "seen", (Evidence("text", "SALE 50%"),)),
+                PromptItem("a loft", "loft", "cant_tell"),
+            ),
+            score=0.667,
+            mismatch=True,
+        ),
     )
     # nothing detected: a hedged guess, scene cues and a sign lead the paragraph instead
     weak = Facts(

@@ -17,7 +17,10 @@ by search/ with calibrated weights:
   a query's score is the probability-weighted mean of its similarity to each label:
   it uses the distribution instead of words cut at a threshold.
 - ``sparse``: BM25 term weights of the recall document, for exact words (OCR text,
-  rare names) the sentence model blurs.
+  rare names) the sentence model blurs; plus, at PROMPT_SPARSE_WEIGHT, the words of the
+  generation prompt. The prompt is in no dense view: it says what was asked for, not
+  what the image shows, so a search for its words finds the image below the images
+  that are seen to show them.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ import numpy as np
 from msgspec.structs import replace
 
 from describe.facts import Description, DetectedObject, Label
+from describe.prompt_phrases import clean
 from indexer.embed import TextEmbedder, sparse_vector
-from indexer.store.base import ImagePoint, StoredImage
+from indexer.store.base import ImagePoint, SparseVector, StoredImage
 
 # Ancestors of labels at least this likely (best of image and crops) join the recall
 # document; below it a label's ancestors are mostly wrong guesses ("missile" → weapon).
@@ -44,6 +48,8 @@ LABEL_PHRASE = "a photo of a {}"
 LABEL_VECTOR_HYPERNYMS = 2
 HYPERNYM_WEIGHT = 0.5
 _LABEL_CACHE_SIZE = 4096  # distinct label names seen; ImageNet has 1000
+# A prompt word weighs this much of a recall-document word in the sparse view.
+PROMPT_SPARSE_WEIGHT = 0.5
 
 
 def stored_image(
@@ -87,6 +93,8 @@ def stored_image(
         indexed_at=indexed_at,
         embedding_model=embedding_model,
         describer_version=describer_version,
+        prompt_check=main.prompt_check,
+        provenance=main.provenance,
     )
 
 
@@ -109,6 +117,25 @@ def document_text(p: StoredImage) -> str:
         f"Text: {' '.join(p.text.split())}" if p.text.strip() else "",
     ]
     return "\n".join(part for part in parts if part)
+
+
+def prompt_text(p: StoredImage) -> str:
+    """The generation prompt's words, without A1111 weights and LoRA tags; "" without one."""
+    return clean(p.prompt_check.prompt) if p.prompt_check else ""
+
+
+def sparse_terms(p: StoredImage, document: str) -> SparseVector:
+    """The recall document's term weights plus the prompt's at PROMPT_SPARSE_WEIGHT."""
+    base = sparse_vector(document)
+    prompt = prompt_text(p)
+    if not prompt:
+        return base
+    weights = dict(zip(base.indices, base.values, strict=True))
+    extra = sparse_vector(prompt)
+    for index, value in zip(extra.indices, extra.values, strict=True):
+        weights[index] = round(weights.get(index, 0.0) + value * PROMPT_SPARSE_WEIGHT, 4)
+    ordered = sorted(weights.items())
+    return SparseVector(indices=[i for i, _ in ordered], values=[v for _, v in ordered])
 
 
 def focus_text(p: StoredImage) -> str:
@@ -144,7 +171,7 @@ class PointEncoder:
             ImagePoint(
                 id=pid,
                 dense=d,
-                sparse=sparse_vector(doc),
+                sparse=sparse_terms(p, doc),
                 payload=p,
                 focus=f,
                 labels=self.label_vector(p.labels),

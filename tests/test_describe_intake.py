@@ -145,7 +145,7 @@ def test_decoding_a_large_png_costs_one_raster_not_several(tmp_path) -> None:  #
     # Pillow decodes a PNG to a full-size raster (4 bytes a pixel); conversions, alpha
     # flattening and downscaling must not add full-size copies on top (they took a
     # 96 MP RGBA PNG to 1.6 GB). Measured in a fresh process, as the benchmark does.
-    from app.bench_intake import load_peak, make_image
+    from app.bench.intake import load_peak, make_image
 
     width, height = 6000, 4000
     path = make_image(tmp_path / "large.png", (width, height), "RGBA")

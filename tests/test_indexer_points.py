@@ -105,3 +105,34 @@ def test_points_carry_four_views() -> None:
 def test_reembedded_records_the_model() -> None:
     p = reembedded(payload([DAISY]), "other-model", "2026-01-01T00:00:00Z")
     assert p.embedding_model == "other-model" and p.indexed_at == "2026-01-01T00:00:00Z"
+
+
+def test_the_prompt_is_sparse_only_and_weighs_less_than_what_is_seen() -> None:
+    from msgspec.structs import replace
+
+    from describe.facts import PromptCheck
+    from indexer.embed import sparse_vector
+    from indexer.points import PROMPT_SPARSE_WEIGHT, sparse_terms
+
+    check = PromptCheck(
+        prompt="a (zebra:1.3) beside a daisy <lora:x:0.5>", source="file:a1111", mismatch=True
+    )
+    main = replace(description([DAISY]), prompt_check=check)
+    p = stored_image(main, sha256="cd" * 32, paths=["z.png"])
+    assert p.prompt_check == check  # kept in the payload for the image page
+    assert "zebra" not in document_text(p) and "zebra" not in focus_text(p)
+    doc = document_text(p)
+    weights = dict(zip(sparse_terms(p, doc).indices, sparse_terms(p, doc).values, strict=True))
+    plain = dict(zip(sparse_vector(doc).indices, sparse_vector(doc).values, strict=True))
+    [zebra] = sparse_vector("zebra").indices
+    [daisy] = sparse_vector("daisy").indices
+    [lora] = sparse_vector("lora").indices
+    assert zebra not in plain and 0 < weights[zebra] <= PROMPT_SPARSE_WEIGHT * 2.5
+    assert weights[zebra] < plain[daisy] < weights[daisy]  # a prompt word adds to a seen one
+    assert lora not in weights  # the LoRA tag is syntax, not a word of the prompt
+    # an older payload without the field decodes, and indexes as before
+    from indexer.store.base import decode_payload
+
+    old = decode_payload({"sha256": "ab", "paths": ["a.jpg"], "filename": "a.jpg", "description": "x"})
+    assert old.prompt_check is None and old.provenance is None
+    assert sparse_terms(old, "x") == sparse_vector("x")

@@ -17,7 +17,15 @@ from typing import Protocol
 import msgspec
 
 from describe.errors import ImgdescError
-from describe.facts import Colour, CompositionFacts, DetectedObject, Label, ObjectCount
+from describe.facts import (
+    Colour,
+    CompositionFacts,
+    DetectedObject,
+    Label,
+    ObjectCount,
+    PromptCheck,
+    Provenance,
+)
 
 DENSE = "dense"
 FOCUS = "focus"
@@ -102,6 +110,10 @@ class StoredImage(msgspec.Struct, kw_only=True):
     indexed_at: str = ""
     embedding_model: str = ""
     describer_version: str = ""
+    # the generation prompt checked against the picture, and where the file says it came
+    # from; searchable through the sparse view only (indexer/points.py)
+    prompt_check: PromptCheck | None = None
+    provenance: Provenance | None = None
 
 
 def decode_payload(payload: dict[str, object] | None) -> StoredImage:
@@ -173,5 +185,10 @@ class Store(Protocol):
         ...
 
     def scroll(self, batch: int = 256) -> Iterator[tuple[str, StoredImage]]: ...
+
+    def optimize(self) -> bool:
+        """Build the search index after a bulk load; True when something changed. A store
+        that optimises by itself (a Qdrant server) does nothing and returns False."""
+        ...
 
     def close(self) -> None: ...

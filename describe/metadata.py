@@ -1,0 +1,121 @@
+"""The original file's metadata, captured at intake before the pixels are converted.
+
+Only what the provenance analyzer reads is kept, each value capped, so a PreparedImage
+never carries megabytes of someone's text chunk: PNG/WebP text chunks (Pillow's
+``info``), the XMP packet and a few EXIF text fields. Nothing here raises: metadata
+that cannot be read is dropped with a note, and the image is still described.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+#: One text value (a PNG chunk, an EXIF field). A1111 prompts are a few KiB; a ComfyUI
+#: `prompt` graph tens of KiB; its `workflow` (layout included) can reach a few hundred.
+MAX_VALUE_BYTES = 512 * 1024
+#: All text values of one image together.
+MAX_TOTAL_BYTES = 2 * 1024 * 1024
+MAX_XMP_BYTES = 512 * 1024
+MAX_TEXT_KEYS = 32
+MAX_KEY_CHARS = 80
+
+# EXIF text fields that carry descriptions or the writing tool (tag ids from the EXIF 2.32 spec).
+EXIF_IFD0 = {0x010E: "ImageDescription", 0x0131: "Software", 0x013B: "Artist", 0x9C9C: "XPComment"}
+EXIF_SUB_IFD = 0x8769
+EXIF_SUB = {0x9286: "UserComment"}
+# Pillow keys in `info` that are not text chunks
+_NOT_TEXT = frozenset({"exif", "xmp", "icc_profile", "dpi", "transparency", "gamma", "aspect", "srgb"})
+
+
+@dataclass(frozen=True)
+class FileMetadata:
+    """Raw metadata of the original file, capped; decoded by describe/provenance.py."""
+
+    text: dict[str, str] = field(default_factory=dict)  # PNG tEXt/iTXt/zTXt, WebP, GIF comment
+    xmp: bytes = b""
+    exif: dict[str, str | bytes] = field(default_factory=dict)  # EXIF_IFD0 / EXIF_SUB names
+    notes: tuple[str, ...] = ()
+
+
+def read_metadata(img: Image.Image) -> FileMetadata:
+    """What `img` (just opened and loaded, before any conversion) carries. Never raises."""
+    notes: list[str] = []
+    text = _text_chunks(img, notes)
+    xmp = _xmp(img, notes)
+    exif = _exif(img, notes)
+    return FileMetadata(text=text, xmp=xmp, exif=exif, notes=tuple(notes))
+
+
+def _size(value: str | bytes) -> int:
+    # characters are at most 4 bytes of UTF-8: an upper bound without encoding a huge string
+    return len(value) if isinstance(value, bytes) else len(value) * (4 if not value.isascii() else 1)
+
+
+def _text_chunks(img: Image.Image, notes: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    total = 0
+    try:
+        items = list(img.info.items())
+    except Exception:  # a plugin's info is a dict; anything else is not worth a failure
+        return out
+    for key, value in items:
+        if not isinstance(key, str) or key in _NOT_TEXT or key.startswith("XML:"):
+            continue
+        if isinstance(value, bytes):  # a GIF comment, a WebP chunk: text is UTF-8 or nothing
+            try:
+                value = value.decode("utf-8")
+            except UnicodeDecodeError:
+                notes.append(f"metadata {key[:MAX_KEY_CHARS]!r} is not UTF-8 text: ignored")
+                continue
+        if not isinstance(value, str):
+            continue
+        if len(out) >= MAX_TEXT_KEYS:
+            notes.append(f"more than {MAX_TEXT_KEYS} text chunks: the rest ignored")
+            break
+        size = _size(value)
+        if size > MAX_VALUE_BYTES or total + size > MAX_TOTAL_BYTES:
+            notes.append(
+                f"text chunk {key[:MAX_KEY_CHARS]!r} is {size / 2**20:.1f} MiB, over the limit: ignored"
+            )
+            continue
+        total += size
+        out[key[:MAX_KEY_CHARS]] = value
+    return out
+
+
+def _xmp(img: Image.Image, notes: list[str]) -> bytes:
+    raw = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
+    if raw is None and hasattr(img, "tag_v2"):  # TIFF keeps XMP in tag 700
+        raw = img.tag_v2.get(700)
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "replace")
+    if not isinstance(raw, bytes) or not raw:
+        return b""
+    if len(raw) > MAX_XMP_BYTES:
+        notes.append(f"XMP packet is {len(raw) / 2**20:.1f} MiB, over the limit: ignored")
+        return b""
+    return raw
+
+
+def _exif(img: Image.Image, notes: list[str]) -> dict[str, str | bytes]:
+    out: dict[str, str | bytes] = {}
+    try:
+        exif = img.getexif()
+        values = [(name, exif.get(tag)) for tag, name in EXIF_IFD0.items()]
+        sub = exif.get_ifd(EXIF_SUB_IFD)
+        values += [(name, sub.get(tag)) for tag, name in EXIF_SUB.items()]
+    except Exception as exc:  # corrupt EXIF: Pillow raises whatever its parser met
+        notes.append(f"EXIF unreadable: {type(exc).__name__}")
+        return out
+    for name, value in values:
+        if isinstance(value, tuple) and all(isinstance(v, int) for v in value):
+            value = bytes(value)  # XPComment arrives as a tuple of byte values
+        if not isinstance(value, str | bytes) or not value:
+            continue
+        if _size(value) > MAX_VALUE_BYTES:
+            notes.append(f"EXIF {name} is over the limit: ignored")
+            continue
+        out[name] = value
+    return out
