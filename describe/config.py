@@ -16,6 +16,9 @@ class DescribeSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     captioner: str = "auto"
     # the vision-language captioner `auto` uses
     vlm: str = "florence-2-base"
+    # what `auto` uses when the VLM can't run here, and what stands in for a VLM that
+    # fails to load or answers nothing: model-free, always available
+    fallback_captioner: str = "classic"
     # fetch missing captioner weights from the Hugging Face Hub when it can be reached
     download_models: bool = True
     profile: str = "default"

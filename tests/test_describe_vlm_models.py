@@ -94,7 +94,7 @@ def test_batches_caption_each_image(family: str, tiny_models: dict[str, Path], f
 
 def test_the_profile_prompt_reaches_the_instruction_models(tiny_models: dict[str, Path], fakes: None) -> None:
     profiles = ProfileSet.load()
-    for name in ("smolvlm-256m", "qwen2.5-vl-3b"):
+    for name in ("smolvlm-256m", "smolvlm2-500m", "qwen2.5-vl-3b", "qwen3-vl-2b"):
         captioner = describer_for(name, tiny_models[CATALOG[name].family]).analyzer(name, "caption")
         captioner.load()
         for profile in profiles:

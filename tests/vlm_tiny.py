@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from tokenizers import pre_tokenizers
 
-SIZE = 32  # pixels; every tiny vision tower sees 32×32 (Qwen: 56..112 px, 14 px patches)
+SIZE = (
+    32  # pixels; every tiny vision tower sees 32×32 (Qwen: 56..112 px in 14 px patches, Qwen3: 64..128 in 16)
+)
 
 
 def _byte_vocab(specials: list[str]) -> dict[str, int]:
@@ -73,11 +76,8 @@ def build_florence(path: Path) -> Path:
     return _save(model, path, tok, images)
 
 
-def build_smolvlm(path: Path) -> Path:
-    """The Idefics3 architecture, as the SmolVLM-256M/500M-Instruct checkpoints are."""
-    from transformers import GPT2Tokenizer, Idefics3Config, Idefics3ForConditionalGeneration
-    from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
-    from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE
+def _smol_tokenizer() -> Any:
+    from transformers import GPT2Tokenizer
 
     tok = GPT2Tokenizer(
         vocab=_byte_vocab(["<|endoftext|>", "<|im_start|>", "<|im_end|>"]),
@@ -92,9 +92,10 @@ def build_smolvlm(path: Path) -> Path:
         + [f"<row_{r}_col_{c}>" for r in range(1, 5) for c in range(1, 5)],
         special_tokens=True,
     )
-    images = Idefics3ImageProcessorPil(
-        size={"longest_edge": 2 * SIZE}, max_image_size={"longest_edge": SIZE}, do_image_splitting=True
-    )
+    return tok
+
+
+def _smol_configs(tok: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     text = {
         "model_type": "llama", "vocab_size": len(tok), "hidden_size": 32, "intermediate_size": 64,
         "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1,
@@ -103,6 +104,20 @@ def build_smolvlm(path: Path) -> Path:
     }  # fmt: skip
     vision = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
               "image_size": SIZE, "patch_size": 8}  # fmt: skip
+    return text, vision
+
+
+def build_smolvlm(path: Path) -> Path:
+    """The Idefics3 architecture, as the SmolVLM-256M/500M-Instruct checkpoints are."""
+    from transformers import Idefics3Config, Idefics3ForConditionalGeneration
+    from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
+    from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE
+
+    tok = _smol_tokenizer()
+    images = Idefics3ImageProcessorPil(
+        size={"longest_edge": 2 * SIZE}, max_image_size={"longest_edge": SIZE}, do_image_splitting=True
+    )
+    text, vision = _smol_configs(tok)
     config = Idefics3Config(
         text_config=text,
         vision_config=vision,
@@ -115,15 +130,30 @@ def build_smolvlm(path: Path) -> Path:
     return path
 
 
-def build_qwen(path: Path) -> Path:
-    from transformers import (
-        Qwen2_5_VLConfig,
-        Qwen2_5_VLForConditionalGeneration,
-        Qwen2Tokenizer,
-        Qwen2VLImageProcessorPil,
-    )
+def build_smolvlm2(path: Path) -> Path:
+    """transformers' SmolVLM architecture and image processor, as the SmolVLM2 checkpoints are."""
+    from transformers import SmolVLMConfig, SmolVLMForConditionalGeneration, SmolVLMImageProcessorPil
+    from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE
 
-    from describe.analyzers.vlm.qwen import FALLBACK_TEMPLATE
+    tok = _smol_tokenizer()
+    images = SmolVLMImageProcessorPil(
+        size={"longest_edge": 2 * SIZE}, max_image_size={"longest_edge": SIZE}, do_image_splitting=True
+    )
+    text, vision = _smol_configs(tok)
+    config = SmolVLMConfig(
+        text_config=text,
+        vision_config=vision,
+        scale_factor=2,
+        image_token_id=tok.convert_tokens_to_ids("<image>"),
+    )
+    torch.manual_seed(0)
+    _save(SmolVLMForConditionalGeneration(config), path, tok, images)
+    (path / "chat_template.jinja").write_text(DEFAULT_CHAT_TEMPLATE)
+    return path
+
+
+def _qwen_tokenizer() -> tuple[Any, dict[str, int]]:
+    from transformers import Qwen2Tokenizer
 
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>"]
     specials += ["<|image_pad|>", "<|video_pad|>"]
@@ -132,7 +162,25 @@ def build_qwen(path: Path) -> Path:
         pad_token="<|endoftext|>",
     )  # fmt: skip
     tok.add_tokens(specials, special_tokens=True)
-    ids = {t: tok.convert_tokens_to_ids(t) for t in specials}
+    return tok, {t: tok.convert_tokens_to_ids(t) for t in specials}
+
+
+def _qwen_ids(ids: dict[str, int]) -> dict[str, int]:
+    return {
+        "image_token_id": ids["<|image_pad|>"],
+        "video_token_id": ids["<|video_pad|>"],
+        "vision_start_token_id": ids["<|vision_start|>"],
+        "vision_end_token_id": ids["<|vision_end|>"],
+    }
+
+
+def build_qwen(path: Path) -> Path:
+    """Qwen2.5-VL, as Qwen2.5-VL-3B-Instruct is."""
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2VLImageProcessorPil
+
+    from describe.analyzers.vlm.qwen import FALLBACK_TEMPLATE
+
+    tok, ids = _qwen_tokenizer()
     images = Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=112 * 112)
     text = {
         "vocab_size": len(tok), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
@@ -146,13 +194,40 @@ def build_qwen(path: Path) -> Path:
         "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2, "window_size": 56,
         "fullatt_block_indexes": [0],
     }  # fmt: skip
-    config = Qwen2_5_VLConfig(
-        text_config=text, vision_config=vision, image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"], vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
-    )  # fmt: skip
+    config = Qwen2_5_VLConfig(text_config=text, vision_config=vision, **_qwen_ids(ids))
     torch.manual_seed(0)
     _save(Qwen2_5_VLForConditionalGeneration(config), path, tok, images)
+    (path / "chat_template.jinja").write_text(FALLBACK_TEMPLATE)
+    return path
+
+
+def build_qwen3(path: Path) -> Path:
+    """Qwen3-VL, as Qwen3-VL-2B-Instruct is: 16 px patches, learned position embeddings
+    interpolated to the grid, DeepStack features from a vision layer fed to the decoder,
+    interleaved M-RoPE."""
+    from transformers import Qwen2VLImageProcessorPil, Qwen3VLConfig, Qwen3VLForConditionalGeneration
+
+    from describe.analyzers.vlm.qwen import FALLBACK_TEMPLATE
+
+    tok, ids = _qwen_tokenizer()
+    # the checkpoint's preprocessor_config.json names this class, with 16 px patches
+    images = Qwen2VLImageProcessorPil(patch_size=16, min_pixels=64 * 64, max_pixels=128 * 128)
+    text = {
+        "vocab_size": len(tok), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+        "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 16, "max_position_embeddings": 512,
+        "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 2, 2],
+                            "mrope_interleaved": True},
+        "bos_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"],
+        "pad_token_id": ids["<|endoftext|>"],
+    }  # fmt: skip
+    vision = {
+        "depth": 2, "hidden_size": 16, "intermediate_size": 32, "num_heads": 2, "out_hidden_size": 32,
+        "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2, "num_position_embeddings": 64,
+        "deepstack_visual_indexes": [0],
+    }  # fmt: skip
+    config = Qwen3VLConfig(text_config=text, vision_config=vision, **_qwen_ids(ids))
+    torch.manual_seed(0)
+    _save(Qwen3VLForConditionalGeneration(config), path, tok, images)
     (path / "chat_template.jinja").write_text(FALLBACK_TEMPLATE)
     return path
 
@@ -181,6 +256,8 @@ def build_blip(path: Path) -> Path:
 BUILDERS: dict[str, Callable[[Path], Path]] = {
     "florence": build_florence,
     "smolvlm": build_smolvlm,
+    "smolvlm2": build_smolvlm2,
     "qwen": build_qwen,
+    "qwen3": build_qwen3,
     "blip": build_blip,
 }

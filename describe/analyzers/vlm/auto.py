@@ -18,11 +18,10 @@ from typing import Any
 from describe.analyzers.vlm import hub
 from describe.analyzers.vlm.catalog import CATALOG
 
-FALLBACK = "classic"
 
-
-def choose(vlm: str, options: dict[str, Any], download: bool) -> tuple[str, str]:
-    """(captioner, why) for `auto` with `vlm` as the preferred model."""
+def choose(vlm: str, options: dict[str, Any], download: bool, fallback: str) -> tuple[str, str]:
+    """(captioner, why) for `auto` with `vlm` as the preferred model and `fallback`
+    (the settings' fallback_captioner) when it can't run here."""
     spec = CATALOG.get(vlm)
     source = str(options.get("model") or (spec.repo if spec else ""))
     if not source:
@@ -33,12 +32,12 @@ def choose(vlm: str, options: dict[str, Any], download: bool) -> tuple[str, str]
         return vlm, f"weights in the Hugging Face cache ({hub.hub_cache()})"
     where = f"the Hugging Face cache ({hub.hub_cache()})"
     if hub.offline():
-        return FALLBACK, f"{vlm} weights are not in {where} and HF_HUB_OFFLINE is set"
+        return fallback, f"{vlm} weights are not in {where} and HF_HUB_OFFLINE is set"
     if not download:
-        return FALLBACK, f"{vlm} weights are not in the Hugging Face cache and download_models is off"
+        return fallback, f"{vlm} weights are not in the Hugging Face cache and download_models is off"
     if hub.hub_reachable(source):
         return vlm, "weights will be downloaded from the Hugging Face Hub on first use"
-    return FALLBACK, (
+    return fallback, (
         f"{vlm} weights are not in {where} and the Hub cannot be reached; "
         f"run `imgdesc models pull {vlm}` on a machine with internet"
     )

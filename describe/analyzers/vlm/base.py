@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from describe.analyzers.base import BaseAnalyzer
+from describe.analyzers.caption import DEFAULT_MIN_LABEL_SCORE, ClassicCaptioner
 from describe.analyzers.vlm.catalog import ModelSpec
 from describe.analyzers.vlm.hub import weights_path
 from describe.errors import ModelError
@@ -168,18 +169,22 @@ class VisionLanguageCaptioner(BaseAnalyzer):
                 generated = self.forward(self._to_device(batch))
             out += self.postprocess(generated, batch, chunk)
         return [
-            caption if caption.text else self.fallback(caption, f)
+            caption if caption.text else self.fallback(caption, f, profile)
             for caption, f in zip(out, facts, strict=True)
         ]
 
-    def fallback(self, caption: Caption, facts: dict[str, Any]) -> Caption:
+    def fallback(self, caption: Caption, facts: dict[str, Any], profile: Profile | None = None) -> Caption:
         """An empty answer (a model that stopped at once) gets the classic sentence from
-        the other facts, reported as classic; what the model named or read is kept."""
+        the other facts, asserting labels as the profile allows, reported as classic;
+        what the model named or read is kept."""
         text = facts.get("text")
         sentence = classic_caption(
-            facts.get("objects"), facts.get("labels"), has_text=bool(text and text.text), min_label_score=0.3
+            facts.get("objects"),
+            facts.get("labels"),
+            has_text=bool(text and text.text),
+            min_label_score=profile.min_label_score if profile else DEFAULT_MIN_LABEL_SCORE,
         )
-        return Caption(sentence, "classic", objects=caption.objects, ocr=caption.ocr)
+        return Caption(sentence, ClassicCaptioner.name, objects=caption.objects, ocr=caption.ocr)
 
     def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
         import torch

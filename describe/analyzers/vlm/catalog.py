@@ -1,6 +1,7 @@
 """The vision-language captioners imgdesc knows: where their weights live, how
 big they are and under which licence. Sizes are the published checkpoints'
-(parameters, and the safetensors download in the checkpoint's own dtype)."""
+(parameters, and the safetensors download in the checkpoint's own dtype).
+docs/CAPTIONERS.md says which to pick for which machine and licence."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import msgspec
 
 class ModelSpec(msgspec.Struct, frozen=True):
     name: str  # the registered captioner name
-    family: str  # florence, smolvlm, qwen, blip
+    family: str  # one per architecture: florence, smolvlm, smolvlm2, qwen, qwen3, blip
     repo: str  # Hugging Face Hub repo id; checkpoints that need no remote code
     params_m: int  # millions of parameters
     download_mb: int  # weights to download (approximate)
@@ -55,13 +56,31 @@ _SPECS = (
         "SmolVLM with a larger language model: follows prompts more reliably",
     ),
     ModelSpec(
+        "smolvlm2-500m",
+        "smolvlm2",
+        "HuggingFaceTB/SmolVLM2-500M-Video-Instruct",
+        507,
+        2030,  # stored in float32
+        "Apache-2.0",
+        "SmolVLM-500M retrained on more image and video data; same cost",
+    ),
+    ModelSpec(
+        "qwen3-vl-2b",
+        "qwen3",
+        "Qwen/Qwen3-VL-2B-Instruct",
+        2128,
+        4260,
+        "Apache-2.0",
+        "the quality option: detailed, prompt-following, reads text; a GPU, or a patient CPU",
+    ),
+    ModelSpec(
         "qwen2.5-vl-3b",
         "qwen",
         "Qwen/Qwen2.5-VL-3B-Instruct",
         3755,
         7510,
         "Qwen Research (non-commercial)",
-        "the quality option for a GPU: detailed, prompt-following, reads text",
+        "the previous quality option, non-commercial only: prefer qwen3-vl-2b",
     ),
     ModelSpec(
         "blip-base",

@@ -1,10 +1,12 @@
-"""SmolVLM Instruct (256M, 500M): small instruction-following VLMs; the prompt
-comes from the active profile, so a profile can ask for colours, composition or
-a product-listing style.
+"""SmolVLM Instruct (256M, 500M) and SmolVLM2 (500M): small instruction-following
+VLMs; the prompt comes from the active profile, so a profile can ask for colours,
+composition or a product-listing style.
 
-The published checkpoints are the Idefics3 architecture (SigLIP encoder, pixel
-shuffle, SmolLM2 decoder); AutoModelForImageTextToText picks the class from
-the checkpoint's config. On a CPU the image is not split into 512 px tiles
+The SmolVLM checkpoints are the Idefics3 architecture (SigLIP encoder, pixel
+shuffle, SmolLM2 decoder), SmolVLM2's are transformers' SmolVLM architecture
+(the same layers, retrained on more image and video data); both take the same
+image processing and prompt layout, and AutoModelForImageTextToText picks the
+class from the checkpoint's config. On a CPU the image is not split into 512 px tiles
 (one global view: 64 image tokens instead of up to 1,088); `split_image`
 turns tiling on, and it is on by default on a GPU.
 """
@@ -82,4 +84,10 @@ class SmolVLM256M(SmolVLMCaptioner):
 @register("smolvlm-500m")
 class SmolVLM500M(SmolVLMCaptioner):
     name = "smolvlm-500m"
+    spec = CATALOG[name]
+
+
+@register("smolvlm2-500m", "smolvlm2")
+class SmolVLM2500M(SmolVLMCaptioner):
+    name = "smolvlm2-500m"
     spec = CATALOG[name]
