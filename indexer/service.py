@@ -24,10 +24,8 @@ OPTIMIZE_AFTER = 1000
 
 def optimize_store(store: Store) -> None:
     """Build the store's search index if it has one to build (the embedded shard does;
-    a Qdrant server optimises by itself)."""
-    optimize = getattr(store, "optimize", None)
-    if callable(optimize):
-        optimize()
+    a Qdrant server optimises by itself and its adapter's optimize() does nothing)."""
+    store.optimize()
 
 
 __all__ = ["Progress", "index_folder", "run_once"]

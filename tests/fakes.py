@@ -274,6 +274,9 @@ class FakeStore:
     def scroll(self, batch: int = 256) -> Iterator[tuple[str, StoredImage]]:
         yield from ((id, p.payload) for id, p in list(self.points.items()))
 
+    def optimize(self) -> bool:
+        return False  # nothing to build in a dict
+
     def close(self) -> None:
         pass
 

@@ -95,7 +95,7 @@ class EdgeStore:
 
     def optimize(self) -> bool:
         """Build the HNSW graph and merge segments; blocking, and CPU-heavy on a large
-        store. Worth calling after a bulk load (not part of the Store protocol)."""
+        store. Worth calling after a bulk load: Qdrant Edge has no background optimiser."""
         changed = self._shard.optimize()
         self._shard.flush()
         return changed

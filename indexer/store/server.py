@@ -36,6 +36,15 @@ from indexer.store.base import (
 UPSERT_BATCH = 256  # points per request: keeps each request far below the server's size limit
 
 
+class CollectionLayout(msgspec.Struct, frozen=True, kw_only=True):
+    """How a new collection is spread over a cluster; None leaves it to the server
+    (one shard per node at creation, one copy). Applied only when the collection is
+    created: Qdrant cannot re-shard an existing one."""
+
+    shards: int | None = None
+    replicas: int | None = None  # copies of each shard; 2 survives the loss of a node
+
+
 class ServerStore:
     def __init__(self, client: QdrantClient, collection: str) -> None:
         self._client = client
@@ -49,17 +58,25 @@ class ServerStore:
         api_key: str | None = None,
         collection: str = "images",
         recreate: bool = False,
+        layout: CollectionLayout | None = None,
     ) -> ServerStore:
-        return cls.from_client(QdrantClient(url=url, api_key=api_key), collection, dense_size, recreate)
+        client = QdrantClient(url=url, api_key=api_key)
+        return cls.from_client(client, collection, dense_size, recreate, layout)
 
     @classmethod
     def from_client(
-        cls, client: QdrantClient, collection: str, dense_size: int, recreate: bool = False
+        cls,
+        client: QdrantClient,
+        collection: str,
+        dense_size: int,
+        recreate: bool = False,
+        layout: CollectionLayout | None = None,
     ) -> ServerStore:
         """Use `client` (the store closes it, and so does a failed open: local mode
-        holds its folder's lock until then); create the collection if missing."""
+        holds its folder's lock until then); create the collection if missing, laid
+        out as `layout` says (the server's defaults when None)."""
         try:
-            _prepare_collection(client, collection, dense_size, recreate)
+            _prepare_collection(client, collection, dense_size, recreate, layout or CollectionLayout())
         except BaseException:
             client.close()
             raise
@@ -156,11 +173,17 @@ class ServerStore:
             if offset is None:
                 return
 
+    def optimize(self) -> bool:
+        """Nothing to do: the server's own optimiser indexes segments as they fill."""
+        return False
+
     def close(self) -> None:
         self._client.close()
 
 
-def _prepare_collection(client: QdrantClient, collection: str, dense_size: int, recreate: bool) -> None:
+def _prepare_collection(
+    client: QdrantClient, collection: str, dense_size: int, recreate: bool, layout: CollectionLayout
+) -> None:
     if recreate and client.collection_exists(collection):
         client.delete_collection(collection)
     if client.collection_exists(collection):
@@ -178,6 +201,9 @@ def _prepare_collection(client: QdrantClient, collection: str, dense_size: int, 
             },
             # IDF turns the client-side term-frequency weights into BM25-like scores
             sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            # a cluster's layout (local mode ignores both)
+            shard_number=layout.shards,
+            replication_factor=layout.replicas,
         )
     _ensure_payload_indexes(client, collection)
 

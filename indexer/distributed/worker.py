@@ -1,0 +1,135 @@
+"""The actor of the describe stage: one resident Describer and embedder per worker
+(per GPU, or per slot of CPU threads), fed batches of new contents by Ray Data.
+
+The payload is built exactly as indexer.pipeline builds it (the same profiles, the
+same `stored_image` and `PointEncoder`), so a point written here is the point the
+local indexer writes for the same bytes; tests/test_indexer_ray.py holds them equal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from describe.config import DescribeSettings
+from describe.describer import Describer
+from describe.facts import Facts
+from describe.intake import PreparedImage, load_image
+from indexer.distributed.source import Source
+from indexer.embed import Embedder, TextEmbedder
+from indexer.pipeline import ALT_PROFILE, DESCRIBER_VERSION, _reason
+from indexer.points import PointEncoder, stored_image
+from indexer.state import utc_now
+from indexer.store.base import ImagePoint, point_id
+
+
+def default_embedder(model: str, threads: int) -> TextEmbedder:
+    return Embedder(model, threads=threads)
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What each worker builds its models from. Shipped to every node by pickle: the
+    factories must be importable there (module-level functions or classes)."""
+
+    describe: DescribeSettings = field(default_factory=DescribeSettings)
+    profile: str | None = None
+    embedding_model: str = "all-MiniLM-L6-v2"
+    make_describer: Callable[[DescribeSettings], Describer] = Describer
+    make_embedder: Callable[[str, int], TextEmbedder] = default_embedder
+
+
+def encode_paths(paths: Sequence[str]) -> str:
+    """Every path of one content, as one column value (Arrow has no ragged str lists
+    in a numpy batch)."""
+    return msgspec.json.encode(list(paths)).decode()
+
+
+def decode_point(data: bytes) -> ImagePoint:
+    return msgspec.msgpack.decode(data, type=ImagePoint)
+
+
+class DescribeWorker:
+    """Ray Data callable class: {sha256, paths, size} → {sha256, path, point, error}.
+    `point` is the msgpack of the finished ImagePoint (b"" when the image failed)."""
+
+    def __init__(self, spec: WorkerSpec, source: Source) -> None:
+        self.source = source
+        self.describer = spec.make_describer(spec.describe)
+        self.describer.load(spec.profile)
+        self.profile = self.describer.profiles.get(spec.profile or self.describer.settings.profile)
+        self.alt_profile = self.describer.profiles.get(ALT_PROFILE)
+        self.embedder = spec.make_embedder(spec.embedding_model, spec.describe.threads)
+        self.embedder.load()
+        self.points = PointEncoder(self.embedder)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
+        shas = [str(s) for s in batch["sha256"]]
+        paths = [msgspec.json.decode(str(p), type=list[str]) for p in batch["paths"]]
+        errors = [""] * len(shas)
+        images: dict[int, tuple[PreparedImage, float]] = {}
+        for i, rel in enumerate(p[0] for p in paths):
+            start = time.perf_counter()
+            try:
+                data = self.source.read(rel)
+                image = load_image(data, self.describer.settings.limits, name=rel)
+            except Exception as exc:  # one bad file never stops the batch
+                errors[i] = _reason(exc, self.source.full(rel), rel)
+                continue
+            images[i] = (image, round((time.perf_counter() - start) * 1000, 1))
+        described_at = utc_now()
+        payloads = []
+        for i, analysed in self._analyze(images, errors).items():
+            facts, timings = analysed
+            image, decode_ms = images[i]
+            timings["decode"] = decode_ms
+            main = self.describer.compose(facts, self.profile, timings)
+            alt = self.describer.compose(facts, self.alt_profile)
+            payload = stored_image(
+                main,
+                sha256=shas[i],
+                paths=paths[i],
+                alt=alt.description,
+                boxes=facts.objects.objects if facts.objects else (),
+                width=image.original_width,
+                height=image.original_height,
+                size_bytes=int(batch["size"][i]),
+                described_at=described_at,
+                indexed_at=utc_now(),
+                embedding_model=self.embedder.name,
+                describer_version=DESCRIBER_VERSION,
+            )
+            payloads.append((i, point_id(shas[i]), payload))
+        encoded = [b""] * len(shas)
+        points = self.points.points([(pid, payload) for _, pid, payload in payloads])
+        for (i, _, _), point in zip(payloads, points, strict=True):
+            encoded[i] = msgspec.msgpack.encode(point)
+        return {"sha256": shas, "path": [p[0] for p in paths], "point": encoded, "error": errors}
+
+    def _analyze(
+        self, images: dict[int, tuple[PreparedImage, float]], errors: list[str]
+    ) -> dict[int, tuple[Facts, dict[str, float]]]:
+        """One batched call (a VLM captions the batch at once); when it fails, each
+        image alone, so the bad one is found and the others are still described."""
+        order = list(images)
+        if not order:
+            return {}
+        try:
+            found = self.describer.analyze_batch([images[i][0] for i in order], self.profile)
+            return dict(zip(order, found, strict=True))
+        except Exception as exc:
+            if len(order) == 1:
+                errors[order[0]] = _reason(exc)
+                return {}
+        results = {}
+        for i in order:
+            try:
+                results[i] = self.describer.analyze(images[i][0], self.profile)
+            except Exception as exc:
+                errors[i] = _reason(exc)
+        return results
