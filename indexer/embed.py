@@ -46,9 +46,14 @@ _AVG_LEN = 40.0  # typical document length in tokens; descriptions are short and
 BATCH_CHUNK = 8
 
 
+def words(text: str) -> list[str]:
+    """The words of a text, lower-cased: the one word-splitting rule of the project
+    (search terms, and the word counts the evaluation reports)."""
+    return _TOKEN.findall(text.lower())
+
+
 def tokens(text: str) -> list[str]:
-    words = _TOKEN.findall(text.lower())
-    return [_stem(w) for w in words if w not in _STOPWORDS and len(w) > 1]
+    return [_stem(w) for w in words(text) if w not in _STOPWORDS and len(w) > 1]
 
 
 def _stem(word: str) -> str:

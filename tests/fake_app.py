@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,16 +20,11 @@ from describe.describer import Describer
 from indexer.watch import Watcher
 from search.service import SearchService
 from tests.fakes import FAKE_USE, FakeStore, HashEmbedder
+from tests.waiting import wait_for
+
+__all__ = ["BASE_URL", "fake_build", "wait_for"]
 
 BASE_URL = "http://127.0.0.1:8000"
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.05)
 
 
 def fake_build(images: Path | None) -> Callable[[Settings], Services]:

@@ -4,8 +4,7 @@ embedded store and a watched folder in a temp directory."""
 from __future__ import annotations
 
 import shutil
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,18 +15,15 @@ from app.bench.samples import render_sign
 from app.config import Settings, load_settings
 from app.server import create_app
 from app.services import Services, build_services
+from tests import waiting
 from tests.conftest import encode
 
 pytestmark = pytest.mark.slow
 BASE_URL = "http://127.0.0.1:8000"  # the app answers to loopback names only (app/guards.py)
 
 
-def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.2)
+def wait_for(check: Callable[[], bool], timeout: float = 60.0) -> float:
+    return waiting.wait_for(check, timeout, interval=0.2)
 
 
 @pytest.fixture(scope="module")

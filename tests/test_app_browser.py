@@ -12,7 +12,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from playwright.sync_api import (
 )
 
 from tests.conftest import encode
+from tests.waiting import wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -84,18 +84,22 @@ def free_port() -> int:
 
 
 def wait_for_catalog(site: Site, process: subprocess.Popen[bytes], timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def indexed() -> bool:
         if process.poll() is not None:
             raise AssertionError(f"imgdesc serve exited:\n{site.log.read_text()[-3000:]}")
         try:
             status = site.api("/api/index/status")
-            if status["indexed"] == 4 and status["failed"] == 1 and status["pending"] == 0:
-                return
         except OSError:
-            pass  # not listening yet, or models still loading (503)
-        time.sleep(0.5)
-    raise AssertionError(f"the catalog was not indexed in time:\n{site.log.read_text()[-3000:]}")
+            return False  # not listening yet, or models still loading (503)
+        return bool(status["indexed"] == 4 and status["failed"] == 1 and status["pending"] == 0)
+
+    try:
+        wait_for(indexed, timeout, interval=0.5)
+    except AssertionError as exc:
+        if "exited" in str(exc):
+            raise
+        log = site.log.read_text()[-3000:]
+        raise AssertionError(f"the catalog was not indexed in time:\n{log}") from None
 
 
 @pytest.fixture(scope="module")

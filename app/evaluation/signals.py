@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 import msgspec
 
-_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+from indexer.embed import words  # the project's one word-splitting rule
+
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # Words that say something is an image, or link and hedge, but name nothing in it:
 # the templates' frame ("An image of what looks like …", "The main colours are …"),
@@ -29,10 +30,6 @@ BOILERPLATE = frozenset({
     "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray",
     "grey", "beige", "light", "dark", "pale", "deep", "bright",
 })  # fmt: skip
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
 
 
 def ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
