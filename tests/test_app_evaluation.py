@@ -443,3 +443,14 @@ def test_eval_writes_reports_with_metrics(
     assert "<table>" in html and "a cat" in html
     assert "| classic/default |" in (out / "report.md").read_text()
     assert "vs naive baseline: MRR " in result.output
+
+
+def test_baseline_takes_the_detector_as_it_is_doubted_detections_included() -> None:
+    # imgdesc sets the teddy bear aside (describe/crosscheck.py); the naive baseline does not
+    facts = Facts(
+        width=10,
+        height=10,
+        labels=LabelFacts(labels=(Label("hen-of-the-woods", 0.31, "plant"),)),
+        objects=ObjectFacts(objects=(_obj("cup", 0.5),), doubted=(_obj("teddy bear", 0.95),)),
+    )
+    assert baseline.sentence(facts) == "A photo of hen-of-the-woods. Objects: teddy bear, cup"

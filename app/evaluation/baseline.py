@@ -47,8 +47,11 @@ def label_names(facts: Facts) -> list[str]:
 
 
 def object_names(facts: Facts) -> list[str]:
-    """Distinct detected object labels above the threshold, in the detector's order."""
-    objects = facts.objects.objects if facts.objects else ()
+    """Distinct detected object labels above the threshold, in the detector's order. The
+    baseline takes the detector as it is: the detections imgdesc doubts (ObjectFacts.doubted,
+    describe/crosscheck.py) count too."""
+    found = facts.objects
+    objects = sorted((*found.objects, *found.doubted), key=lambda o: -o.score) if found else []
     return list(dict.fromkeys(o.label for o in objects if o.score > MIN_OBJECT_SCORE))
 
 
