@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from describe import registry
 from describe.analyzers.base import Analyzer, ProfileCaptioner
 from describe.config import DescribeSettings
 from describe.errors import ModelError, NotLoadedError, UnknownNameError
@@ -24,6 +23,8 @@ from describe.facts import FACT_FIELDS, Description, Facts
 from describe.intake import PreparedImage, load_image
 from describe.memory import release_freed_memory
 from describe.profiles import Profile, ProfileSet
+from describe.registry import DEFAULT as DEFAULT_REGISTRY
+from describe.registry import Registry
 from describe.render import render
 from describe.tags import build_tags
 
@@ -33,9 +34,16 @@ log = logging.getLogger("describe")
 
 
 class Describer:
-    def __init__(self, settings: DescribeSettings | None = None, profiles: ProfileSet | None = None) -> None:
+    def __init__(
+        self,
+        settings: DescribeSettings | None = None,
+        profiles: ProfileSet | None = None,
+        registry: Registry | None = None,
+    ) -> None:
         self.settings = settings or DescribeSettings()
         self.profiles = profiles or ProfileSet.load(self.settings.profiles_file)
+        # the analyzer classes by name: the built-ins and plugins unless a caller passes its own
+        self.registry = registry or DEFAULT_REGISTRY
         self._analyzers: dict[str, Analyzer] = {}
         self._create_lock = threading.Lock()
         self._run_lock = threading.Lock()
@@ -55,14 +63,14 @@ class Describer:
     def _resolve_captioner(self, name: str) -> str:
         if name != AUTO:
             try:
-                registry.get(name, "captioner", "caption")
+                self.registry.get(name, "captioner", "caption")
             except UnknownNameError as exc:
                 raise UnknownNameError("captioner", name, [*exc.valid, AUTO]) from None
             return name
         from describe.analyzers.vlm.auto import choose, first_notice
 
         vlm = self.settings.vlm
-        registry.get(vlm, "captioner", "caption")
+        self.registry.get(vlm, "captioner", "caption")
         fallback = self.settings.fallback_captioner
         options = self.settings.analyzers.get(vlm, {})
         chosen, reason = choose(vlm, options, self.settings.download_models, fallback)
@@ -101,7 +109,7 @@ class Describer:
         """For callers that must not load a model per request (the REST API)."""
         if captioner is None or captioner == AUTO:
             return
-        registry.get(captioner, "captioner", "caption")
+        self.registry.get(captioner, "captioner", "caption")
         loaded = self.loaded_captioners()
         if captioner not in loaded:
             raise NotLoadedError(
@@ -114,7 +122,7 @@ class Describer:
         if fact == "caption":
             return self._caption_name(captioner)
         name = self.settings.use.get(fact, DEFAULT_ANALYZERS[fact])
-        registry.get(name, f"{fact} analyzer", fact)
+        self.registry.get(name, f"{fact} analyzer", fact)
         return name
 
     def analyzer(self, name: str, fact: str) -> Analyzer:
@@ -126,7 +134,7 @@ class Describer:
                 if fact == "caption":
                     options["download"] = self.settings.download_models
                 options.update(self.settings.analyzers.get(name, {}))
-                self._analyzers[name] = registry.create(name, kind, fact, **options)
+                self._analyzers[name] = self.registry.create(name, kind, fact, **options)
             return self._analyzers[name]
 
     def plan(self, profile: Profile, captioner: str | None = None) -> list[Analyzer]:
@@ -205,7 +213,7 @@ class Describer:
         # check the names before decoding, so a typo is reported as such
         self.profiles.get(profile or self.settings.profile)
         if captioner and captioner != AUTO:
-            registry.get(captioner, "captioner", "caption")
+            self.registry.get(captioner, "captioner", "caption")
         start = time.perf_counter()
         image = load_image(source, self.settings.limits, name=name)
         decode_ms = round((time.perf_counter() - start) * 1000, 1)

@@ -16,8 +16,6 @@ from describe.errors import UnknownNameError
 
 T = TypeVar("T", bound=type)
 
-_REGISTRY: dict[str, type] = {}
-_ALIASES: dict[str, str] = {}
 _BUILTINS = (
     "describe.analyzers.objects",
     "describe.analyzers.labels",
@@ -32,47 +30,79 @@ _BUILTINS = (
     "describe.analyzers.vlm.qwen",
     "describe.analyzers.vlm.blip",
 )
-_discovered = False
+ENTRY_POINT_GROUP = "imgdesc.analyzers"
 
 
-def register(name: str, *aliases: str) -> Callable[[T], T]:
-    def decorator(cls: T) -> T:
-        _REGISTRY[name] = cls
-        for alias in aliases:
-            _ALIASES[alias] = name
+class Registry:
+    """Name (or alias) → analyzer class. The Describer gets one passed in; DEFAULT is the
+    one the built-ins and plugins register into, and what the entry points use."""
+
+    def __init__(self, modules: tuple[str, ...] = (), group: str | None = None) -> None:
+        self._classes: dict[str, type] = {}
+        self._aliases: dict[str, str] = {}
+        self._modules, self._group = modules, group
+        self._discovered = not modules and group is None
+
+    def register(self, name: str, *aliases: str) -> Callable[[T], T]:
+        """A class decorator: `@register("objects", "detector")`."""
+
+        def decorator(cls: T) -> T:
+            self._classes[name] = cls
+            for alias in aliases:
+                self._aliases[alias] = name
+            return cls
+
+        return decorator
+
+    def unregister(self, name: str) -> None:
+        """Drop a name and its aliases (tests that add fakes take them out again)."""
+        self._classes.pop(name, None)
+        for alias in [a for a, target in self._aliases.items() if target == name]:
+            del self._aliases[alias]
+
+    def copy(self) -> Registry:
+        """A registry with everything this one has (built-ins and plugins discovered
+        first), to extend without changing this one: a test's fakes, an app's own set."""
+        self._discover()
+        other = Registry()
+        other._classes, other._aliases = dict(self._classes), dict(self._aliases)
+        return other
+
+    def _discover(self) -> None:
+        # imported lazily: each analyzer module pulls its runtime (OpenCV, LiteRT, …)
+        if self._discovered:
+            return
+        self._discovered = True
+        for module in self._modules:
+            import_module(module)
+        if self._group:
+            for ep in entry_points(group=self._group):
+                ep.load()
+
+    def names(self, produces: str | None = None) -> list[str]:
+        """Registered names, optionally only those producing one Facts field (e.g. "caption")."""
+        self._discover()
+        return sorted(n for n, cls in self._classes.items() if produces is None or _produces(cls) == produces)
+
+    def get(self, name: str, kind: str = "analyzer", produces: str | None = None) -> type:
+        self._discover()
+        cls = self._classes.get(self._aliases.get(name, name))
+        if cls is None or (produces is not None and _produces(cls) != produces):
+            raise UnknownNameError(kind, name, self.names(produces))
         return cls
 
-    return decorator
-
-
-def _discover() -> None:
-    global _discovered
-    if _discovered:
-        return
-    _discovered = True
-    for module in _BUILTINS:
-        import_module(module)
-    for ep in entry_points(group="imgdesc.analyzers"):
-        ep.load()
+    def create(self, name: str, kind: str = "analyzer", produces: str | None = None, **options: Any) -> Any:
+        return self.get(name, kind, produces)(**options)
 
 
 def _produces(cls: type) -> str:
     return str(getattr(cls, "produces", ""))
 
 
-def names(produces: str | None = None) -> list[str]:
-    """Registered names, optionally only those producing one Facts field (e.g. "caption")."""
-    _discover()
-    return sorted(n for n, cls in _REGISTRY.items() if produces is None or _produces(cls) == produces)
-
-
-def get(name: str, kind: str = "analyzer", produces: str | None = None) -> type:
-    _discover()
-    cls = _REGISTRY.get(_ALIASES.get(name, name))
-    if cls is None or (produces is not None and _produces(cls) != produces):
-        raise UnknownNameError(kind, name, names(produces))
-    return cls
-
-
-def create(name: str, kind: str = "analyzer", produces: str | None = None, **options: Any) -> Any:
-    return get(name, kind, produces)(**options)
+DEFAULT = Registry(_BUILTINS, ENTRY_POINT_GROUP)
+# what analyzer modules and plugins call, and the read side for callers with no Describer
+register = DEFAULT.register
+unregister = DEFAULT.unregister
+names = DEFAULT.names
+get = DEFAULT.get
+create = DEFAULT.create

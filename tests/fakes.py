@@ -137,9 +137,8 @@ def fake_analyzers() -> Iterator[None]:
     try:
         yield
     finally:
-        # the registry has no unregister(); drop exactly what was added above
         for cls in FAKES:
-            registry._REGISTRY.pop(cls.name, None)
+            registry.unregister(cls.name)
 
 
 def make_describer(delay: float = 0.0) -> Describer:

@@ -109,7 +109,7 @@ def fake_captioner() -> Callable[[], Any]:
             return Caption("A hand-written caption about a teapot", self.name)
 
     yield lambda: calls
-    registry._REGISTRY.pop("test-captioner")
+    registry.unregister("test-captioner")
 
 
 def test_a_registered_captioner_is_picked_by_name(
@@ -119,3 +119,22 @@ def test_a_registered_captioner_is_picked_by_name(
     assert result.captioner == "test-captioner"
     assert result.description.startswith("A hand-written caption about a teapot.")
     assert fake_captioner() == ["x"]
+
+
+def test_a_describer_uses_the_registry_it_is_given() -> None:
+    from tests.fakes import FAKE_USE, FAKES
+
+    own = registry.DEFAULT.copy()  # the built-ins, plus the fakes below
+    for cls in FAKES:
+        own.register(cls.name)(cls)
+    settings = DescribeSettings(captioner="fake-caption", use=FAKE_USE)
+    blank = encode(np.zeros((8, 8, 3), np.uint8))
+    described = Describer(settings, registry=own).describe(blank, name="x.png")
+    assert described.captioner == "fake-caption"
+    # the fakes were never registered on the shared registry
+    with pytest.raises(UnknownNameError):
+        Describer(settings)
+    own.unregister("fake-caption")
+    with pytest.raises(UnknownNameError) as raised:
+        Describer(settings, registry=own)
+    assert "fake-caption" in str(raised.value)
