@@ -33,6 +33,16 @@ AUTO = "auto"  # the configured VLM when its weights are here or can be fetched,
 log = logging.getLogger("describe")
 
 
+def size_shared_pools(threads: int) -> None:
+    """Thread pools that belong to the process, not to one analyzer: OpenCV's (the
+    detector, colours, composition and OCR pre-processing all use it). Sized once from
+    the `threads` setting; an analyzer's own `threads` option only sizes its own session
+    (ONNX Runtime, LiteRT). Torch's pool is the VLM's alone and is set when it loads."""
+    import cv2
+
+    cv2.setNumThreads(max(1, threads))
+
+
 class Describer:
     def __init__(
         self,
@@ -44,6 +54,7 @@ class Describer:
         self.profiles = profiles or ProfileSet.load(self.settings.profiles_file)
         # the analyzer classes by name: the built-ins and plugins unless a caller passes its own
         self.registry = registry or DEFAULT_REGISTRY
+        size_shared_pools(self.settings.threads)
         self._analyzers: dict[str, Analyzer] = {}
         self._create_lock = threading.Lock()
         self._run_lock = threading.Lock()

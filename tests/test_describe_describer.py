@@ -138,3 +138,17 @@ def test_a_describer_uses_the_registry_it_is_given() -> None:
     with pytest.raises(UnknownNameError) as raised:
         Describer(settings, registry=own)
     assert "fake-caption" in str(raised.value)
+
+
+def test_the_shared_thread_pool_is_sized_once_from_the_settings() -> None:
+    import cv2
+
+    before = cv2.getNumThreads()
+    try:
+        settings = DescribeSettings(captioner="classic", threads=1, analyzers={"objects": {"threads": 3}})
+        describer = Describer(settings)
+        assert cv2.getNumThreads() == 1
+        describer.analyzer("objects", "objects").load()  # its own option no longer resizes the process pool
+        assert cv2.getNumThreads() == 1
+    finally:
+        cv2.setNumThreads(before)

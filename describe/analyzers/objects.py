@@ -85,9 +85,8 @@ class ObjectDetector(BaseAnalyzer):
         self._forward_lock = threading.Lock()
 
     def _load(self) -> None:
-        threads = self.options.get("threads")
-        if threads is not None:
-            cv2.setNumThreads(int(threads))  # process-wide in OpenCV
+        # OpenCV's thread pool is process-wide: the Describer sizes it once from the
+        # settings (describer.size_shared_pools), not each analyzer from its options
         graph, config = (
             model_file("frozen_inference_graph.pb"),
             model_file("ssd_mobilenet_v2_coco_2018_03_29.pbtxt"),
