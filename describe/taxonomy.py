@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
-from describe.facts import Label, LabelFacts
+from describe.facts import Label
 
 FALLBACK_CATEGORY = "object"
 
@@ -48,8 +48,3 @@ def is_place(label: Label) -> bool:
     """True for labels that say where a photo was taken (landscapes, buildings, piers, …)."""
     tax = taxonomy()
     return label.category in tax.place_categories or label.name in tax.places
-
-
-def places(facts: LabelFacts | None) -> tuple[Label, ...]:
-    """The setting-like labels among ``facts``, best first."""
-    return tuple(label for label in facts.labels if is_place(label)) if facts else ()
