@@ -64,6 +64,18 @@ def run_benchmarks(
     err.print(f"report: {report_dir / 'report.md'} (plots and results.json beside it)", markup=False)
 
 
+@bench.command("lanes")
+def lanes(
+    searches: Annotated[int, typer.Option(help="Searches per phase.")] = 60,
+    uploads: Annotated[int, typer.Option(help="Uploads described at once in the busy phase.")] = 4,
+) -> None:
+    """Search latency idle and while uploads are described and the indexer is busy (real models)."""
+    require_dev_extras("bench", *SAMPLE_EXTRAS)
+    from app.bench.lanes import report, run
+
+    sys.stdout.write(report(run(from_flags(), searches=searches, uploads=uploads)) + "\n")
+
+
 @bench.command("florence")
 def florence(
     variants: Annotated[
