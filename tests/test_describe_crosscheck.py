@@ -58,3 +58,12 @@ def test_doubted_detections_are_set_aside_and_the_rest_recounted() -> None:
     assert [o.label for o in checked.doubted] == ["teddy bear"]
     # nothing to doubt: the facts come back as they were
     assert set_aside_doubted(found, LabelFacts(labels=(Label("teddy", 0.9, "household"),))) is found
+
+
+def test_a_setting_never_contradicts_what_stands_in_it() -> None:
+    seashore = Label("seashore", 0.6, "landscape")
+    palace = Label("palace", 0.7, "building")
+    assert not doubted(_obj("boat"), [seashore])
+    assert not doubted(_obj("car"), [palace])
+    # the first thing after the settings decides: a plant is no bird
+    assert doubted(_obj("bird"), [seashore, Label("daisy", 0.3, "plant", hypernyms=("flower", "plant"))])
