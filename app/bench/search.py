@@ -2,7 +2,7 @@
 embedded stores, one left as the app leaves it (appendable segments, searched
 exhaustively) and one optimised after each step (HNSW graph), queried at each size.
 
-Points and queries follow indexer/store/bench.py (Zipf-distributed tags and terms, a
+Points and queries follow app/bench/store_data.py (Zipf-distributed tags and terms, a
 query near a stored point with three of its terms), generated in vectorised chunks so
 100k points take seconds, not a minute. Times are the store query alone; the query
 embedding (a few ms) is measured by the system bench.
@@ -19,8 +19,8 @@ import msgspec
 import numpy as np
 
 from app.bench.measure import p50_p95_ms, rss_mb
+from app.bench.store_data import TAGS, VOCAB, WORDS, hybrid, label_rows, unit_rows
 from indexer.store.base import DENSE, ImagePoint, SparseVector, StoredImage, point_id
-from indexer.store.bench import TAGS, VOCAB, WORDS, hybrid, label_rows, unit_rows
 from indexer.store.edge import EdgeStore
 
 SIZES = (1_000, 10_000, 30_000, 100_000)
@@ -52,7 +52,7 @@ def chunk(start: int, n: int, dim: int, rng: np.random.Generator) -> tuple[list[
     keys = np.log(_zipf_p(TAGS)) + rng.gumbel(size=(n, TAGS))
     tag_order = np.argsort(-keys, axis=1)
     tag_counts = rng.integers(3, 9, n)
-    # terms: Zipf with replacement, duplicates dropped (close to the store bench's draw)
+    # terms: Zipf with replacement, duplicates dropped (close to store_data's draw)
     terms = rng.choice(VOCAB, size=(n, 30), p=_zipf_p(VOCAB))
     term_counts = rng.integers(8, 31, n)
     words = rng.choice(WORDS, size=(n, 30))

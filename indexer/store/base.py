@@ -5,7 +5,9 @@ where those bytes live. Named vectors, each searched on its own (`nearest`) and
 fused by the caller: "dense" (sentence embedding of the description, cosine),
 "focus" (sentence embedding of the confident facts, cosine), "labels" (a label
 distribution in the same space, dot product, so its length counts) and "sparse"
-(lexical term weights; Qdrant applies IDF, which makes it BM25-like).
+(lexical term weights; Qdrant applies IDF, which makes it BM25-like). Optional:
+"image", the image embedding of an image-text model (SigLIP 2, cosine), declared when
+the store is opened with an `image_size` and held only by points described with it.
 """
 
 from __future__ import annotations
@@ -33,8 +35,11 @@ LABELS = "labels"
 SPARSE = "sparse"
 # every named vector a store of this version holds; one missing means an older store
 VECTORS = (DENSE, FOCUS, LABELS, SPARSE)
+# the optional image vector: added to a store that lacks it (no rebuild), and replaced
+# empty when the image model's size changes (its points are re-embedded from the files)
+IMAGE = "image"
 # Payload fields with a keyword index (filtered or faceted) and a full-text index.
-KEYWORD_FIELDS = ("tags", "paths", "sha256", "captioner", "embedding_model")
+KEYWORD_FIELDS = ("tags", "paths", "sha256", "captioner", "embedding_model", "image_model")
 TEXT_FIELDS = ("description", "text")
 # Ordered by (newest first) when browsing without a query: needs a datetime index.
 ORDER_FIELD = "indexed_at"
@@ -109,6 +114,8 @@ class StoredImage(msgspec.Struct, kw_only=True):
     described_at: str = ""  # ISO 8601, UTC
     indexed_at: str = ""
     embedding_model: str = ""
+    # the image-text model whose image embedding the point holds ("" when it holds none)
+    image_model: str = ""
     describer_version: str = ""
     # the generation prompt checked against the picture, and where the file says it came
     # from; searchable through the sparse view only (indexer/points.py)
@@ -134,6 +141,7 @@ class ImagePoint(msgspec.Struct):
     # None: the point has no such vector, and the nearest() of that view never finds it
     focus: list[float] | None = None
     labels: list[float] | None = None
+    image: list[float] | None = None
 
 
 class Hit(msgspec.Struct):
@@ -171,6 +179,15 @@ class Store(Protocol):
 
     def get_many(self, ids: Sequence[str]) -> dict[str, StoredImage]:
         """The payloads of `ids` that are stored; unknown ids are left out."""
+        ...
+
+    def image_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        """The IMAGE vectors of `ids` that have one (a text re-embedding keeps them)."""
+        ...
+
+    def set_image_vectors(self, vectors: Sequence[tuple[str, list[float]]], model: str) -> None:
+        """Replace only the IMAGE vector of each point, and record `model` as its image_model;
+        the other vectors and the payload stay (re-embedding images without describing)."""
         ...
 
     def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:

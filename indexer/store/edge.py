@@ -21,6 +21,7 @@ import qdrant_edge as qe
 from indexer.store.base import (
     DENSE,
     FOCUS,
+    IMAGE,
     KEYWORD_FIELDS,
     LABELS,
     ORDER_FIELD,
@@ -47,23 +48,33 @@ class EdgeStore:
         self._lock_fd: int | None = lock_fd
 
     @classmethod
-    def open(cls, path: Path, dense_size: int, recreate: bool = False, claim: int | None = None) -> EdgeStore:
+    def open(
+        cls,
+        path: Path,
+        dense_size: int,
+        recreate: bool = False,
+        claim: int | None = None,
+        image_size: int | None = None,
+    ) -> EdgeStore:
         """Create the shard if `path` holds none, load it otherwise. `recreate` wipes it
         first (after a DimensionMismatchError or SchemaChangedError, once the caller
         decided to rebuild).
-        `claim`: the lock from claim_lock(), taken earlier; the store owns it once open."""
+        `claim`: the lock from claim_lock(), taken earlier; the store owns it once open.
+        `image_size`: declare the IMAGE vector at that size (added to a shard without it;
+        a shard holding it at another size gets it back empty)."""
         path.mkdir(parents=True, exist_ok=True)
         lock_fd = _lock(path) if claim is None else claim
         try:
             if recreate:
                 _wipe(path)
-            config = _config(dense_size)
             if (path / CONFIG_FILE).exists():
-                _check_stored_config(path, dense_size)
+                stored_image = _check_stored_config(path, dense_size)
                 # passing the config makes Edge check the distances, sparse settings and the rest
-                shard = qe.EdgeShard.load(str(path), config)
+                shard = qe.EdgeShard.load(str(path), _config(dense_size, stored_image))
+                if image_size is not None and image_size != stored_image:
+                    _replace_image_vector(shard, image_size, stored_image is not None)
             else:
-                shard = qe.EdgeShard.create(str(path), config)
+                shard = qe.EdgeShard.create(str(path), _config(dense_size, image_size))
             _ensure_payload_indexes(shard)
         except BaseException:
             if claim is None:  # a claim stays with the caller, who may retry with it
@@ -130,6 +141,26 @@ class EdgeStore:
         records = self._shard.retrieve(list(ids), True, False)
         return {str(r.id): decode_payload(r.payload) for r in records}
 
+    def image_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        if not ids:
+            return {}
+        out: dict[str, list[float]] = {}
+        for record in self._shard.retrieve(list(ids), False, True):
+            vector = record.vector.get(IMAGE) if isinstance(record.vector, dict) else None
+            if isinstance(vector, list) and all(isinstance(x, float) for x in vector):
+                out[str(record.id)] = [float(x) for x in vector]  # type: ignore[arg-type]
+        return out
+
+    def set_image_vectors(self, vectors: Sequence[tuple[str, list[float]]], model: str) -> None:
+        if not vectors:
+            return
+        ids: list[qe.PointId] = [pid for pid, _ in vectors]
+        self._shard.update(
+            qe.UpdateOperation.update_vectors([qe.PointVectors(p, {IMAGE: v}) for p, v in vectors])
+        )
+        self._shard.update(qe.UpdateOperation.set_payload(ids, {"image_model": model}))
+        self._shard.flush()
+
     def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
         request = qe.FacetRequest("tags", limit=limit, exact=True, filter=_tag_filter(tags))
         response = self._shard.facet(request)
@@ -178,15 +209,18 @@ class EdgeStore:
             self.close()
 
 
-def _config(dense_size: int) -> qe.EdgeConfig:
+def _config(dense_size: int, image_size: int | None = None) -> qe.EdgeConfig:
     # HNSW with the default parameters (m=16, ef_construct=100), like a server collection
+    vectors = {
+        DENSE: qe.EdgeVectorParams(size=dense_size, distance=qe.Distance.Cosine),
+        FOCUS: qe.EdgeVectorParams(size=dense_size, distance=qe.Distance.Cosine),
+        # dot product: the label distribution's length carries how confident it is
+        LABELS: qe.EdgeVectorParams(size=dense_size, distance=qe.Distance.Dot),
+    }
+    if image_size is not None:
+        vectors[IMAGE] = qe.EdgeVectorParams(size=image_size, distance=qe.Distance.Cosine)
     return qe.EdgeConfig(
-        vectors={
-            DENSE: qe.EdgeVectorParams(size=dense_size, distance=qe.Distance.Cosine),
-            FOCUS: qe.EdgeVectorParams(size=dense_size, distance=qe.Distance.Cosine),
-            # dot product: the label distribution's length carries how confident it is
-            LABELS: qe.EdgeVectorParams(size=dense_size, distance=qe.Distance.Dot),
-        },
+        vectors=vectors,
         # IDF turns the client-side term-frequency weights into BM25-like scores
         sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
     )
@@ -207,8 +241,18 @@ def _ensure_payload_indexes(shard: qe.EdgeShard) -> None:
     shard.flush()
 
 
-def _check_stored_config(path: Path, dense_size: int) -> None:
-    """Compare the named vectors recorded at creation with what this version needs.
+def _replace_image_vector(shard: qe.EdgeShard, size: int, exists: bool) -> None:
+    """Declare IMAGE at `size`; one of another size (another image model) goes first, with
+    its vectors: they cannot be compared with the new model's."""
+    if exists:
+        shard.update(qe.UpdateOperation.delete_vector_name(IMAGE))
+    shard.update(qe.UpdateOperation.create_dense_vector(IMAGE, size, qe.Distance.Cosine))
+    shard.flush()
+
+
+def _check_stored_config(path: Path, dense_size: int) -> int | None:
+    """Compare the named vectors recorded at creation with what this version needs; the
+    stored IMAGE vector's size (None without one).
     An unreadable record is left to Edge, which checks the config again on load
     (but answers a mismatch with a bare Exception, hence the readable errors here)."""
     try:
@@ -216,14 +260,16 @@ def _check_stored_config(path: Path, dense_size: int) -> None:
         dense = dict(config["vectors"])
         stored = {**dense, **dict(config.get("sparse_vectors") or {})}
         stored_size = int(dense[DENSE]["size"]) if DENSE in dense else None
+        image_size = int(dense[IMAGE]["size"]) if IMAGE in dense else None
     except (OSError, ValueError, KeyError, TypeError):
-        return
+        return None
     where = f"the embedded store at {path}"
     if stored_size is not None and stored_size != dense_size:
         raise DimensionMismatchError(where, stored_size, dense_size)
     missing = [name for name in VECTORS if name not in stored]
     if missing:
         raise SchemaChangedError(where, missing)
+    return image_size
 
 
 def _wipe(path: Path) -> None:
@@ -289,4 +335,6 @@ def _to_point(point: ImagePoint) -> qe.Point:
         vectors[FOCUS] = point.focus
     if point.labels is not None:
         vectors[LABELS] = point.labels
+    if point.image is not None:
+        vectors[IMAGE] = point.image
     return qe.Point(point.id, vectors, msgspec.to_builtins(point.payload))

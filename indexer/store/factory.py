@@ -18,20 +18,28 @@ def open_store(
     collection: str = "images",
     recreate: bool = False,
     claim: StoreClaim | None = None,
+    image_size: int | None = None,
 ) -> Store:
     """The embedded Qdrant Edge shard at data_dir/"qdrant", or `collection` on the server
     at `url`. `recreate` starts empty (after a DimensionMismatchError or a
     SchemaChangedError, to rebuild the index).
-    `claim`: the embedded store's lock, from claim_store()."""
+    `claim`: the embedded store's lock, from claim_store().
+    `image_size`: the image-text model's vector size, to hold image vectors (None: none)."""
     # imported here so that each deployment loads only the Qdrant package it uses
     if url:
         from indexer.store.server import ServerStore
 
-        return ServerStore.connect(url, dense_size, api_key=api_key, collection=collection, recreate=recreate)
+        return ServerStore.connect(
+            url, dense_size, api_key=api_key, collection=collection, recreate=recreate, image_size=image_size
+        )
     from indexer.store.edge import EdgeStore
 
     store = EdgeStore.open(
-        data_dir / "qdrant", dense_size, recreate=recreate, claim=claim.fd if claim else None
+        data_dir / "qdrant",
+        dense_size,
+        recreate=recreate,
+        claim=claim.fd if claim else None,
+        image_size=image_size,
     )
     if claim is not None:
         claim.handed_over = True  # the store releases the lock when it closes

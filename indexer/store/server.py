@@ -19,6 +19,7 @@ from qdrant_client.http.exceptions import UnexpectedResponse
 from indexer.store.base import (
     DENSE,
     FOCUS,
+    IMAGE,
     KEYWORD_FIELDS,
     LABELS,
     ORDER_FIELD,
@@ -59,9 +60,10 @@ class ServerStore:
         collection: str = "images",
         recreate: bool = False,
         layout: CollectionLayout | None = None,
+        image_size: int | None = None,
     ) -> ServerStore:
         client = QdrantClient(url=url, api_key=api_key)
-        return cls.from_client(client, collection, dense_size, recreate, layout)
+        return cls.from_client(client, collection, dense_size, recreate, layout, image_size)
 
     @classmethod
     def from_client(
@@ -71,12 +73,15 @@ class ServerStore:
         dense_size: int,
         recreate: bool = False,
         layout: CollectionLayout | None = None,
+        image_size: int | None = None,
     ) -> ServerStore:
         """Use `client` (the store closes it, and so does a failed open: local mode
         holds its folder's lock until then); create the collection if missing, laid
-        out as `layout` says (the server's defaults when None)."""
+        out as `layout` says (the server's defaults when None). `image_size`: declare
+        the IMAGE vector at that size (added when missing, replaced empty at another size)."""
         try:
             _prepare_collection(client, collection, dense_size, recreate, layout or CollectionLayout())
+            _ensure_image_vector(client, collection, image_size)
         except BaseException:
             client.close()
             raise
@@ -140,6 +145,21 @@ class ServerStore:
             return {}
         records = self._client.retrieve(self.collection, list(ids), with_payload=True, with_vectors=False)
         return {str(r.id): decode_payload(r.payload) for r in records}
+
+    def image_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        if not ids or IMAGE not in _dense_params(self._client, self.collection):
+            return {}
+        records = self._client.retrieve(self.collection, list(ids), with_payload=False, with_vectors=[IMAGE])
+        found = {str(r.id): r.vector.get(IMAGE) for r in records if isinstance(r.vector, dict)}
+        return {pid: list(v) for pid, v in found.items() if isinstance(v, list)}  # type: ignore[arg-type]
+
+    def set_image_vectors(self, vectors: Sequence[tuple[str, list[float]]], model: str) -> None:
+        for start in range(0, len(vectors), UPSERT_BATCH):
+            batch = vectors[start : start + UPSERT_BATCH]
+            points = [models.PointVectors(id=pid, vector={IMAGE: v}) for pid, v in batch]
+            self._client.update_vectors(self.collection, points, wait=True)
+            ids: list[models.ExtendedPointId] = [pid for pid, _ in batch]
+            self._client.set_payload(self.collection, {"image_model": model}, points=ids, wait=True)
 
     def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
         response = self._client.facet(
@@ -208,6 +228,25 @@ def _prepare_collection(
     _ensure_payload_indexes(client, collection)
 
 
+def _dense_params(client: QdrantClient, collection: str) -> dict[str, models.VectorParams]:
+    params = client.get_collection(collection).config.params
+    return dict(params.vectors) if isinstance(params.vectors, dict) else {}
+
+
+def _ensure_image_vector(client: QdrantClient, collection: str, size: int | None) -> None:
+    """Declare IMAGE at `size` (Qdrant adds a named vector to a live collection); one of
+    another size (another image model) goes first, with its vectors."""
+    if size is None:
+        return
+    stored = _dense_params(client, collection).get(IMAGE)
+    if stored is not None and stored.size == size:
+        return
+    if stored is not None:
+        client.delete_vector_name(collection, IMAGE, wait=True)
+    config = models.DenseVectorConfig(size=size, distance=models.Distance.COSINE)
+    client.create_vector_name(collection, IMAGE, models.DenseVectorNameConfig(dense=config), wait=True)
+
+
 def _check_collection(client: QdrantClient, collection: str, dense_size: int) -> None:
     """Compare the collection's named vectors with what this version needs."""
     params = client.get_collection(collection).config.params
@@ -259,4 +298,6 @@ def _to_point(point: ImagePoint) -> models.PointStruct:
         vectors[FOCUS] = point.focus
     if point.labels is not None:
         vectors[LABELS] = point.labels
+    if point.image is not None:
+        vectors[IMAGE] = point.image
     return models.PointStruct(id=point.id, vector=vectors, payload=msgspec.to_builtins(point.payload))
