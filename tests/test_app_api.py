@@ -233,11 +233,18 @@ def test_a_generated_image_shows_its_prompt_and_can_be_filtered(
     catalog: TestClient, photos: dict[str, np.ndarray]
 ) -> None:
     images: Path = catalog.app.state["images"]
-    (images / "generated.png").write_bytes(_png_with_prompt(photos["chelsea"], "a dog and a cat on a sofa"))
+    # the cat photo, generated (so the file says) from a prompt asking for coffee as well
+    prompt = "a cat beside a cup of espresso on a saucer"
+    (images / "generated.png").write_bytes(_png_with_prompt(photos["chelsea"], prompt))
     wait_for(lambda: catalog.get("/api/index/status").json()["indexed"] == 6, timeout=30)
     try:
         [hit] = catalog.get("/api/search", params={"tag": "prompt-mismatch"}).json()["hits"]
         assert hit["filename"] == "generated.png" and "ai-generated" in hit["tags"]
+        # the prompt's words find it, below the photo that really shows them
+        found = [
+            h["filename"] for h in catalog.get("/api/search", params={"q": "espresso saucer"}).json()["hits"]
+        ]
+        assert found[0] == "coffee.jpg" and "generated.png" in found[1:3], found
         # the search page offers the filter even when the tag is rare
         assert 'href="/?tag=prompt-mismatch"' in catalog.get("/").text
         image_page = catalog.get(f"/images/{hit['id']}").text
