@@ -137,7 +137,7 @@ class Provenance(msgspec.Struct, frozen=True):
 
 
 class Evidence(msgspec.Struct, frozen=True):
-    kind: str  # object, label, caption, colour, text
+    kind: str  # object, label, caption, colour, text, grounding
     name: str  # what the model said: "cat", "tabby", "red", "SALE"
     score: float = 1.0
 
@@ -166,6 +166,22 @@ class PromptCheck(msgspec.Struct, frozen=True):
     mismatch: bool = False  # something the models could have seen is not there, or differs
 
 
+class ZeroShotTag(msgspec.Struct, frozen=True):
+    name: str  # the vocabulary's tag, e.g. "flat lay"
+    score: float  # the model's sigmoid probability that the prompt matches the image
+    category: str  # the vocabulary's category: food, style, season, …
+
+
+class ZeroShotFacts(msgspec.Struct, frozen=True):
+    """Tags an image-text model scored against a tag vocabulary (describe/data/tag_vocabulary.toml)."""
+
+    tags: tuple[ZeroShotTag, ...] = ()
+    source: str = ""  # the analyzer, e.g. "siglip2": the tags' source
+    model: str = ""  # the checkpoint (repo id or folder) the scores and the embedding come from
+    # the image embedding (unit length) the store keeps as its image vector; () when none
+    embedding: tuple[float, ...] = ()
+
+
 class Facts(msgspec.Struct, frozen=True):
     """Everything the analyzers found about one image. A missing analyzer leaves None."""
 
@@ -179,6 +195,7 @@ class Facts(msgspec.Struct, frozen=True):
     caption: Caption | None = None
     provenance: Provenance | None = None
     prompt_check: PromptCheck | None = None
+    zero_shot: ZeroShotFacts | None = None
 
 
 # The facts analyzers fill (everything but the image size), in the Facts struct's order:
@@ -188,7 +205,7 @@ FACT_FIELDS = tuple(f for f in Facts.__struct_fields__ if f not in ("width", "he
 
 class Tag(msgspec.Struct, frozen=True):
     name: str
-    source: str  # objects, labels, category, colours, composition, text, caption
+    source: str  # objects, labels, category, colours, composition, text, caption, siglip2 (zero_shot)
     score: float = 1.0
 
 

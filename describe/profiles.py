@@ -29,6 +29,7 @@ TAG_SOURCES = (
     "composition",
     "text",
     "caption",
+    "zero_shot",
     "provenance",
 )
 

@@ -29,6 +29,7 @@ _BUILTINS = (
     "describe.analyzers.vlm.smolvlm",
     "describe.analyzers.vlm.qwen",
     "describe.analyzers.vlm.blip",
+    "describe.analyzers.siglip.tagger",
 )
 ENTRY_POINT_GROUP = "imgdesc.analyzers"
 

@@ -45,6 +45,10 @@ def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
     tagged = [lb for lb in facts.labels.labels if lb.best >= rules.min_score] if facts.labels else []
     if "labels" in sources:
         out += [Tag(lb.name, "labels", lb.best) for lb in tagged]
+    if facts.zero_shot and "zero_shot" in sources:
+        # already cut by the vocabulary's calibrated threshold, not by min_score: SigLIP's
+        # per-pair sigmoid puts true matches at 0.05-0.3, where a softmax label would be noise
+        out += [Tag(t.name, facts.zero_shot.source or "zero_shot", t.score) for t in facts.zero_shot.tags]
     if "hypernyms" in sources:
         # WordNet ancestors of the tagged labels: a search for "flower" finds the daisy
         out += [Tag(word, "hypernyms", lb.best) for lb in tagged for word in lb.hypernyms[:MAX_HYPERNYMS]]

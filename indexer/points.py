@@ -21,18 +21,23 @@ by search/ with calibrated weights:
   generation prompt. The prompt is in no dense view: it says what was asked for, not
   what the image shows, so a search for its words finds the image below the images
   that are seen to show them.
+
+Optionally a fifth, ``image``: the image embedding of an image-text model (the SigLIP 2
+tagger, describe/analyzers/siglip/), searched with the same model's text tower — the
+pixels themselves rather than what the analyzers said about them. Only points described
+with the tagger carry it; indexer/image_vectors.py fills it in for the others.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 
 import numpy as np
 from msgspec.structs import replace
 
-from describe.facts import Description, DetectedObject, Label
+from describe.facts import Description, DetectedObject, Label, ZeroShotFacts
 from describe.prompt_phrases import clean
 from indexer.embed import TextEmbedder, sparse_vector
 from indexer.store.base import ImagePoint, SparseVector, StoredImage
@@ -66,9 +71,11 @@ def stored_image(
     indexed_at: str = "",
     embedding_model: str = "",
     describer_version: str = "",
+    zero_shot: ZeroShotFacts | None = None,
 ) -> StoredImage:
     """The payload for one image content. `width`/`height` are the original file's
-    (the description's are the working copy's) when the caller knows them."""
+    (the description's are the working copy's) when the caller knows them. `zero_shot`:
+    the tagger's facts, whose model is recorded as the point's image_model."""
     return StoredImage(
         sha256=sha256,
         paths=paths,
@@ -92,10 +99,16 @@ def stored_image(
         described_at=described_at,
         indexed_at=indexed_at,
         embedding_model=embedding_model,
+        image_model=zero_shot.model if zero_shot and zero_shot.embedding else "",
         describer_version=describer_version,
         prompt_check=main.prompt_check,
         provenance=main.provenance,
     )
+
+
+def image_vector(zero_shot: ZeroShotFacts | None) -> list[float] | None:
+    """The tagger's image embedding as the point's IMAGE vector; None without one."""
+    return list(zero_shot.embedding) if zero_shot and zero_shot.embedding else None
 
 
 def _words(labels: Sequence[Label]) -> list[str]:
@@ -160,10 +173,19 @@ class PointEncoder:
         self.embedder = embedder
         self._label_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
-    def points(self, items: Sequence[tuple[str, StoredImage]]) -> list[ImagePoint]:
-        """One batch: both documents of every image are embedded in one call."""
+    def points(
+        self, items: Sequence[tuple[str, StoredImage]], images: Mapping[str, list[float]] | None = None
+    ) -> list[ImagePoint]:
+        """One batch: both documents of every image are embedded in one call. `images`: the
+        IMAGE vector by point id (from image_vector(), or kept from the store by
+        Store.image_vectors() when re-embedding text); a point without one records no
+        image_model, so indexer/image_vectors.py gives it one later."""
         if not items:
             return []
+        images = images or {}
+        items = [
+            (pid, p if pid in images or not p.image_model else replace(p, image_model="")) for pid, p in items
+        ]
         documents = [document_text(p) for _, p in items]
         vectors = self.embedder.embed(documents + [focus_text(p) for _, p in items])
         dense, focus = vectors[: len(items)], vectors[len(items) :]
@@ -175,12 +197,13 @@ class PointEncoder:
                 payload=p,
                 focus=f,
                 labels=self.label_vector(p.labels),
+                image=images.get(pid),
             )
             for (pid, p), doc, d, f in zip(items, documents, dense, focus, strict=True)
         ]
 
-    def point(self, pid: str, payload: StoredImage) -> ImagePoint:
-        return self.points([(pid, payload)])[0]
+    def point(self, pid: str, payload: StoredImage, image: list[float] | None = None) -> ImagePoint:
+        return self.points([(pid, payload)], {pid: image} if image is not None else None)[0]
 
     def label_vector(self, labels: Sequence[Label]) -> list[float] | None:
         """Σ p·e(word) / Σ p over the candidates and their nearest ancestors (at half the

@@ -12,6 +12,7 @@ cosine cut-off, the first version, scored 0.1–0.2 MRR lower.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import msgspec
@@ -29,6 +30,10 @@ class Weights(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     focus: float = 0.4
     labels: float = 0.2
     sparse: float = 0.2
+    # the image vectors (SigLIP 2), scored as the model's match probability σ(t·cos + b):
+    # not calibrated on the dev sets yet (that needs the real weights; docs/RESEARCH.md),
+    # so a guess that puts a confident match (p ≈ 0.2–0.4) level with a good focus match
+    image: float = 1.0
     # BM25 scores grow with the collection (IDF); s / (s + k) keeps them in [0, 1) so
     # the weight means the same on 100 images and on 100,000
     sparse_saturation: float = 5.0
@@ -36,6 +41,13 @@ class Weights(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 def saturate(score: float, k: float) -> float:
     return score / (score + k) if score > 0 else 0.0
+
+
+def match_probability(cosine: float, scale: float, bias: float) -> float:
+    """SigLIP's sigmoid of a text-image cosine: the model's probability that they match.
+    Cosines of text and image vectors sit in a narrow band (−0.1..0.2); this puts them on
+    a scale the other views' weights mean something against."""
+    return 1.0 / (1.0 + math.exp(-(scale * cosine + bias)))
 
 
 def fuse(views: Mapping[str, Ranked], weights: Mapping[str, float], complete: Mapping[str, bool]) -> Ranked:

@@ -1,18 +1,23 @@
 """Search: embed the query once for the three dense views and once as lexical
 terms, ask the store for each view's best candidates, fuse the scores with
 calibrated weights (search/fusion.py) and return hits — all of them ranked, the
-likely ones marked. Shared by REST, CLI and the web pages."""
+likely ones marked. Shared by REST, CLI and the web pages.
+
+With an image-text query encoder (the SigLIP 2 tagger), the query is also embedded by
+its text tower and matched against the points' image vectors: a fifth view. Points
+without an image vector are simply not in that view's candidates."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import msgspec
 
 from describe.vocabulary import normalise_tag
 from indexer.embed import TextEmbedder, sparse_vector
-from indexer.store.base import DENSE, FOCUS, LABELS, SPARSE, Hit, Store
-from search.fusion import Weights, fuse, likely_cut, saturate
+from indexer.store.base import DENSE, FOCUS, IMAGE, LABELS, SPARSE, Hit, Store
+from search.fusion import Weights, fuse, likely_cut, match_probability, saturate
 
 MAX_LIMIT = 100
 # Candidates asked of each view: fusion can only reorder what the views return, and a
@@ -40,6 +45,17 @@ class SearchHit(msgspec.Struct):
     likely: bool = True
 
 
+class QueryImageEncoder(Protocol):
+    """An image-text model's text side: the SigLIP 2 tagger (describe/analyzers/siglip/)."""
+
+    scale: float  # the learned temperature and bias of its sigmoid
+    bias: float
+
+    def embed_query(self, text: str) -> list[float] | None:
+        """The query in the image vectors' space; None when the model can't run here."""
+        ...
+
+
 class SearchService:
     def __init__(
         self,
@@ -47,11 +63,13 @@ class SearchService:
         embedder: TextEmbedder,
         weights: Weights | None = None,
         likely_ratio: float = LIKELY_RATIO,
+        image_query: QueryImageEncoder | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.weights = weights or Weights()
         self.likely_ratio = likely_ratio
+        self.image_query = image_query
 
     def search(self, query: str, tags: Sequence[str] = (), limit: int = 20) -> list[SearchHit]:
         limit = max(1, min(limit, MAX_LIMIT))
@@ -82,7 +100,14 @@ class SearchService:
                 for pid, score in self.store.nearest(SPARSE, sparse_vector(query, query=True), tags, n)
             ],
         }
-        weights = {DENSE: w.dense, FOCUS: w.focus, LABELS: w.labels, SPARSE: w.sparse}
+        weights = {DENSE: w.dense, FOCUS: w.focus, LABELS: w.labels, SPARSE: w.sparse, IMAGE: w.image}
+        image_vector = self.image_query.embed_query(query) if self.image_query and w.image > 0 else None
+        if image_vector is not None and self.image_query is not None:
+            scale, bias = self.image_query.scale, self.image_query.bias
+            views[IMAGE] = [
+                (pid, match_probability(cosine, scale, bias))
+                for pid, cosine in self.store.nearest(IMAGE, image_vector, tags, n)
+            ]
         # a view that returned fewer than asked returned all it has
         complete = {name: len(ranked) < n for name, ranked in views.items()}
         return list(fuse(views, weights, complete)[:limit])

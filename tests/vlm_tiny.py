@@ -261,3 +261,32 @@ BUILDERS: dict[str, Callable[[Path], Path]] = {
     "qwen3": build_qwen3,
     "blip": build_blip,
 }
+
+
+def build_siglip2(path: Path) -> Path:
+    """SigLIP 2 FixRes, as google/siglip2-base-patch16-224 is: transformers' SiglipModel
+    (the FixRes checkpoints reuse SigLIP's architecture) with a Gemma tokenizer, padded to
+    the text tower's full length as the model was trained."""
+    import string
+
+    from transformers import (
+        GemmaTokenizer,
+        SiglipConfig,
+        SiglipImageProcessorPil,
+        SiglipModel,
+        SiglipProcessor,
+    )
+
+    specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"]
+    chars = ["▁", *string.ascii_lowercase, *string.digits, *".,'-!?&/()"]
+    tok = GemmaTokenizer(vocab={t: i for i, t in enumerate(specials + chars)}, merges=[])
+    tok.padding_side = "right"  # as the published tokenizer: the text tower pools the last position
+    images = SiglipImageProcessorPil(size={"height": SIZE, "width": SIZE})
+    text = {"vocab_size": len(tok), "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
+            "num_attention_heads": 2, "max_position_embeddings": 64, "pad_token_id": 0, "eos_token_id": 1,
+            "bos_token_id": 2, "projection_size": 16}  # fmt: skip
+    vision = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+              "image_size": SIZE, "patch_size": 8}  # fmt: skip
+    torch.manual_seed(0)
+    model = SiglipModel(SiglipConfig(text_config=text, vision_config=vision))
+    return _save(model, path, SiglipProcessor(image_processor=images, tokenizer=tok))

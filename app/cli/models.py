@@ -36,8 +36,10 @@ class ModelRow(msgspec.Struct):
 
 
 def model_rows() -> list[ModelRow]:
-    """Every registered captioner; the vision-language ones with their cache state."""
+    """Every registered captioner, then the zero-shot taggers; the model-backed ones with
+    their cache state."""
     from describe import registry
+    from describe.analyzers.siglip.catalog import TAGGERS
     from describe.analyzers.vlm import hub
     from describe.analyzers.vlm.catalog import CATALOG
 
@@ -56,6 +58,14 @@ def model_rows() -> list[ModelRow]:
             ModelRow(
                 name, spec.family, spec.repo, spec.params_m, spec.download_mb, spec.licence,
                 folder is not None, str(folder) if folder else None, spec.summary,
+            )
+        )  # fmt: skip
+    for spec in TAGGERS.values():  # `use = {zero_shot = "siglip2"}`, [analyzers.siglip2] model = NAME
+        folder = hub.cached_snapshot(spec.repo)
+        rows.append(
+            ModelRow(
+                spec.name, spec.family, spec.repo, spec.params_m, spec.download_mb, spec.licence,
+                folder is not None, str(folder) if folder else None, f"tagger: {spec.summary}",
             )
         )  # fmt: skip
     return rows
@@ -118,16 +128,23 @@ def list_models(
 
 
 @models.command("pull")
-def pull(name: Annotated[str, typer.Argument(help="A captioner from `imgdesc models list`.")]) -> None:
-    """Download a captioner's weights into the Hugging Face cache now, with progress."""
+def pull(
+    name: Annotated[str, typer.Argument(help="A captioner or tagger from `imgdesc models list`.")],
+) -> None:
+    """Download a captioner's or tagger's weights into the Hugging Face cache now, with progress."""
     from describe import registry
+    from describe.analyzers.siglip.catalog import TAGGERS
     from describe.analyzers.vlm import hub
-    from describe.analyzers.vlm.catalog import CATALOG
+    from describe.analyzers.vlm.catalog import CATALOG, ModelSpec
 
-    canonical = str(getattr(registry.get(name, "captioner", "caption"), "name", name))
-    spec = CATALOG.get(canonical)
+    spec: ModelSpec | None
+    if name in TAGGERS:
+        spec = TAGGERS[name]
+    else:
+        canonical = str(getattr(registry.get(name, "captioner", "caption"), "name", name))
+        spec = CATALOG.get(canonical)
     if spec is None:
-        raise ConfigError(f"{canonical} needs no download")
+        raise ConfigError(f"{name} needs no download")
     cached = hub.cached_snapshot(spec.repo)
     if cached is not None:
         err.print(f"{spec.name}: already in the cache at {cached}", markup=False)
