@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from describe.files import is_hidden, looks_like_image
+from indexer.batch import index_file
 from indexer.pipeline import Indexer, file_sha256, is_ignored, resolves_within
 from indexer.state import FAILED, INDEXED, PENDING, FileRow
 from indexer.store.base import point_id
@@ -125,7 +126,7 @@ def reconcile(indexer: Indexer) -> Reconciled:
             gone_by_size.setdefault(rows[path].size, set()).add(rows[path].sha256)
     for path in new:
         shas = gone_by_size.get(disk[path][0])
-        if shas and _hash(indexer.root / path) in shas and indexer.index_file(path) == "linked":
+        if shas and _hash(indexer.root / path) in shas and index_file(indexer, path) == "linked":
             result.moved += 1
         else:
             result.to_index.append(path)

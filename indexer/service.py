@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from describe.describer import Describer
+from indexer.batch import index_paths
 from indexer.embed import TextEmbedder
 from indexer.pipeline import Indexer
 from indexer.reconcile import reconcile
@@ -32,24 +33,29 @@ __all__ = ["Progress", "index_folder", "run_once"]
 
 
 def run_once(indexer: Indexer, progress: Progress | None = None, retries: int = 3) -> dict[str, int]:
-    """Reconcile, then index everything that needs it, reporting (done, total, path).
-    Files the process stopped on before come last, without waiting out their backoff:
-    a one-shot run is the user asking for them now, and the rest is done by then."""
+    """Reconcile, then index everything that needs it in batches, reporting (done,
+    total, path) as each file's outcome becomes final. Files the process stopped on
+    before come last, without waiting out their backoff: a one-shot run is the user
+    asking for them now, and the rest is done by then."""
     reembedded = indexer.reembed_all() if indexer.needs_reembed() else 0
+    indexer.reembed_images()
     plan = reconcile(indexer)
     todo = plan.to_index + sorted(plan.deferred, key=plan.deferred.__getitem__)
     total = len(todo)
     outcomes: Counter[str] = Counter()
-    for done, rel in enumerate(todo, 1):
-        outcome = indexer.index_file(rel)
-        for _ in range(retries):
-            if outcome != "changing":
-                break
-            time.sleep(0.5)  # being written right now: give it a moment
-            outcome = indexer.index_file(rel)
-        outcomes[outcome] += 1
-        if progress is not None:
-            progress(done, total, rel)
+    for attempt in range(retries + 1):
+        changing = []
+        for rel, outcome in index_paths(indexer, todo):
+            if outcome == "changing" and attempt < retries:
+                changing.append(rel)  # being written right now: looked at again below
+                continue
+            outcomes[outcome] += 1
+            if progress is not None:
+                progress(sum(outcomes.values()), total, rel)
+        if not changing:
+            break
+        time.sleep(0.5)  # give the writers a moment
+        todo = changing
     if outcomes["described"] >= OPTIMIZE_AFTER:
         optimize_store(indexer.store)
     return {

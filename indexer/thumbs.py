@@ -6,6 +6,7 @@ orientation applied) and RGB, so pages never need the original file.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import uuid
@@ -29,16 +30,24 @@ def thumbnail_path(data_dir: str | Path, id: str) -> Path:
     return Path(data_dir) / "thumbs" / f"{canonical}.webp"
 
 
-def write_thumbnail(data_dir: str | Path, id: str, image: Image.Image) -> Path:
-    """Write atomically (temp file, then rename) so a kill mid-write never leaves a
-    truncated thumbnail under the final name."""
-    target = thumbnail_path(data_dir, id)
-    target.parent.mkdir(parents=True, exist_ok=True)
+def thumbnail_bytes(image: Image.Image) -> bytes:
+    """The encoded thumbnail: CPU work the indexer does ahead, in its reading thread."""
     thumb = image.copy()
     thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    thumb.save(out, format="WEBP", quality=THUMB_QUALITY, method=4)
+    return out.getvalue()
+
+
+def write_thumbnail(data_dir: str | Path, id: str, image: Image.Image | bytes) -> Path:
+    """Write atomically (temp file, then rename) so a kill mid-write never leaves a
+    truncated thumbnail under the final name. `image`: the picture, or thumbnail_bytes."""
+    target = thumbnail_path(data_dir, id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    data = image if isinstance(image, bytes) else thumbnail_bytes(image)
     tmp = target.with_suffix(f".{os.getpid()}.tmp")
     try:
-        thumb.save(tmp, format="WEBP", quality=THUMB_QUALITY, method=4)
+        tmp.write_bytes(data)
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)

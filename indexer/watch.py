@@ -8,7 +8,10 @@ pending and is looked at again, instead of flashing up as failed.
 Deletions wait a little longer than the quiet interval, so when a tool "moves"
 by delete + create, the new path is linked to the existing point before the old
 path's removal would otherwise delete it.
-One worker is enough: the describer serialises inference anyway.
+One worker makes every write (the describer serialises inference anyway); a reader
+thread hashes and decodes the next files ahead of it (indexer/batch.py). Files due
+together are written in batches, and a batch closes as soon as nothing else is due,
+so a single dropped file is in the store as quickly as it was one at a time.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import logging
 import os
 import threading
 import time
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +35,9 @@ from watchdog.observers.polling import PollingObserver
 from describe.describer import Describer
 from describe.files import looks_like_image
 from indexer import service
+from indexer.batch import Batch, ReadAhead
 from indexer.embed import TextEmbedder
-from indexer.pipeline import Indexer, is_ignored
+from indexer.pipeline import Indexer, Outcome, is_ignored
 from indexer.reconcile import reconcile, scan
 from indexer.service import index_folder, run_once
 from indexer.state import PENDING
@@ -69,7 +75,7 @@ class Watcher:
         self._since_optimize = 0
         self._items: dict[str, _Item] = {}
         self._heap: list[tuple[float, str]] = []  # (due, path); stale entries skipped on pop
-        self._busy: str | None = None
+        self._busy: Counter[str] = Counter()  # taken from the queue, outcome not final yet
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -134,7 +140,7 @@ class Watcher:
     @property
     def pending(self) -> int:
         with self._cond:
-            return len(self._items) + (1 if self._busy else 0)
+            return len(self._items.keys() | self._busy.keys())
 
     def wait_idle(self, timeout: float) -> bool:
         """True once the start-up reconcile is done and the queue is empty."""
@@ -146,7 +152,7 @@ class Watcher:
     def status(self) -> IndexStatus:
         status = self.indexer.status()
         with self._cond:
-            queued = set(self._items) | ({self._busy} if self._busy else set())
+            queued = self._items.keys() | self._busy.keys()
         # rows a crash left pending count until the reconcile re-queues them
         queued |= {row.path for row in self.indexer.state.with_status(PENDING)}
         return msgspec.structs.replace(status, pending=len(queued), ready=self.ready.is_set())
@@ -172,12 +178,15 @@ class Watcher:
             heapq.heappush(self._heap, (due, rel))
             self._cond.notify_all()
 
-    def _next(self) -> tuple[str, _Item] | None:
+    def _next(self, block: bool) -> tuple[str, _Item] | None:
+        """The next path that is due; None when stopping, or (not blocking) when none is."""
         with self._cond:
             while not self._stop.is_set():
                 while self._heap and self._items.get(self._heap[0][1]) is None:
                     heapq.heappop(self._heap)  # already handled
                 if not self._heap:
+                    if not block:
+                        return None
                     self._cond.wait()
                     continue
                 due, rel = self._heap[0]
@@ -187,11 +196,13 @@ class Watcher:
                     continue
                 wait = due - time.monotonic()
                 if wait > 0:
+                    if not block:
+                        return None
                     self._cond.wait(wait)
                     continue
                 heapq.heappop(self._heap)
                 del self._items[rel]
-                self._busy = rel
+                self._busy[rel] += 1
                 return rel, item
         return None
 
@@ -199,6 +210,7 @@ class Watcher:
         try:
             if self.indexer.needs_reembed():
                 self.indexer.reembed_all()
+            self.indexer.reembed_images()
             plan = reconcile(self.indexer)
             for rel in plan.to_index:
                 self.enqueue(rel)
@@ -207,46 +219,82 @@ class Watcher:
         except Exception:
             logger.exception("start-up reconcile of %s failed; watching anyway", self.indexer.root)
         self.ready.set()
-        while (job := self._next()) is not None:
-            try:
-                self._process(*job)
-            except Exception:  # the pipeline records per-file failures; this is a bug or a store outage
-                logger.exception("indexer worker error on %s", job[0])
-            finally:
-                with self._cond:
-                    self._busy = None
-                    self.processed += 1
-                    self._since_optimize += 1
-                    idle = not self._items
-                    self._cond.notify_all()
-                if idle and self._since_optimize >= service.OPTIMIZE_AFTER:
-                    self._since_optimize = 0
-                    try:
-                        service.optimize_store(self.indexer.store)
-                    except Exception:  # search still works, only slower
-                        logger.exception("optimising the store failed")
+        batch = Batch(self.indexer, settle_seconds=self.settle_seconds)
+        with ReadAhead(self.indexer.prepare, batch.read_ahead) as ahead:
+            while not self._stop.is_set():
+                job = self._next(block=not (ahead or len(batch)))
+                try:
+                    if job is not None:
+                        self._take(*job, ahead, batch)
+                    elif ahead:  # nothing else due: finish what is in hand
+                        self._finish(batch.add(ahead.next()))
+                    elif not self._stop.is_set():
+                        self._finish(batch.flush())
+                except Exception:  # the pipeline records per-file failures; this is a bug or a store outage
+                    logger.exception("indexer worker error")
+                    batch = Batch(self.indexer, settle_seconds=self.settle_seconds)  # its rows stay pending
+                    self._finish((rel, None) for rel in set(self._busy) - set(ahead.paths()))
+            try:  # stopping: what is described goes to the store; the rest waits for the next start
+                self._finish(batch.flush())
+            except Exception:
+                logger.exception("indexer worker error while stopping")
 
-    def _process(self, rel: str, item: _Item) -> None:
-        root = self.indexer.root
-        if item.kind == "dir":
-            # A folder appeared, vanished or moved: look at what is under it now and at
-            # what the state remembers under it; each file is then handled on its own.
-            full = root / rel
-            found = {f"{rel}/{p}" for p in scan(full, within=root)} if full.is_dir() else set()
-            known = {p for p in self.indexer.state.all_paths() if p.startswith(rel + "/")}
-            for path in sorted(found):
-                self.enqueue(path)
-            for path in sorted(known - found):
-                if _stat(root / path) is None:  # the folder's event already waited out the delay
-                    self.indexer.remove_path(path)
+    def _take(self, rel: str, item: _Item, ahead: ReadAhead, batch: Batch) -> None:
+        current = _stat(self.indexer.root / rel) if item.kind == "file" else None
+        if current is not None and current == item.last:
+            ahead.submit(rel)  # quiet since its last event: read it ahead, write it in a batch
+            if ahead.full():
+                self._finish(batch.add(ahead.next()))
             return
-        current = _stat(root / rel)
-        if current is None:
-            self.indexer.remove_path(rel)
-        elif current != item.last:
+        if current is not None:
             self.enqueue(rel)  # still growing: check again after another quiet interval
-        elif self.indexer.index_file(rel, settle_seconds=self.settle_seconds) == "changing":
-            self.enqueue(rel)
+            self._finish([(rel, None)])
+            return
+        while ahead:  # a folder or a removal: what came before it is written first
+            self._finish(batch.add(ahead.next()))
+        self._finish(batch.flush())
+        if item.kind == "dir":
+            self._folder(rel)
+        else:
+            self.indexer.remove_path(rel)
+        self._finish([(rel, None)])
+
+    def _folder(self, rel: str) -> None:
+        """A folder appeared, vanished or moved: look at what is under it now and at
+        what the state remembers under it; each file is then handled on its own."""
+        root = self.indexer.root
+        full = root / rel
+        found = {f"{rel}/{p}" for p in scan(full, within=root)} if full.is_dir() else set()
+        known = {p for p in self.indexer.state.all_paths() if p.startswith(rel + "/")}
+        for path in sorted(found):
+            self.enqueue(path)
+        for path in sorted(known - found):
+            if _stat(root / path) is None:  # the folder's event already waited out the delay
+                self.indexer.remove_path(path)
+
+    def _finish(self, finished: Iterable[tuple[str, Outcome | None]]) -> None:
+        """Paths whose outcome is final (None: a job that indexed nothing itself)."""
+        done = list(finished)
+        if not done:
+            return
+        for rel, outcome in done:
+            if outcome == "changing":
+                self.enqueue(rel)  # still being written: looked at again after a quiet interval
+        with self._cond:
+            for rel, _ in done:
+                self._busy[rel] -= 1
+                if self._busy[rel] <= 0:
+                    del self._busy[rel]
+            self.processed += len(done)
+            self._since_optimize += len(done)
+            idle = not self._items and not self._busy
+            self._cond.notify_all()
+        if idle and self._since_optimize >= service.OPTIMIZE_AFTER:
+            self._since_optimize = 0
+            try:
+                service.optimize_store(self.indexer.store)
+            except Exception:  # search still works, only slower
+                logger.exception("optimising the store failed")
 
 
 def _stat(path: Path) -> tuple[int, int] | None:

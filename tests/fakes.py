@@ -238,6 +238,19 @@ class FakeStore:
         point = self.points.get(id)
         return point.payload if point else None
 
+    def image_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        with self._lock:
+            found = [(id, self.points.get(id)) for id in ids]
+        return {id: list(p.image) for id, p in found if p is not None and p.image is not None}
+
+    def set_image_vectors(self, vectors: Sequence[tuple[str, list[float]]], model: str) -> None:
+        with self._lock:
+            for id, vector in vectors:
+                if id in self.points:
+                    point = self.points[id]
+                    point.image = list(vector)
+                    point.payload.image_model = model
+
     def nearest(
         self,
         using: str,

@@ -9,6 +9,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -123,8 +125,9 @@ def test_stopping_at_any_write_then_restarting_converges(tmp_path: Path) -> None
             indexer.close()
             stored = {p.payload.sha256: sorted(p.payload.paths) for p in store.points.values()}
             check_consistent(root, data, stored)
-            # 5 at first, then 2 new contents; only a stop just before an upsert redoes one
-            assert 7 <= CALLS["fake-caption"] <= 8, (at, after)
+            # 5 at first, then 2 new contents, written in one batch: only a stop between
+            # describing one of them and the batch's upsert redoes what was described
+            assert 7 <= CALLS["fake-caption"] <= 9, (at, after)
 
 
 def _child(root: Path, data: Path, delay: float) -> list[str]:
@@ -167,6 +170,108 @@ def test_sigkill_mid_run_then_restart_indexes_everything_once(tmp_path: Path) ->
     store = EdgeStore.open(data / "qdrant", HashEmbedder().dim)
     try:
         assert store.count() == 27
+        stored = {p.sha256: sorted(p.paths) for _, p in store.scroll()}
+    finally:
+        store.close()
+    check_consistent(root, data, stored)
+
+
+class _FlushHangs:
+    """Stands in for the Edge shard: its next flush (once armed) marks the file system
+    and hangs, so the parent kills the process between a batch's update and its flush."""
+
+    def __init__(self, shard: Any, marker: Path) -> None:
+        self._shard, self._marker, self.armed = shard, marker, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._shard, name)
+
+    def flush(self) -> None:
+        if self.armed:
+            self._marker.write_text("flushing")
+            threading.Event().wait()  # killed here
+        self._shard.flush()
+
+
+def batch_kill_child(root: str, data_dir: str, moment: str, marker: str) -> None:
+    """Index `root` into a real EdgeStore; the first batch of several points hangs at
+    `moment` ("flush": updated but not flushed; "marked": flushed, rows not yet marked
+    indexed) after writing `marker`, for the parent to SIGKILL. "none": run to the end."""
+    from indexer import batch
+    from indexer.store.edge import EdgeStore
+    from indexer.watch import index_folder
+
+    batch.MAX_WAIT = 60.0  # one batch for the whole folder, however loaded the machine
+    embedder = HashEmbedder()
+    store = EdgeStore.open(Path(data_dir) / "qdrant", embedder.dim)
+    shard = store._shard = _FlushHangs(store._shard, Path(marker))  # type: ignore[assignment]
+    upsert = store.upsert
+
+    def hanging_upsert(points: Any) -> None:
+        shard.armed = moment == "flush" and len(points) > 1
+        upsert(points)
+        if moment == "marked" and len(points) > 1:
+            Path(marker).write_text(f"{len(points)} points flushed")
+            threading.Event().wait()  # killed here
+
+    store.upsert = hanging_upsert  # type: ignore[method-assign]
+    with fake_analyzers():
+        summary = index_folder(root, data_dir, make_describer(), embedder, store)
+    store.close()
+    print("SUMMARY " + json.dumps(summary), flush=True)
+
+
+def _batch_child(root: Path, data: Path, moment: str, marker: Path) -> list[str]:
+    code = "import sys; sys.path.insert(0, 'tests'); import test_indexer_crash as t; "
+    code += "t.batch_kill_child(*sys.argv[1:])"
+    return [sys.executable, "-c", code, str(root), str(data), moment, str(marker)]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+@pytest.mark.parametrize("moment", ["flush", "marked"])
+def test_sigkill_while_a_batch_is_written_loses_and_duplicates_nothing(tmp_path: Path, moment: str) -> None:
+    pytest.importorskip("qdrant_edge")
+    root, data, marker = tmp_path / "root", tmp_path / "data", tmp_path / "hanging"
+    write_images(root, 12)
+    # 13 files, 12 contents; the copy comes last, and its content in the open batch
+    # makes the batch be written first
+    shutil.copy(root / "img000.png", root / "zcopy.png")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    child = subprocess.Popen(_batch_child(root, data, moment, marker), cwd=REPO, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():  # the child is inside the batch's write, and stays there
+            assert child.poll() is None, "the child finished without writing a batch"
+            assert time.monotonic() < deadline, "the child never reached the batch's write"
+            time.sleep(0.02)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    assert child.returncode == -signal.SIGKILL
+
+    state = IndexState(data)
+    pending = state.counts()["pending"]
+    state.close()
+    assert pending == 12  # the whole batch was begun, none of it marked indexed
+
+    done = subprocess.run(
+        _batch_child(root, data, "none", marker),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout.splitlines()[-1].removeprefix("SUMMARY "))
+    if moment == "marked":  # the points were durable: linked to their paths, not described again
+        assert (summary.get("described", 0), summary["linked"]) == (0, 13)
+
+    from indexer.store.edge import EdgeStore
+
+    store = EdgeStore.open(data / "qdrant", HashEmbedder().dim)
+    try:
+        assert store.count() == 12
         stored = {p.sha256: sorted(p.paths) for _, p in store.scroll()}
     finally:
         store.close()

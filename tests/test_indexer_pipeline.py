@@ -9,10 +9,12 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from fakes import (
     CALLS,
+    FAKE_USE,
     FakeStore,
     HashEmbedder,
     described,
@@ -23,6 +25,13 @@ from fakes import (
 )
 from PIL import Image
 
+from describe import registry
+from describe.analyzers.base import BaseAnalyzer
+from describe.config import DescribeSettings
+from describe.describer import Describer
+from describe.facts import Caption
+from describe.intake import PreparedImage
+from indexer.batch import index_file
 from indexer.pipeline import Indexer, file_sha256
 from indexer.points import document_text, focus_text
 from indexer.reconcile import CRASH_BACKOFF_BASE, CRASH_BACKOFF_MAX, crash_backoff, reconcile
@@ -102,7 +111,7 @@ def test_unchanged_files_are_not_described_again(env: Env) -> None:
     write_images(env.root, 3)
     env.run()
     assert env.run()["total"] == 0
-    assert env.indexer.index_file("img000.png") == "unchanged"
+    assert index_file(env.indexer, "img000.png") == "unchanged"
     assert described() == 3
 
 
@@ -111,7 +120,7 @@ def test_modified_file_is_described_again_and_old_point_dropped(env: Env) -> Non
     env.run()
     old = env.point("img000.png")
     (env.root / "img000.png").write_bytes(image_bytes(99))
-    assert env.indexer.index_file("img000.png") == "described"
+    assert index_file(env.indexer, "img000.png") == "described"
     assert described() == 2
     assert list(env.store.points) == [env.point("img000.png")] != [old]
     assert not thumbnail_path(env.data, old).exists()
@@ -190,8 +199,8 @@ def test_unexpected_errors_are_recorded_and_indexing_goes_on(
     write_images(env.root, 3)
     real = env.store.upsert
 
-    def flaky(points: Sequence[ImagePoint]) -> None:
-        if points[0].payload.paths == ["img001.png"]:
+    def flaky(points: Sequence[ImagePoint]) -> None:  # refuses img001, even inside a batch
+        if any(p.payload.paths == ["img001.png"] for p in points):
             raise RuntimeError("store unavailable\nsecond line")
         real(points)
 
@@ -210,7 +219,7 @@ def test_hidden_and_temporary_files_are_skipped(env: Env) -> None:
     (env.root / "download.png.part").write_bytes(image_bytes(3))
     assert env.run()["total"] == 1
     for rel in (".hidden.png", ".cache/x.png", "download.png.part", "a.png~", "b.png.crdownload"):
-        assert env.indexer.index_file(rel) == "skipped"
+        assert index_file(env.indexer, rel) == "skipped"
     assert env.indexer.state.all_paths() == ["img000.png"]
 
 
@@ -266,12 +275,12 @@ def test_files_an_older_version_gave_up_on_are_retried(env: Env) -> None:
 def test_a_file_still_being_written_is_pending_not_failed(env: Env) -> None:
     data = image_bytes(7, size=(400, 300))
     (env.root / "slow.png").write_bytes(data[: len(data) // 2])  # a writer that paused
-    assert env.indexer.index_file("slow.png", settle_seconds=5) == "changing"
+    assert index_file(env.indexer, "slow.png", settle_seconds=5) == "changing"
     row = env.indexer.state.get("slow.png")
     assert row is not None and row.status == "pending" and row.attempts == 0  # no crash counted
     assert env.indexer.status().failed == 0
     (env.root / "slow.png").write_bytes(data)  # the writer finished
-    assert env.indexer.index_file("slow.png", settle_seconds=5) == "described"
+    assert index_file(env.indexer, "slow.png", settle_seconds=5) == "described"
 
 
 def test_a_truncated_file_that_has_settled_fails(env: Env) -> None:
@@ -279,7 +288,7 @@ def test_a_truncated_file_that_has_settled_fails(env: Env) -> None:
     (env.root / "cut.png").write_bytes(data[: len(data) // 2])
     old = 1_000_000_000
     os.utime(env.root / "cut.png", ns=(old, old))  # last written long ago
-    assert env.indexer.index_file("cut.png", settle_seconds=5) == "failed"
+    assert index_file(env.indexer, "cut.png", settle_seconds=5) == "failed"
 
 
 def test_status_counts_files_and_distinct_images(env: Env) -> None:
@@ -301,7 +310,7 @@ def test_symlinks_are_followed_only_inside_the_folder(env: Env, tmp_path: Path) 
     summary = env.run()  # one-shot index: reconcile's scan, then index_file
     assert summary["total"] == 2 and described() == 1
     assert env.indexer.state.all_paths() == ["img000.png", "in.png"]
-    assert env.indexer.index_file("out.png") == "skipped"
+    assert index_file(env.indexer, "out.png") == "skipped"
     assert env.indexer.state.get("out.png") is None
 
 
@@ -324,7 +333,7 @@ def test_missing_thumbnail_is_rewritten_when_linking(env: Env) -> None:
     env.run()
     shutil.rmtree(env.data / "thumbs")
     shutil.copy(env.root / "img000.png", env.root / "again.png")
-    assert env.indexer.index_file("again.png") == "linked"
+    assert index_file(env.indexer, "again.png") == "linked"
     assert thumbnail_path(env.data, env.point("again.png")).exists() and described() == 1
 
 
@@ -341,6 +350,18 @@ def test_model_change_reembeds_without_describing(env: Env) -> None:
         assert point.dense == embedder.embed_one(document_text(p))
         assert point.focus == embedder.embed_one(focus_text(p))
     assert env.run()["reembedded"] == 0
+
+
+def test_reembedding_the_text_keeps_the_image_vectors(env: Env) -> None:
+    write_images(env.root, 2)
+    env.run()
+    first, second = sorted(env.store.points)
+    env.store.set_image_vectors([(first, [0.5, 0.5])], "siglip2-test")
+    env.reopen(HashEmbedder(name="other-model", dim=16))
+    assert env.run()["reembedded"] == 2
+    assert env.store.points[first].image == [0.5, 0.5]  # an upsert replaces every vector: kept
+    assert env.store.points[first].payload.image_model == "siglip2-test"
+    assert env.store.points[second].image is None
 
 
 def test_store_wiped_while_state_kept_reindexes(env: Env) -> None:
@@ -365,3 +386,98 @@ def test_thumbnail_path_accepts_only_uuids(tmp_path: Path) -> None:
     for bad in ("../../etc/passwd", "", "1234", f"{id}/../x", f"{id}.webp"):
         with pytest.raises(ValueError, match="not a valid image id"):
             thumbnail_path(tmp_path, bad)
+
+
+# --- batches ---------------------------------------------------------------------------
+
+
+class CountingStore(FakeStore):
+    """Records the size of every upsert call: one call is one store flush."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[int] = []
+
+    def upsert(self, points: Sequence[ImagePoint]) -> None:
+        self.calls.append(len(points))
+        super().upsert(points)
+
+
+def test_files_are_decoded_once_and_written_in_batches(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    import indexer.batch
+    import indexer.pipeline
+
+    decoded: list[str] = []
+    load = indexer.pipeline.load_image
+
+    def counting_load(source: Path, *args: object, **kwargs: object) -> object:
+        decoded.append(Path(source).name)
+        return load(source, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(indexer.pipeline, "load_image", counting_load)
+    monkeypatch.setattr(indexer.batch, "MAX_ITEMS", 4)
+    embedder = HashEmbedder()
+    embeds = []
+    embed = embedder.embed
+    monkeypatch.setattr(embedder, "embed", lambda texts: embeds.append(len(texts)) or embed(texts))
+    env.reopen(embedder, CountingStore())
+    write_images(env.root, 10)
+    assert env.run()["described"] == 10
+    assert sorted(decoded) == [
+        f"img{i:03d}.png" for i in range(10)
+    ]  # thumbnail and analysis share one decode
+    assert env.store.calls == [4, 4, 2]  # type: ignore[attr-defined]
+    # both documents of every image of a batch in one call; the other calls embed label
+    # phrases not seen before (the fake labels have two)
+    assert [n for n in embeds if n > 2] == [8, 8, 4]
+
+
+def test_reading_ahead_stays_a_few_files_ahead(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexer.batch import Batch
+
+    ahead: list[int] = []  # at each read: files read minus files described
+    prepare = env.indexer.prepare
+
+    def watched_prepare(rel: str) -> object:
+        ahead.append(len(ahead) + 1 - described())
+        return prepare(rel)
+
+    monkeypatch.setattr(env.indexer, "prepare", watched_prepare)
+    write_images(env.root, 12)
+    assert env.run()["described"] == 12
+    depth = Batch(env.indexer).read_ahead
+    assert max(ahead) <= depth + 1  # the one being described, and `depth` read ahead of it
+
+
+class FakeBatchCaption(BaseAnalyzer):
+    """A captioner that batches, like the VLMs: the describer calls caption()."""
+
+    name = "fake-batch-caption"
+    produces = "caption"
+    needs_model = False
+    batch_size = 3
+    batches: ClassVar[list[int]] = []
+
+    def caption(
+        self, images: Sequence[PreparedImage], facts: Sequence[object], profile: object
+    ) -> list[Caption]:
+        self.batches.append(len(images))
+        return [Caption(f"a picture {image.width} wide", self.name) for image in images]
+
+    def _analyze(self, image: PreparedImage, facts: dict[str, object]) -> Caption:
+        return self.caption([image], [facts], None)[0]
+
+
+def test_a_batching_captioner_gets_its_batches(env: Env) -> None:
+    registry.register(FakeBatchCaption.name)(FakeBatchCaption)
+    try:
+        settings = DescribeSettings(use=FAKE_USE, captioner=FakeBatchCaption.name)
+        env.indexer.close()
+        env.indexer = Indexer(env.root, env.data, Describer(settings), HashEmbedder(), env.store)
+        write_images(env.root, 7)
+        FakeBatchCaption.batches.clear()
+        assert env.run()["described"] == 7
+        assert FakeBatchCaption.batches == [3, 3, 1]
+        assert {p.payload.captioner for p in env.store.points.values()} == {FakeBatchCaption.name}
+    finally:
+        registry.unregister(FakeBatchCaption.name)

@@ -260,3 +260,28 @@ def test_the_store_is_optimised_once_a_bulk_load_is_done(rig: Rig, monkeypatch: 
     write_images(rig.root, 5)  # one-shot run over the folder: 3 new files
     summary = service.index_folder(rig.root, rig.data, make_describer(0.0), HashEmbedder(), store)
     assert summary["described"] == 3 and store.optimised == 2
+
+
+class CountingStore(FakeStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[int] = []
+
+    def upsert(self, points: Any) -> None:
+        self.calls.append(len(points))
+        super().upsert(points)
+
+
+def test_a_batch_closes_once_nothing_else_is_due(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexer import batch
+
+    monkeypatch.setattr(batch, "MAX_WAIT", 60.0)  # only an empty queue can close it in time
+    rig.store = store = CountingStore()
+    write_images(rig.root, 6)
+    watcher = rig.start()
+    assert watcher.wait_idle(TIMEOUT)
+    assert sum(store.calls) == 6 and len(store.calls) < 6  # the start-up files, in batches
+    (rig.root / "new.png").write_bytes(image_bytes(50))
+    latency = wait_for(lambda: rig.status("new.png") == "indexed")
+    assert latency < 5 and store.calls[-1] == 1
+    assert watcher.status().pending == 0

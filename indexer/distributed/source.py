@@ -91,8 +91,8 @@ def hash_batch(batch: dict[str, np.ndarray], source: Source) -> dict[str, Any]:
             hashes.append(source.sha256(str(rel)))
             errors.append("")
         except (OSError, pa.ArrowException) as exc:
-            from indexer.pipeline import _reason
+            from indexer.pipeline import failure_reason
 
             hashes.append("")
-            errors.append(_reason(exc, source.full(str(rel)), str(rel)))
+            errors.append(failure_reason(exc, source.full(str(rel)), str(rel)))
     return {"path": batch["path"], "size": batch["size"], "sha256": hashes, "error": errors}

@@ -1,9 +1,10 @@
 """The actor of the describe stage: one resident Describer and embedder per worker
 (per GPU, or per slot of CPU threads), fed batches of new contents by Ray Data.
 
-The payload is built exactly as indexer.pipeline builds it (the same profiles, the
-same `stored_image` and `PointEncoder`), so a point written here is the point the
-local indexer writes for the same bytes; tests/test_indexer_ray.py holds them equal.
+The payload is built by the local indexer's own step (indexer.records: the same
+profiles, the same record, the same `PointEncoder`), so a point written here is the
+point the local indexer writes for the same bytes; tests/test_indexer_ray.py holds
+them equal.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ import numpy as np
 
 from describe.config import DescribeSettings
 from describe.describer import Describer
-from describe.facts import Facts
 from describe.intake import PreparedImage, load_image
 from indexer.distributed.source import Source
 from indexer.embed import Embedder, TextEmbedder
-from indexer.pipeline import ALT_PROFILE, DESCRIBER_VERSION, _reason
-from indexer.points import PointEncoder, stored_image
+from indexer.pipeline import failure_reason
+from indexer.points import PointEncoder, image_vector
+from indexer.records import ALT_PROFILE, analyze_each, image_record
 from indexer.state import utc_now
 from indexer.store.base import ImagePoint, point_id
 
@@ -79,57 +80,31 @@ class DescribeWorker:
                 data = self.source.read(rel)
                 image = load_image(data, self.describer.settings.limits, name=rel)
             except Exception as exc:  # one bad file never stops the batch
-                errors[i] = _reason(exc, self.source.full(rel), rel)
+                errors[i] = failure_reason(exc, self.source.full(rel), rel)
                 continue
             images[i] = (image, round((time.perf_counter() - start) * 1000, 1))
         described_at = utc_now()
+        order = list(images)
+        analyses = analyze_each(self.describer, [images[i][0] for i in order], self.profile)
         payloads = []
-        for i, analysed in self._analyze(images, errors).items():
-            facts, timings = analysed
+        images_by_id: dict[str, list[float]] = {}
+        for i, analysis in zip(order, analyses, strict=True):
+            if isinstance(analysis, Exception):
+                errors[i] = failure_reason(analysis)
+                continue
             image, decode_ms = images[i]
-            timings["decode"] = decode_ms
-            main = self.describer.compose(facts, self.profile, timings)
-            alt = self.describer.compose(facts, self.alt_profile)
-            payload = stored_image(
-                main,
-                sha256=shas[i],
-                paths=paths[i],
-                alt=alt.description,
-                boxes=facts.objects.objects if facts.objects else (),
-                width=image.original_width,
-                height=image.original_height,
-                size_bytes=int(batch["size"][i]),
-                described_at=described_at,
-                indexed_at=utc_now(),
-                embedding_model=self.embedder.name,
-                describer_version=DESCRIBER_VERSION,
-            )
+            payload = image_record(
+                self.describer, analysis, image,
+                profile=self.profile, alt_profile=self.alt_profile, sha256=shas[i], paths=paths[i],
+                size_bytes=int(batch["size"][i]), described_at=described_at,
+                embedding_model=self.embedder.name, decode_ms=decode_ms,
+            )  # fmt: skip
             payloads.append((i, point_id(shas[i]), payload))
+            vector = image_vector(analysis[0].zero_shot)
+            if vector is not None:
+                images_by_id[point_id(shas[i])] = vector
         encoded = [b""] * len(shas)
-        points = self.points.points([(pid, payload) for _, pid, payload in payloads])
+        points = self.points.points([(pid, payload) for _, pid, payload in payloads], images_by_id)
         for (i, _, _), point in zip(payloads, points, strict=True):
             encoded[i] = msgspec.msgpack.encode(point)
         return {"sha256": shas, "path": [p[0] for p in paths], "point": encoded, "error": errors}
-
-    def _analyze(
-        self, images: dict[int, tuple[PreparedImage, float]], errors: list[str]
-    ) -> dict[int, tuple[Facts, dict[str, float]]]:
-        """One batched call (a VLM captions the batch at once); when it fails, each
-        image alone, so the bad one is found and the others are still described."""
-        order = list(images)
-        if not order:
-            return {}
-        try:
-            found = self.describer.analyze_batch([images[i][0] for i in order], self.profile)
-            return dict(zip(order, found, strict=True))
-        except Exception as exc:
-            if len(order) == 1:
-                errors[order[0]] = _reason(exc)
-                return {}
-        results = {}
-        for i in order:
-            try:
-                results[i] = self.describer.analyze(images[i][0], self.profile)
-            except Exception as exc:
-                errors[i] = _reason(exc)
-        return results

@@ -1,0 +1,330 @@
+"""Indexing in batches: files are hashed and decoded ahead in a thread, described
+(one at a time, or in the captioner's batches when it batches), and their points
+embedded, upserted and flushed together, every MAX_ITEMS images or MAX_WAIT seconds.
+
+Write order (why a kill at any moment loses nothing and duplicates nothing):
+
+1. a file's state row is marked *pending* with its new sha256 (an older content's
+   hash is kept in the row's `stale` list), before any store write for it;
+2. it is described and its thumbnail written atomically; its point waits in the batch;
+3. the batch's points are upserted in one call, which returns once they are durable
+   (the embedded store flushes, a server answers after its WAL); ids are derived from
+   the sha256, so a redo overwrites instead of duplicating, and `paths` are read from
+   the state table, so they are complete;
+4. then, file by file, the points named in `stale` drop this path (or are deleted when
+   no path is left), and the row is marked *indexed* (or *failed* with a reason).
+
+A kill before step 3 leaves the batch's rows pending: a restart describes them again.
+A kill after it leaves rows pending whose points exist: a restart only sets their paths
+(no second description). Nothing else touches a batch's paths or contents while it is
+open: a file whose path or content is in it, and every removal, flushes it first, so
+the paths a point was given are still right when it is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from describe.errors import ImageError
+from indexer.pipeline import PARTIAL_FILE_ERRORS, Indexer, Outcome, Prepared, failure_reason
+from indexer.points import image_vector
+from indexer.records import analyze_each, describe_batch_size, image_record
+from indexer.state import FAILED, INDEXED, PENDING, utc_now
+from indexer.store.base import StoredImage, point_id
+from indexer.thumbs import thumbnail_path, write_thumbnail
+
+logger = logging.getLogger(__name__)
+
+# A batch closes at this many images or after this many seconds, whichever comes first
+# (or as soon as nothing else is waiting, in the watcher): a kill redoes at most one
+# batch of descriptions, and a dropped file reaches search within a second.
+MAX_ITEMS = 32
+MAX_WAIT = 1.0
+
+Finished = list[tuple[str, Outcome]]
+
+
+@dataclass
+class _Described:
+    rel: str
+    pid: str
+    payload: StoredImage
+    image: list[float] | None = None  # the SigLIP image embedding, when a tagger is active
+
+
+class Batch:
+    """The writing side: takes prepared files in order and makes every write, in the
+    order the module docstring sets out. `add` and `flush` return the files whose
+    outcome became final (a described file's once its row says indexed)."""
+
+    def __init__(
+        self,
+        indexer: Indexer,
+        *,
+        settle_seconds: float = 0.0,
+        max_items: int | None = None,
+        max_wait: float | None = None,
+    ) -> None:
+        self.indexer = indexer
+        self.settle_seconds = settle_seconds
+        self.max_items = max_items or MAX_ITEMS
+        self.max_wait = MAX_WAIT if max_wait is None else max_wait
+        self.describe_size = describe_batch_size(indexer.describer, indexer.profile)
+        # files prepared ahead: the captioner's next batch and one more, so decoding
+        # never waits for inference and at most this many decoded images wait in memory
+        self.read_ahead = self.describe_size + 1
+        self._images: list[Prepared] = []  # decoded, waiting for the captioner's batch
+        self._points: list[_Described] = []  # described, waiting for the store
+        self._opened: float | None = None  # when the first file of the open batch came
+        self._finished: Finished = []
+
+    def __len__(self) -> int:
+        return len(self._images) + len(self._points)
+
+    def due(self) -> bool:
+        """Full, or open for MAX_WAIT seconds."""
+        if self._opened is None:
+            return False
+        return len(self) >= self.max_items or time.monotonic() - self._opened >= self.max_wait
+
+    def add(self, found: Prepared) -> Finished:
+        if self._touches(found):
+            self._flush()
+        outcome = self._start(found)
+        if outcome is not None:
+            self._finished.append((found.rel, outcome))
+        if self.due():
+            self._flush()
+        return self._take()
+
+    def flush(self) -> Finished:
+        self._flush()
+        return self._take()
+
+    def _take(self) -> Finished:
+        finished, self._finished = self._finished, []
+        return finished
+
+    def _touches(self, found: Prepared) -> bool:
+        if not len(self):
+            return False
+        if found.early in ("missing", "outside"):
+            return True  # a removal: it may change the paths of a point in the batch
+        held = [(f.rel, f.sha) for f in self._images] + [(d.rel, d.payload.sha256) for d in self._points]
+        return any(found.rel == rel or found.sha == sha for rel, sha in held)
+
+    # --- one file -----------------------------------------------------------------------
+
+    def _start(self, found: Prepared) -> Outcome | None:
+        """The file's decisions and first writes; None when it waits in the batch."""
+        ix, rel = self.indexer, found.rel
+        if found.early is not None:
+            if found.early != "skipped":  # vanished, or a link that now leads out: forget it
+                ix.remove_path(rel)
+            return "missing" if found.early == "missing" else "skipped"
+        st = found.stat
+        assert st is not None
+        row = ix.state.get(rel)
+        if row and row.status != PENDING and row.same_stat(st.st_size, st.st_mtime_ns):
+            return "unchanged"  # indexed, or failed and not changed since: retried on change
+        if isinstance(found.read_error, FileNotFoundError):
+            return "changing"  # deleted while we read it; its deletion event follows
+        if found.read_error is not None:  # unreadable (permissions, I/O): record it, carry on
+            reason = failure_reason(found.read_error, str(ix.root / rel), rel)
+            ix.state.fail_new(rel, st.st_size, st.st_mtime_ns, "", reason)
+            logger.warning("cannot read %s: %s", rel, found.read_error)
+            return "failed"
+        if found.changed:
+            return "changing"
+        if row and row.status == INDEXED and row.sha256 == found.sha and not row.stale:
+            ix.state.update_stats(rel, st.st_size, st.st_mtime_ns)
+            return "unchanged"
+
+        ix.state.begin(rel, st.st_size, st.st_mtime_ns, found.sha)  # step 1
+        try:
+            outcome = self._link_or_hold(found)
+        except Exception as exc:  # one bad file never stops the indexer
+            return self._fail(found, exc)
+        return None if outcome is None else self._end(rel, outcome)
+
+    def _link_or_hold(self, found: Prepared) -> Outcome | None:
+        ix = self.indexer
+        pid = point_id(found.sha)
+        assert found.stat is not None
+        if ix.store.get(pid) is not None:
+            ix.sync_point(found.sha)  # a move or a duplicate: same bytes, no new description
+            if not thumbnail_path(ix.data_dir, pid).exists():  # thumbs/ was cleared
+                ix.decode(found)
+                write_thumbnail(ix.data_dir, pid, found.thumbnail)
+            return "linked"
+        ix.decode(found)  # decoded ahead as a rule; here only if the store changed since
+        if ix.changed_since(ix.root / found.rel, found.stat):
+            return "changing"
+        if self._opened is None:
+            self._opened = time.monotonic()
+        self._images.append(found)
+        if len(self._images) >= self.describe_size:
+            self._describe()
+        return None
+
+    def _describe(self) -> None:
+        """Step 2 for the decoded images held: analyse (in one call when the captioner
+        batches), compose the record, write the thumbnail, let go of the pixels."""
+        held, self._images = self._images, []
+        ix = self.indexer
+        described_at = utc_now()
+        images = [ix.decode(found) for found in held]
+        analyses = analyze_each(ix.describer, images, ix.profile)
+        for found, image, analysis in zip(held, images, analyses, strict=True):
+            thumbnail, found.image, found.thumbnail = found.thumbnail, None, b""  # the batch keeps no pixels
+            if isinstance(analysis, Exception):
+                self._finished.append((found.rel, self._fail(found, analysis)))
+                continue
+            assert found.stat is not None
+            pid = point_id(found.sha)
+            try:
+                payload = image_record(
+                    ix.describer, analysis, image,
+                    profile=ix.profile, alt_profile=ix.alt_profile, sha256=found.sha,
+                    paths=ix.state.paths_for(found.sha), size_bytes=found.stat.st_size,
+                    described_at=described_at, embedding_model=ix.embedder.name, decode_ms=found.decode_ms,
+                )  # fmt: skip
+                write_thumbnail(ix.data_dir, pid, thumbnail)  # before the point: a point always has one
+            except Exception as exc:
+                self._finished.append((found.rel, self._fail(found, exc)))
+                continue
+            self._points.append(_Described(found.rel, pid, payload, image_vector(analysis[0].zero_shot)))
+
+    def _flush(self) -> None:
+        """Steps 3 and 4 for every file in the batch."""
+        self._describe()
+        written, self._points = self._points, []
+        self._opened = None
+        if not written:
+            return
+        errors = self._write(written)
+        for item in written:
+            error = errors.get(item.rel, "")
+            if not error:
+                logger.info("indexed %s (%s)", item.rel, item.pid)
+            self._finished.append((item.rel, self._end(item.rel, "failed" if error else "described", error)))
+
+    def _write(self, written: list[_Described]) -> dict[str, str]:
+        """Embed and upsert the batch in one call (one store flush); when that fails,
+        each point alone, so the one the embedder or the store refuses is found and
+        the others are still stored. Returns path → reason for those that failed."""
+        ix = self.indexer
+        if len(written) > 1:
+            try:
+                images = {item.pid: item.image for item in written if item.image is not None}
+                items = [(item.pid, item.payload) for item in written]
+                ix.store.upsert(ix.points.points(items, images))  # step 3
+                return {}
+            except Exception as exc:
+                logger.warning(
+                    "writing %d points at once failed (%s); writing them one by one", len(written), exc
+                )
+        errors = {}
+        for item in written:
+            try:
+                ix.store.upsert([ix.points.point(item.pid, item.payload, item.image)])
+            except Exception as exc:
+                logger.exception("failed to index %s", item.rel)
+                errors[item.rel] = failure_reason(exc)
+        return errors
+
+    def _fail(self, found: Prepared, exc: Exception) -> Outcome:
+        full = self.indexer.root / found.rel
+        assert found.stat is not None
+        if isinstance(exc, PARTIAL_FILE_ERRORS) and self.indexer.still_written(
+            full, found.stat, self.settle_seconds
+        ):
+            return self._end(found.rel, "changing")  # a slow writer paused longer than the quiet interval
+        error = failure_reason(exc, str(full), found.rel)
+        if isinstance(exc, ImageError):
+            logger.warning("failed to index %s: %s", found.rel, error)
+        else:
+            logger.error("failed to index %s: %s", found.rel, error, exc_info=exc)
+        return self._end(found.rel, "failed", error)
+
+    def _end(self, rel: str, outcome: Outcome, error: str = "") -> Outcome:
+        """Step 4 for one file (or, for a file still being written, undo step 1's count)."""
+        state = self.indexer.state
+        if outcome == "changing":
+            state.undo_attempt(rel)
+            return outcome  # stays pending; the watcher or a restart picks it up again
+        try:
+            self.indexer.sync_stale(rel)
+        except Exception as exc:
+            logger.exception("cannot update old store entries for %s", rel)
+            state.finish(rel, FAILED, failure_reason(exc), clear_stale=False)
+            return "failed"
+        state.finish(rel, FAILED if error else INDEXED, error)
+        return outcome
+
+
+class ReadAhead:
+    """Runs the read side (hash, decode) of the next few paths in one thread while the
+    caller describes the current ones: at most `depth` paths ahead, so at most that many
+    decoded images wait in memory. Hashing, decoding and inference release the GIL."""
+
+    def __init__(self, prepare: Callable[[str], Prepared], depth: int) -> None:
+        self._prepare = prepare
+        self.depth = max(1, depth)
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="imgdesc-read")
+        self._ahead: deque[tuple[str, Future[Prepared]]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._ahead)
+
+    def full(self) -> bool:
+        return len(self._ahead) >= self.depth
+
+    def paths(self) -> list[str]:
+        return [rel for rel, _ in self._ahead]
+
+    def submit(self, rel: str) -> None:
+        self._ahead.append((rel, self._pool.submit(self._prepare, rel)))
+
+    def next(self) -> Prepared:
+        """The oldest path's result, waiting for it; its error is raised here."""
+        return self._ahead.popleft()[1].result()
+
+    def close(self) -> None:
+        for _, future in self._ahead:
+            future.cancel()
+        self._ahead.clear()
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> ReadAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def index_paths(
+    indexer: Indexer, rel_paths: Iterable[str], settle_seconds: float = 0.0
+) -> Iterator[tuple[str, Outcome]]:
+    """Index paths in batches, reading ahead; yields each path once its outcome is final.
+    `settle_seconds`: a file that cannot be decoded and was modified less than this long
+    ago is taken to be still being written (pending, "changing"), not broken."""
+    batch = Batch(indexer, settle_seconds=settle_seconds)
+    with ReadAhead(indexer.prepare, batch.read_ahead) as ahead:
+        for rel in rel_paths:
+            ahead.submit(rel)
+            if ahead.full():
+                yield from batch.add(ahead.next())
+        while ahead:
+            yield from batch.add(ahead.next())
+    yield from batch.flush()
+
+
+def index_file(indexer: Indexer, rel_path: str, settle_seconds: float = 0.0) -> Outcome:
+    """Index one path now (a batch of one)."""
+    return dict(index_paths(indexer, [rel_path], settle_seconds))[rel_path]
