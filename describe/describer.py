@@ -144,9 +144,17 @@ class Describer:
                 options: dict[str, Any] = {"threads": self.settings.threads}
                 if fact == "caption":
                     options["download"] = self.settings.download_models
+                if getattr(self.registry.get(name, kind, fact), "uses_captioners", False):
+                    options["captioners"] = self.resident_captioner  # the prompt check's grounding
                 options.update(self.settings.analyzers.get(name, {}))
                 self._analyzers[name] = self.registry.create(name, kind, fact, **options)
             return self._analyzers[name]
+
+    def resident_captioner(self, name: str) -> Analyzer | None:
+        """The captioner called `name` (a Caption's source) if this process holds it."""
+        with self._create_lock:
+            held = [a for a in self._analyzers.values() if a.produces == "caption" and a.name == name]
+        return held[0] if held else None
 
     def plan(self, profile: Profile, captioner: str | None = None) -> list[Analyzer]:
         """The analyzers a profile needs, each after the facts it requires."""

@@ -11,17 +11,38 @@ Each thing the prompt asks for (describe/prompt_phrases.py) is
 
 A colour asked for is compared with the colour of the thing's detection box, and a
 count ("two people") with the detector's count; a difference is reported in `differs`.
+
+With a captioner that grounds phrases (Florence-2's `<CAPTION_TO_PHRASE_GROUNDING>`), a
+phrase it places in the picture is also *seen*, with "grounding" evidence, when the rule
+above can't tell. Grounding never overrules the other way: a phrase it does not place
+stays as the rule decides (Florence misses things), and a *not seen* stays not seen
+(grounding is trained on captions that are true of the image, so it tends to place any
+phrase it is given; the models that know the thing looked and did not find it).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
+from typing import Protocol, runtime_checkable
+
+import msgspec
 
 from describe.errors import ModelError
-from describe.facts import CANT_TELL, NOT_SEEN, SEEN, Evidence, Facts, PromptCheck, PromptItem, Provenance
+from describe.facts import (
+    CANT_TELL,
+    NOT_SEEN,
+    SEEN,
+    Box,
+    Evidence,
+    Facts,
+    PromptCheck,
+    PromptItem,
+    Provenance,
+)
 from describe.hypernyms import hypernyms
+from describe.intake import PreparedImage
 from describe.prompt_phrases import Phrase, candidates, split_prompt
 from describe.taxonomy import taxonomy
 from describe.vocabulary import normalise_tag, setting_words
@@ -35,6 +56,17 @@ COLOUR_WORDS = {"red": "red", "orange": "orange", "yellow": "yellow", "green": "
                 "purple": "purple", "violet": "purple", "pink": "pink", "brown": "brown", "black": "black",
                 "white": "white", "gray": "gray", "grey": "gray", "beige": "beige"}  # fmt: skip
 _WORD = re.compile(r"[a-z]+(?:[ -][a-z]+)*")
+GROUNDING = "grounding"  # Evidence.kind of a phrase a captioner placed in the picture
+
+#: the boxes a captioner placed for each phrase (one list per phrase), for one image
+Grounder = Callable[[Sequence[str]], Sequence[Sequence[Box]]]
+
+
+@runtime_checkable
+class PhraseGrounder(Protocol):
+    """A captioner that can place phrases in an image (Florence-2)."""
+
+    def ground(self, image: PreparedImage, phrases: Sequence[str]) -> Sequence[Sequence[Box]]: ...
 
 
 @cache
@@ -147,19 +179,41 @@ def _check(
     return PromptItem(phrase.text, normalise_tag(thing), CANT_TELL, (), phrase.count, attributes)
 
 
-def check_prompt(provenance: Provenance | None, facts: Facts) -> PromptCheck | None:
-    """The check of the prompt in `provenance` against `facts`; None without a prompt."""
+def _grounded(phrases: list[Phrase], items: list[PromptItem], ground: Grounder) -> list[PromptItem]:
+    """`items` with what the grounder placed: evidence for the seen, *seen* for the can't
+    tell; a miss changes nothing and a not seen stays (the module's docstring says why)."""
+    asked = [i for i, p in enumerate(phrases) if not p.quoted]  # written text is OCR's to check
+    if not asked:
+        return items
+    placed = ground([phrases[i].text for i in asked])
+    out = list(items)
+    for i, boxes in zip(asked, placed, strict=True):
+        item = out[i]
+        if boxes and item.status != NOT_SEEN:
+            evidence = (*item.evidence, Evidence(GROUNDING, phrases[i].text))
+            out[i] = msgspec.structs.replace(item, status=SEEN, evidence=evidence)
+    return out
+
+
+def check_prompt(
+    provenance: Provenance | None, facts: Facts, ground: Grounder | None = None
+) -> PromptCheck | None:
+    """The check of the prompt in `provenance` against `facts`; None without a prompt.
+    `ground`: a captioner's phrase grounding for this image, asked once for all phrases."""
     if provenance is None or not provenance.prompt.strip():
         return None
     found = _evidence(facts)
     known = known_things()
-    items = tuple(_check(p, found, known, facts) for p in split_prompt(provenance.prompt))
+    phrases = split_prompt(provenance.prompt)
+    items = [_check(p, found, known, facts) for p in phrases]
+    if ground is not None:
+        items = _grounded(phrases, items, ground)
     seen = sum(i.status == SEEN for i in items)
     missing = sum(i.status == NOT_SEEN for i in items)
     return PromptCheck(
         prompt=provenance.prompt,
         source=provenance.source,
-        items=items,
+        items=tuple(items),
         score=round(seen / (seen + missing), 3) if seen + missing else None,
         mismatch=bool(missing) or any(i.differs for i in items),
     )

@@ -1,16 +1,23 @@
 """The prompt check as an analyzer: the prompt the provenance analyzer found (or the
-caller gave) against what the other analyzers saw. No model; describe/prompt_check.py
-does the work. A model that can ground phrases (Florence-2) could register a better one
-under another name and be chosen with `use.prompt_check`."""
+caller gave) against what the other analyzers saw. No model of its own;
+describe/prompt_check.py does the work.
+
+When the captioner that wrote the image's caption can ground phrases (Florence-2), the
+check asks it to place the prompt's phrases: one more pass of that model per image with
+a prompt, none without. Options: `ground` (default true) turns that off. The Describer
+gives `captioners`, its lookup of resident captioners by name, because this analyzer
+declares `uses_captioners`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 from describe.analyzers.base import BaseAnalyzer
-from describe.facts import Facts, PromptCheck
+from describe.facts import Box, Caption, Facts, PromptCheck
 from describe.intake import PreparedImage
-from describe.prompt_check import check_prompt
+from describe.prompt_check import Grounder, PhraseGrounder, check_prompt
 from describe.registry import register
 
 
@@ -20,7 +27,23 @@ class PromptCheckAnalyzer(BaseAnalyzer):
     produces = "prompt_check"
     requires = ("provenance", "objects", "labels", "text", "colours", "caption")
     needs_model = False
+    uses_captioners: ClassVar[bool] = True
 
     def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> PromptCheck | None:
         known = Facts(width=image.width, height=image.height, **facts)
-        return check_prompt(known.provenance, known)
+        return check_prompt(known.provenance, known, self._grounder(image, known.caption))
+
+    def _grounder(self, image: PreparedImage, caption: Caption | None) -> Grounder | None:
+        """The grounding of the captioner that wrote this caption, if it grounds (a caption
+        that fell back to the classic sentence names classic, which does not)."""
+        lookup: Callable[[str], object] | None = self.options.get("captioners")
+        if caption is None or lookup is None or not self.options.get("ground", True):
+            return None
+        captioner = lookup(caption.source)
+        if not isinstance(captioner, PhraseGrounder):
+            return None
+
+        def ground(phrases: Sequence[str]) -> Sequence[Sequence[Box]]:
+            return captioner.ground(image, phrases)
+
+        return ground

@@ -5,6 +5,8 @@ Florence-2 is prompted with task tokens, not free text: `<MORE_DETAILED_CAPTION>
 `<OD>` lists objects with boxes (they become tags), `<OCR>` reads text. The
 image is encoded once and shared by every task's row of one batch: the DaViT
 vision tower is most of the cost on a CPU, the tasks only add decoding steps.
+`ground()` runs `<CAPTION_TO_PHRASE_GROUNDING>` for the prompt check
+(describe/prompt_check.py): all of a prompt's phrases in one caption, one pass.
 
 Options beyond the shared ones: `tasks` (extra tasks: "objects", "text";
 default ["objects"]), `caption_task` (override the task token for the paragraph),
@@ -13,7 +15,9 @@ default ["objects"]), `caption_task` (override the task token for the paragraph)
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -43,6 +47,11 @@ TASK_TOKENS = {
     "<OD>": 128,
     "<OCR>": 96,
 }
+GROUNDING = "<CAPTION_TO_PHRASE_GROUNDING>"
+GROUNDING_PROMPT = "Locate the phrases in the caption: {}"  # the processor's wording for the task
+# a phrase's words and one or two boxes of four location tokens each
+GROUNDING_TOKENS_PER_PHRASE = 12
+MAX_GROUNDING_TOKENS = 256
 SHORT_PROFILE_CHARS = 200  # profiles limited to this many characters get <CAPTION>
 LOC_BINS = 1000  # Florence quantises coordinates into 1000 bins per axis
 
@@ -82,6 +91,27 @@ def object_names(regions: list[Region]) -> list[str]:
     return list(dict.fromkeys(r.label.lower() for r in regions))
 
 
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def match_phrases(regions: Sequence[Region], phrases: Sequence[str]) -> list[list[Box]]:
+    """The grounded boxes of each phrase. Florence echoes the caption's words before each
+    box, not always all of them ("red sofa" for "a red sofa"): a label belongs to the
+    phrase it spells exactly, else to the one whose last word (the thing) it contains and
+    with which it shares most words, the first such phrase on a tie."""
+    wanted = [_words(p) for p in phrases]
+    boxes: list[list[Box]] = [[] for _ in phrases]
+    for region in regions:
+        label = _words(region.label)
+        exact = [i for i, words in enumerate(wanted) if words and words == label]
+        heads = [i for i, words in enumerate(wanted) if words and words[-1] in label]
+        best = exact or sorted(heads, key=lambda i: -len(set(wanted[i]) & set(label)))
+        if best:
+            boxes[best[0]].append(region.box)
+    return boxes
+
+
 class FlorenceCaptioner(VisionLanguageCaptioner):
     default_max_new_tokens = 96
     # 2.6x faster on a 2-core CPU (5.2 s → 2.05 s for 64 tokens), logits within 4 %
@@ -97,6 +127,7 @@ class FlorenceCaptioner(VisionLanguageCaptioner):
         self.model = self._from_pretrained(Florence2ForConditionalGeneration, path)
         # 577 for the published 768² input: 24×24 spatial tokens and one temporal
         self.image_tokens = int(getattr(self.image_processor, "image_seq_length", None) or 577)
+        self.processor: Any = None  # for grounding answers; made on first use
 
     def tasks(self, profile: Profile | None) -> list[str]:
         limit = profile.max_length if profile is not None else None
@@ -107,16 +138,23 @@ class FlorenceCaptioner(VisionLanguageCaptioner):
         return [caption] + [EXTRA_TASKS[t] for t in extra if t in EXTRA_TASKS]
 
     def preprocess(self, images: list[PreparedImage], profile: Profile | None) -> dict[str, Any]:
+        tasks = self.tasks(profile)
+        budget = max(TASK_TOKENS.get(t, self.default_max_new_tokens) for t in tasks)
+        prompts = [(task, TASK_PROMPTS.get(task, task)) for task in tasks]
+        return self._batch(images, prompts, int(self.options.get("max_new_tokens", budget)))
+
+    def _batch(
+        self, images: list[PreparedImage], prompts: list[tuple[str, str]], max_new_tokens: int
+    ) -> dict[str, Any]:
+        """One row per image and (task, prompt text), each image's pixels encoded once."""
         import torch
 
-        tasks = self.tasks(profile)
         pixels = self.image_processor(images=[im.image for im in images], return_tensors="pt")["pixel_values"]
         tok = self.tokenizer
         image_token_id = int(self.model.config.image_token_id)
         rows, image_index, row_tasks = [], [], []
         for i in range(len(images)):
-            for task in tasks:
-                prompt = TASK_PROMPTS.get(task, task)
+            for task, prompt in prompts:
                 ids = tok(f"{tok.bos_token}{prompt}{tok.eos_token}", add_special_tokens=False)["input_ids"]
                 rows.append([image_token_id] * self.image_tokens + list(ids))
                 image_index.append(i)
@@ -127,14 +165,13 @@ class FlorenceCaptioner(VisionLanguageCaptioner):
         for r, ids in enumerate(rows):
             input_ids[r, : len(ids)] = torch.tensor(ids)
             attention[r, : len(ids)] = 1
-        budget = max(TASK_TOKENS.get(t, self.default_max_new_tokens) for t in tasks)
         return {
             "pixel_values": pixels,
             "input_ids": input_ids,
             "attention_mask": attention,
             "image_index": torch.tensor(image_index),
             "tasks": row_tasks,
-            "max_new_tokens": int(self.options.get("max_new_tokens", budget)),
+            "max_new_tokens": max_new_tokens,
         }
 
     def forward(self, batch: dict[str, Any]) -> Any:
@@ -168,6 +205,51 @@ class FlorenceCaptioner(VisionLanguageCaptioner):
             objects = object_names(parse_regions(answer.get("<OD>", "")))
             captions.append(self.make_caption(paragraph, objects, parse_text(answer.get("<OCR>", ""))))
         return captions
+
+    def ground(self, image: PreparedImage, phrases: Sequence[str]) -> list[list[Box]]:
+        """Normalised boxes for each phrase ([] where Florence placed none), from one
+        `<CAPTION_TO_PHRASE_GROUNDING>` pass given all the phrases as one caption. The
+        image is encoded again: the caption's batch has gone by when the check runs."""
+        import torch
+
+        if not phrases:
+            return []
+        self.load()
+        budget = min(MAX_GROUNDING_TOKENS, 8 + GROUNDING_TOKENS_PER_PHRASE * len(phrases))
+        caption = GROUNDING_PROMPT.format(", ".join(phrases) + ".")
+        batch = self._batch([image], [(GROUNDING, caption)], budget)
+        with torch.inference_mode():
+            generated = self.forward(self._to_device(batch))
+        [text] = self.tokenizer.batch_decode(generated, skip_special_tokens=False)
+        return match_phrases(self.grounded_regions(text), phrases)
+
+    def grounded_regions(self, generated: str) -> list[Region]:
+        """The grounding answer parsed by transformers' Florence-2 post-processor, with
+        the checkpoint's own list of words never to ground ("it", "the image", …)."""
+        # it returns whole pixels: on a grid 10× the bins that rounding loses nothing,
+        # and the boxes come out as parse_regions' ((bin + 0.5) / 1000)
+        grid = 10 * LOC_BINS
+        parsed = self._processor().post_process_generation(generated, task=GROUNDING, image_size=(grid, grid))
+        answer = parsed[GROUNDING]  # one label per box
+        regions = []
+        for label, (x0, y0, x1, y1) in zip(answer["labels"], answer["bboxes"], strict=True):
+            regions.append(Region(label, (x0 / grid, y0 / grid, x1 / grid, y1 / grid)))
+        return regions
+
+    def _processor(self) -> Any:
+        # built on first use from the loaded parts: captioning never needs it
+        if self.processor is None:
+            from transformers import Florence2Processor
+
+            config: dict[str, Any] = {}
+            saved = self.path / "processor_config.json" if self.path else None
+            if saved is not None and saved.is_file():
+                config = json.loads(saved.read_text(encoding="utf-8")).get("post_processor_config") or {}
+            config.setdefault("phrase_grounding", {})  # a checkpoint without the file grounds every word
+            self.processor = Florence2Processor(
+                image_processor=self.image_processor, tokenizer=self.tokenizer, post_processor_config=config
+            )
+        return self.processor
 
 
 @register("florence-2-base", "florence")
