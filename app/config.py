@@ -30,12 +30,18 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Host names the server answers to besides loopback names and `host` itself
     # (the DNS-rebinding guard); "*" answers to any. Environment: comma-separated.
     allowed_hosts: list[str] = msgspec.field(default_factory=list)
+    # The folder to watch and index; None or "" (`--no-watch`, IMGDESC_WATCH=""): none,
+    # the server then only serves a catalog another process writes (read-only).
     watch: str | None = "images"
     data_dir: str = "data"
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
     embedding_model: str = "all-MiniLM-L6-v2"
     describe: DescribeSettings = msgspec.field(default_factory=DescribeSettings)
+
+    def __post_init__(self) -> None:
+        if self.watch is not None and not self.watch.strip():
+            self.watch = None  # one spelling of "no folder" for everything that reads it
 
 
 def _route(flat: Mapping[str, Any], into: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from app.config import Settings
 from app.work import ReadPool, WorkLane
 from describe.describer import Describer
+from describe.memory import release_freed_memory
 from indexer.embed import Embedder, TextEmbedder
 from indexer.status import IndexStatus, StatusSource, StoreOnlyStatus
 from indexer.store.base import Store
@@ -56,7 +57,9 @@ class Services:
         self.store.close()
 
 
-def open_catalog_store(settings: Settings, embedder: TextEmbedder, claim: StoreClaim | None = None) -> Store:
+def open_catalog_store(
+    settings: Settings, embedder: TextEmbedder, claim: StoreClaim | None = None, image_size: int | None = None
+) -> Store:
     """The configured store, sized for the embedder. A store built with another
     embedding size, or by an older imgdesc without the focus/labels vectors, is
     recreated; the indexer then fills it again from the folder (its points are gone)."""
@@ -65,7 +68,12 @@ def open_catalog_store(settings: Settings, embedder: TextEmbedder, claim: StoreC
 
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    args: dict[str, Any] = {"url": settings.qdrant_url, "api_key": settings.qdrant_api_key, "claim": claim}
+    args: dict[str, Any] = {
+        "url": settings.qdrant_url,
+        "api_key": settings.qdrant_api_key,
+        "claim": claim,
+        "image_size": image_size,  # a SigLIP tagger's image vectors, when one is active
+    }
     try:
         return open_store(data_dir, embedder.dim, **args)
     except DimensionMismatchError as exc:
@@ -80,21 +88,26 @@ def open_catalog_store(settings: Settings, embedder: TextEmbedder, claim: StoreC
 def build_services(settings: Settings, claim: StoreClaim | None = None) -> Services:
     """Load models and open the store. Slow (seconds): call it once, off the event loop.
     `claim`: the store's lock, taken before (see claim_catalog_store)."""
+    from describe.analyzers.siglip.tagger import active_tagger
+
     describer = Describer(settings.describe)
     describer.load()
     embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
     embedder.load()
     data_dir = Path(settings.data_dir)
-    store = open_catalog_store(settings, embedder, claim)
+    # None unless settings enable the SigLIP 2 tagger (use.zero_shot) and its weights loaded
+    tagger = active_tagger(describer)
+    store = open_catalog_store(settings, embedder, claim, image_size=tagger.dim if tagger else None)
     services = Services(
         settings=settings,
         describer=describer,
         embedder=embedder,
         store=store,
-        search=SearchService(store, embedder),
+        search=SearchService(store, embedder, image_query=tagger),
         lane=WorkLane(),
     )
     if settings.watch:
         services.watcher = Watcher.create(Path(settings.watch), data_dir, describer, embedder, store)
         services.watcher.start()
+    release_freed_memory()  # what the imports and model parsing freed, before the server idles
     return services

@@ -232,6 +232,7 @@ def test_clicking_tags_narrows_and_widens_the_results(site: Site, page: Page) ->
     expect(page.locator(".chip.on")).to_have_count(2)
     shot(page, "search-tags")
     page.locator(".chip.on", has_text=chip("animal")).click()  # click again to remove
+    expect(page).to_have_url(re.compile(r"\?tag=cat$"))  # swapped in before the next click
     page.locator(".chip.on", has_text=chip("cat")).click()
     expect(page.locator(".card")).to_have_count(4)
     expect(page.locator(".chip.on")).to_have_count(0)

@@ -131,8 +131,12 @@ class ApiController(Controller):
         """The original file, found through the store's record — never a path from the request."""
         image_id, root = check_id(id), services.watch_root
         record = await services.reads.run(lambda: services.store.get(image_id))
-        if record is None or root is None:
+        if record is None:
             raise NotFoundError(f"no image with id {id!r}")
+        if root is None:  # a read-only catalog: the files are where the indexing job read them
+            raise NotFoundError(
+                f"image {id!r} is in the catalog, but this server watches no folder to serve it from"
+            )
         path = await services.reads.run(lambda: original_path(root, record))
         if path is None:
             raise NotFoundError(f"the file for image {id!r} is no longer in the watched folder")

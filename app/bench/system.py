@@ -40,6 +40,10 @@ class SystemResult(msgspec.Struct, kw_only=True):
     images: int
     index_s: float  # one-shot indexing of the sample set, models already loaded
     images_per_s: float
+    # describing the same files alone (decode + analyze + render), same process, same
+    # models, right before the indexing: what the indexer's throughput is held against
+    describe_only_per_s: float
+    load_avg: tuple[float, float]  # 1-minute load average at the start and at the end
     models_load_s: float  # describer + embedder, in this process
     cli_index_s: float  # `imgdesc index` of the sample set in a fresh process, models load included
     cli_index_peak_mb: float  # its peak RSS (from the kernel's accounting of the child)
@@ -49,16 +53,31 @@ class SystemResult(msgspec.Struct, kw_only=True):
     search_ms: tuple[float, float]  # SearchService.search end to end (embed + hybrid query) p50/p95
 
 
-def _child(argv: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of a command, measured on its own process, so
-    nothing this bench process has loaded counts."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
-    if proc.returncode != 0:
-        raise subprocess.CalledProcessError(proc.returncode, argv)
-    return time.perf_counter() - start, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+# Runs `imgdesc ARGS` as the console script does and writes its peak resident memory
+# (VmHWM) to a file at exit. Not the kernel's ru_maxrss of the child: that counts the
+# pages of this process copied at fork (the bench holds its own models, ~670 MB), so
+# every command read at least as large as the bench (measured: 673 MB for a describe
+# whose own peak is 465 MB).
+_PEAK_WRAPPER = """
+import atexit, sys
+out, sys.argv = sys.argv[1], ["imgdesc", *sys.argv[2:]]
+def peak():
+    hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM"))
+    open(out, "w").write(hwm.split()[1])
+atexit.register(peak)
+from app.cli import main
+main()
+"""
+
+
+def _child(args: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of `imgdesc ARGS` in its own process, so nothing
+    this bench process has loaded counts."""
+    with tempfile.NamedTemporaryFile("r", suffix=".peak") as report:
+        argv = [sys.executable, "-c", _PEAK_WRAPPER, report.name, *args]
+        start = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        return time.perf_counter() - start, int(report.read()) / 1024  # VmHWM is in KiB
 
 
 def _free_port() -> int:
@@ -106,13 +125,22 @@ def serve_startup(tmp: Path, timeout: float = 180.0) -> tuple[float | None, floa
     return http_s, ready_s, rss
 
 
+def describe_only(describer: Describer, files: list[Path]) -> float:
+    """Images per second describing `files` one by one, nothing stored."""
+    start = time.perf_counter()
+    for path in files:
+        describer.describe(path)
+    return len(files) / (time.perf_counter() - start)
+
+
 def run(settings: Settings, log: Callable[[str], None] = print) -> SystemResult:
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="imgdesc-bench-") as name:
         tmp = Path(name)
         plain, _ = build_samples(tmp / "images")
-        help_s, _ = _child([IMGDESC, "--help"])
-        describe_s, describe_peak = _child([IMGDESC, "describe", str(plain[0])])
-        index_argv = [IMGDESC, "index", str(tmp / "images"), "--data-dir", str(tmp / "cli-data")]
+        help_s, _ = _child(["--help"])
+        describe_s, describe_peak = _child(["describe", str(plain[0])])
+        index_argv = ["index", str(tmp / "images"), "--data-dir", str(tmp / "cli-data")]
         cli_index_s, cli_index_peak = _child(index_argv)
         log(f"system bench: CLI --help {help_s:.2f} s, describe one image {describe_s:.1f} s")
         intake_peaks = intake.run(tmp)
@@ -128,6 +156,9 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> SystemResult:
         embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
         embedder.load()
         load_s = time.perf_counter() - start
+        files = sorted(p for p in (tmp / "images").iterdir() if p.is_file())
+        describer.describe(files[0])  # first-inference allocations count for neither side
+        describe_per_s = describe_only(describer, files)
         store = EdgeStore.open(tmp / "data" / "qdrant", embedder.dim, recreate=True)
         try:
             start = time.perf_counter()
@@ -148,7 +179,9 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> SystemResult:
                     full.append(time.perf_counter() - t1)
         finally:
             store.close()
-    log(f"system bench: indexed {done} images in {index_s:.1f} s")
+    images_per_s = done / index_s if index_s else 0.0
+    log(f"system bench: indexed {done} images in {index_s:.1f} s ({images_per_s:.2f}/s; "
+        f"describing alone {describe_per_s:.2f}/s)")  # fmt: skip
     return SystemResult(
         cli_help_s=help_s,
         cli_describe_s=describe_s,
@@ -157,7 +190,9 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> SystemResult:
         serve_rss_mb=serve_rss,
         images=done,
         index_s=index_s,
-        images_per_s=done / index_s if index_s else 0.0,
+        images_per_s=images_per_s,
+        describe_only_per_s=describe_per_s,
+        load_avg=(load_start, os.getloadavg()[0]),
         models_load_s=load_s,
         cli_index_s=cli_index_s,
         cli_index_peak_mb=cli_index_peak,

@@ -76,6 +76,40 @@ def lanes(
     sys.stdout.write(report(run(from_flags(), searches=searches, uploads=uploads)) + "\n")
 
 
+@bench.command("ray")
+def ray_scaling(
+    workers: Annotated[str, typer.Option(help="Ray worker counts to measure, comma-separated.")] = "1,2",
+    batch_size: Annotated[int, typer.Option(help="Images per describe call.")] = 4,
+) -> None:
+    """Images/s of the local indexer and of the Ray job with 1 and 2 workers, same images."""
+    require_dev_extras("bench", *SAMPLE_EXTRAS, "ray")
+    import os
+    import tempfile
+
+    import ray
+
+    from app.bench.samples import build
+    from app.bench.scale import bench_scaling
+
+    counts = [int(n) for n in workers.split(",") if n.strip()]
+    settings = from_flags().describe
+    with tempfile.TemporaryDirectory() as tmp:
+        photos, _ = build(Path(tmp) / "samples")
+        folder = photos[0].parent
+        ray.init(num_cpus=max(counts) * settings.threads + 2, include_dashboard=False)
+        try:
+            rows = bench_scaling(folder, settings, workers=counts, batch_size=batch_size)
+        finally:
+            ray.shutdown()
+    sys.stdout.write(f"load average {os.getloadavg()[0]:.2f}\n")
+    for row in rows:
+        sys.stdout.write(
+            f"{row.engine:5} workers {row.workers}: {row.images} images in {row.seconds:.1f} s "
+            f"({row.images_per_s:.2f} img/s; models {row.load_seconds:.1f} s; "
+            f"Ray overhead {row.overhead_ms_per_image:.0f} ms/image)\n"
+        )
+
+
 @bench.command("florence")
 def florence(
     variants: Annotated[

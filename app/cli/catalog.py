@@ -27,6 +27,14 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
     watch: Annotated[Path | None, typer.Option(help="Folder to watch and index (default ./images).")] = None,
+    no_watch: Annotated[
+        bool,
+        typer.Option(
+            "--no-watch",
+            help="Watch no folder: serve search and pages over a catalog another process wrote "
+            "(e.g. `imgdesc index --engine ray` into --qdrant-url).",
+        ),
+    ] = False,
     data_dir: Annotated[Path | None, typer.Option(help="Where the store, state and thumbnails live.")] = None,
     qdrant_url: Annotated[
         str | None, typer.Option(help="Use a Qdrant server instead of the embedded store.")
@@ -40,10 +48,13 @@ def serve(
     """Run the web app and REST API, indexing the watched folder as files arrive."""
     import uvicorn
 
+    if no_watch and watch is not None:
+        raise ImgdescError("--watch and --no-watch: give one of them")
     settings = from_flags(
         host=host,
         port=port,
-        watch=watch and str(watch),
+        # "" overrides the default folder and any IMGDESC_WATCH (None would leave them)
+        watch="" if no_watch else watch and str(watch),
         data_dir=data_dir and str(data_dir),
         qdrant_url=qdrant_url,
         captioner=captioner,
@@ -54,7 +65,10 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with _serving_app(settings) as app:
         address = f"http://{settings.host}:{settings.port}"
-        err.print(f"imgdesc: serving on {address} (models load in the background)")
+        watching = (
+            f"watching {settings.watch}" if settings.watch else "watching no folder (read-only catalog)"
+        )
+        err.print(f"imgdesc: serving on {address}, {watching} (models load in the background)", markup=False)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 
 
@@ -128,15 +142,17 @@ def index(
     logging.getLogger("indexer").setLevel(logging.ERROR)
     with _claim_store(settings) as claim:  # before anything slow: "in use" comes at once
         from app.services import open_catalog_store
+        from describe.analyzers.siglip.tagger import active_tagger
         from describe.describer import Describer
         from indexer.embed import Embedder
         from indexer.service import index_folder
 
         describer = Describer(settings.describe)
         embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
-        store = open_catalog_store(settings, embedder, claim)
-    try:
         describer.load()
+        tagger = active_tagger(describer)  # a SigLIP 2 tagger's image vectors need room in the store
+        store = open_catalog_store(settings, embedder, claim, image_size=tagger.dim if tagger else None)
+    try:
         with progress_bar() as progress:
             task = progress.add_task("indexing", total=None)
 
