@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -56,8 +57,14 @@ def ready(session: requests.Session) -> requests.Session:
     """schemathesis ends the app's lifespan after each test; the first request of the
     next one starts it again, so wait for the models and the catalog each time."""
     wait_for(lambda: session.get("/api/health").status_code == 200)
-    wait_for(lambda: session.get("/api/index/status").json()["indexed"] == IMAGES)
+    # a new lifespan brings a new (empty) fake store: the start-up reconcile re-queues
+    # every file, so "indexed" alone is not enough until it has run and the queue is empty
+    wait_for(lambda: _settled(session.get("/api/index/status").json()))
     return session
+
+
+def _settled(status: dict[str, Any]) -> bool:
+    return bool(status["ready"] and status["pending"] == 0 and status["indexed"] == IMAGES)
 
 
 @schema.parametrize()
