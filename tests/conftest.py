@@ -7,7 +7,7 @@ import io
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +68,24 @@ def write_image(tmp_path: Path) -> Callable[..., Path]:
 def profiles() -> ProfileSet:
     """The built-in profiles (loading validates every template)."""
     return ProfileSet.load()
+
+
+@pytest.fixture()
+def fakes() -> Iterator[None]:
+    """The model-free fake analyzers (tests/fakes.py) registered for one test."""
+    from tests.fakes import fake_analyzers
+
+    with fake_analyzers():
+        yield
+
+
+@pytest.fixture()
+def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A machine with no model weights and no network: an empty Hugging Face cache,
+    HF_HUB_OFFLINE set, and no notices said yet. Returns HF_HOME."""
+    home = tmp_path / "hf"
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # a machine that has said nothing yet
+    return home

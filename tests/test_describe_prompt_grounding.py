@@ -5,7 +5,7 @@ is the tiny random-weight checkpoint of tests/vlm_tiny.py, loaded by the product
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from describe.intake import IntakeLimits, PreparedImage, load_image
 from describe.profiles import Profile
 from tests import vlm_tiny
 from tests.conftest import encode
-from tests.fakes import FAKE_USE, fake_analyzers
+from tests.fakes import FAKE_USE
 
 FLORENCE = "florence-2-base"
 # what the prompt check needs, without the profile's other facts (zero-shot tags)
@@ -36,12 +36,6 @@ BOX: Box = (0.1, 0.1, 0.5, 0.5)
 @pytest.fixture(scope="module")
 def tiny_florence(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return vlm_tiny.build_florence(tmp_path_factory.mktemp("tiny-florence") / "florence")
-
-
-@pytest.fixture()
-def fakes() -> Iterator[None]:
-    with fake_analyzers():
-        yield
 
 
 def describer(captioner: str, folder: Path | None = None, **check_options: object) -> Describer:

@@ -6,7 +6,6 @@ and the silent fallback when the weights are missing."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -30,18 +29,12 @@ from describe.tags import build_tags
 from describe.vocabulary import normalise_tag
 from tests import vlm_tiny
 from tests.conftest import encode
-from tests.fakes import FAKE_USE, fake_analyzers
+from tests.fakes import FAKE_USE
 
 
 @pytest.fixture(scope="module")
 def tiny_siglip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return vlm_tiny.build_siglip2(tmp_path_factory.mktemp("tiny-siglip2") / "siglip2")
-
-
-@pytest.fixture()
-def fakes() -> Iterator[None]:
-    with fake_analyzers():
-        yield
 
 
 def photo(seed: int) -> bytes:

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,26 +21,10 @@ from describe.describer import Describer
 from describe.errors import ConfigError, ModelError, NotLoadedError, UnknownNameError
 from tests import vlm_tiny
 from tests.conftest import encode
-from tests.fakes import FAKE_USE, fake_analyzers
+from tests.fakes import FAKE_USE
 
 IMGDESC = str(Path(sys.executable).parent / "imgdesc")
 FLORENCE_REPO = "florence-community/Florence-2-base"
-
-
-@pytest.fixture()
-def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "hf"
-    monkeypatch.setenv("HF_HOME", str(home))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # a machine that has said nothing yet
-    return home
-
-
-@pytest.fixture()
-def fakes() -> Iterator[None]:
-    with fake_analyzers():
-        yield
 
 
 def put_in_cache(home: Path, repo: str, files_from: Path) -> Path:

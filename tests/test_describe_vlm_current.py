@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,7 @@ from describe.errors import ModelError
 from describe.intake import IntakeLimits, load_image
 from tests import vlm_tiny
 from tests.conftest import encode
-from tests.fakes import FAKE_USE, fake_analyzers
+from tests.fakes import FAKE_USE
 
 pytestmark = pytest.mark.slow
 
@@ -38,22 +37,6 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny-current")
     families = {CATALOG[name].family for name in (*NEW, "qwen2.5-vl-3b")}
     return {family: vlm_tiny.BUILDERS[family](root / family) for family in families}
-
-
-@pytest.fixture()
-def fakes() -> Iterator[None]:
-    with fake_analyzers():
-        yield
-
-
-@pytest.fixture()
-def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "hf"
-    monkeypatch.setenv("HF_HOME", str(home))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    return home
 
 
 def image(width: int, height: int, seed: int = 0) -> object:

@@ -4,7 +4,6 @@ folder, run to rendered output. Weights are random: structure, not wording."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -20,7 +19,7 @@ from describe.intake import IntakeLimits, load_image
 from describe.profiles import ProfileSet
 from tests import vlm_tiny
 from tests.conftest import encode
-from tests.fakes import FAKE_USE, fake_analyzers
+from tests.fakes import FAKE_USE
 
 pytestmark = pytest.mark.slow
 
@@ -29,13 +28,6 @@ pytestmark = pytest.mark.slow
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny-vlms")
     return {family: build(root / family) for family, build in vlm_tiny.BUILDERS.items()}
-
-
-@pytest.fixture()
-def fakes() -> Iterator[None]:
-    # the other facts come from model-free fakes, so only the captioner's cost counts
-    with fake_analyzers():
-        yield
 
 
 def describer_for(name: str, folder: Path, **options: object) -> Describer:

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 from fakes import CALLS, FakeStore, HashEmbedder, fake_analyzers, image_bytes, make_describer, write_images
+from waiting import wait_for
 
 from indexer.pipeline import Indexer, file_sha256
 from indexer.reconcile import scan
@@ -44,6 +44,18 @@ def expected_paths(root: Path) -> dict[str, list[str]]:
     for rel in sorted(scan(root)):
         found[file_sha256(root / rel)].append(rel)
     return dict(found)
+
+
+def stored_paths(data: Path, count: int) -> dict[str, list[str]]:
+    """sha256 → paths of every point the embedded store holds, which must be `count`."""
+    from indexer.store.edge import EdgeStore
+
+    store = EdgeStore.open(data / "qdrant", HashEmbedder().dim)
+    try:
+        assert store.count() == count
+        return {p.sha256: sorted(p.paths) for _, p in store.scroll()}
+    finally:
+        store.close()
 
 
 def check_consistent(root: Path, data: Path, stored: dict[str, list[str]]) -> None:
@@ -165,15 +177,7 @@ def test_sigkill_mid_run_then_restart_indexes_everything_once(tmp_path: Path) ->
     # the first run's work is not redone; the file it was killed on may have reached the store
     assert 27 - finished - 1 <= summary["described"] <= 27 - finished
 
-    from indexer.store.edge import EdgeStore
-
-    store = EdgeStore.open(data / "qdrant", HashEmbedder().dim)
-    try:
-        assert store.count() == 27
-        stored = {p.sha256: sorted(p.paths) for _, p in store.scroll()}
-    finally:
-        store.close()
-    check_consistent(root, data, stored)
+    check_consistent(root, data, stored_paths(data, count=27))
 
 
 class _FlushHangs:
@@ -239,11 +243,12 @@ def test_sigkill_while_a_batch_is_written_loses_and_duplicates_nothing(tmp_path:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     child = subprocess.Popen(_batch_child(root, data, moment, marker), cwd=REPO, env=env)
     try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():  # the child is inside the batch's write, and stays there
+
+        def inside_the_write() -> bool:  # the child is inside the batch's write, and stays there
             assert child.poll() is None, "the child finished without writing a batch"
-            assert time.monotonic() < deadline, "the child never reached the batch's write"
-            time.sleep(0.02)
+            return marker.exists()
+
+        wait_for(inside_the_write, 60, interval=0.02)
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(10)
@@ -267,12 +272,4 @@ def test_sigkill_while_a_batch_is_written_loses_and_duplicates_nothing(tmp_path:
     if moment == "marked":  # the points were durable: linked to their paths, not described again
         assert (summary.get("described", 0), summary["linked"]) == (0, 13)
 
-    from indexer.store.edge import EdgeStore
-
-    store = EdgeStore.open(data / "qdrant", HashEmbedder().dim)
-    try:
-        assert store.count() == 12
-        stored = {p.sha256: sorted(p.paths) for _, p in store.scroll()}
-    finally:
-        store.close()
-    check_consistent(root, data, stored)
+    check_consistent(root, data, stored_paths(data, count=12))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import waiting
 from fakes import (
     CALLS,
     FakeStore,
@@ -36,12 +37,7 @@ def _fakes() -> Iterator[None]:
 
 def wait_for(check: Callable[[], bool], timeout: float = TIMEOUT) -> float:
     """Seconds until check() held; fails the test after `timeout`."""
-    start = time.monotonic()
-    while not check():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(0.02)
-    return time.monotonic() - start
+    return waiting.wait_for(check, timeout, interval=0.02)
 
 
 class Rig:

@@ -107,49 +107,40 @@ def _smol_configs(tok: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return text, vision
 
 
-def build_smolvlm(path: Path) -> Path:
-    """The Idefics3 architecture, as the SmolVLM-256M/500M-Instruct checkpoints are."""
-    from transformers import Idefics3Config, Idefics3ForConditionalGeneration
-    from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
+def _build_smol(path: Path, config_class: Any, model_class: Any, image_processor_class: Any) -> Path:
+    """SmolVLM's layout: a tiny Llama text model, a SigLIP vision tower, pixel shuffle by 2."""
     from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE
 
     tok = _smol_tokenizer()
-    images = Idefics3ImageProcessorPil(
+    images = image_processor_class(
         size={"longest_edge": 2 * SIZE}, max_image_size={"longest_edge": SIZE}, do_image_splitting=True
     )
     text, vision = _smol_configs(tok)
-    config = Idefics3Config(
+    config = config_class(
         text_config=text,
         vision_config=vision,
         scale_factor=2,
         image_token_id=tok.convert_tokens_to_ids("<image>"),
     )
     torch.manual_seed(0)
-    _save(Idefics3ForConditionalGeneration(config), path, tok, images)
+    _save(model_class(config), path, tok, images)
     (path / "chat_template.jinja").write_text(DEFAULT_CHAT_TEMPLATE)
     return path
+
+
+def build_smolvlm(path: Path) -> Path:
+    """The Idefics3 architecture, as the SmolVLM-256M/500M-Instruct checkpoints are."""
+    from transformers import Idefics3Config, Idefics3ForConditionalGeneration
+    from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
+
+    return _build_smol(path, Idefics3Config, Idefics3ForConditionalGeneration, Idefics3ImageProcessorPil)
 
 
 def build_smolvlm2(path: Path) -> Path:
     """transformers' SmolVLM architecture and image processor, as the SmolVLM2 checkpoints are."""
     from transformers import SmolVLMConfig, SmolVLMForConditionalGeneration, SmolVLMImageProcessorPil
-    from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE
 
-    tok = _smol_tokenizer()
-    images = SmolVLMImageProcessorPil(
-        size={"longest_edge": 2 * SIZE}, max_image_size={"longest_edge": SIZE}, do_image_splitting=True
-    )
-    text, vision = _smol_configs(tok)
-    config = SmolVLMConfig(
-        text_config=text,
-        vision_config=vision,
-        scale_factor=2,
-        image_token_id=tok.convert_tokens_to_ids("<image>"),
-    )
-    torch.manual_seed(0)
-    _save(SmolVLMForConditionalGeneration(config), path, tok, images)
-    (path / "chat_template.jinja").write_text(DEFAULT_CHAT_TEMPLATE)
-    return path
+    return _build_smol(path, SmolVLMConfig, SmolVLMForConditionalGeneration, SmolVLMImageProcessorPil)
 
 
 def _qwen_tokenizer() -> tuple[Any, dict[str, int]]:
