@@ -50,7 +50,7 @@ def search_context(services: Services, query: str, tags: list[str]) -> dict[str,
         query=query,
         tags=tags,
         hits=hits,
-        chips=chips(query, tags, counts, [(t, n) for t, n in pinned if n]),
+        chips=chips(query, tags, counts, pinned),  # chips() leaves out the ones matching nothing
         catalog_size=services.store.count(),
         clear_url=search_url("", []),
         url=search_url(query, tags),
