@@ -74,6 +74,15 @@ class Colour(msgspec.Struct, frozen=True):
     coverage: float  # fraction of pixels
 
 
+class RegionShares(msgspec.Struct, frozen=True):
+    """Shares (0..1) of parts of the frame that look like one kind of surface
+    (describe/regions.py)."""
+
+    sky: float = 0.0  # blue and smooth, of the top third
+    green_below: float = 0.0  # green and textured, of the bottom half
+    green_above: float = 0.0  # green and textured, of the top half
+
+
 class ColourFacts(msgspec.Struct, frozen=True):
     palette: tuple[Colour, ...] = ()
     grayscale: bool = False
@@ -87,6 +96,8 @@ class ColourFacts(msgspec.Struct, frozen=True):
     texture: float = 0.0
     # a dark frame with a few small bright spots: stars, city lights at night
     bright_points: bool = False
+    # clear sky, grass, foliage: where colour and texture suggest them
+    regions: RegionShares = RegionShares()
 
 
 class CompositionFacts(msgspec.Struct, frozen=True):

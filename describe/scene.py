@@ -54,6 +54,11 @@ SMOOTH_TEXTURE = 0.03
 DOMINANT_COVERAGE = 0.4  # one colour this much of the frame colours the whole image
 # Only a blue top band reads as sky: white ones were as often walls, paper and snow.
 SKY_FAMILY = "blue"
+# Shares of describe/regions.py's surfaces that name them (measured there).
+SKY_SHARE = 0.45
+GRASS_SHARE = 0.5
+GRASS_MARGIN = 0.2  # more green texture below than above: ground, not a hedge or a tree
+FOLIAGE_SHARE = 0.33
 
 
 class ObjectEntry(msgspec.Struct, frozen=True):
@@ -95,7 +100,9 @@ class Relation(msgspec.Struct, frozen=True):
 class SceneCues(msgspec.Struct, frozen=True):
     """What the pixels say when no model names a subject."""
 
-    sky: bool = False  # a blue or white top band over something else
+    sky: bool = False  # a blue top band over something else, or clear sky along the top
+    grass: bool = False  # green texture over the bottom half
+    foliage: bool = False  # green texture over the top half: trees, bushes, leaves
     bright_points: bool = False  # small bright spots on a dark frame
     dark: bool = False
     texture: str = ""  # fine, smooth; "" in between
@@ -272,7 +279,14 @@ def cues(colours: ColourFacts | None, composition: CompositionFacts | None) -> S
         return SceneCues(dark=bool(composition and composition.lighting == "dark"))
     top, _, bottom = (*colours.bands, "", "", "")[:3]
     plain = bool(composition and composition.plain_background)
-    sky = top == SKY_FAMILY and bottom != top and not colours.grayscale and not plain
+    # a banner or a sign in blue and green is graphics, not a landscape
+    graphic = plain or bool(composition and composition.text_heavy)
+    shares = colours.regions
+    sky = (top == SKY_FAMILY and bottom != top and not colours.grayscale and not plain) or (
+        shares.sky >= SKY_SHARE and not graphic
+    )
+    grass = shares.green_below >= GRASS_SHARE and shares.green_below - shares.green_above >= GRASS_MARGIN
+    foliage = shares.green_above >= FOLIAGE_SHARE
     main = colours.palette[0] if colours.palette else None
     texture = (
         "fine"
@@ -283,6 +297,8 @@ def cues(colours: ColourFacts | None, composition: CompositionFacts | None) -> S
     )
     return SceneCues(
         sky=sky,
+        grass=grass and not graphic,
+        foliage=foliage and not graphic,
         bright_points=colours.bright_points,
         dark=bool(composition and composition.lighting == "dark"),
         texture=texture,

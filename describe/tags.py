@@ -19,6 +19,10 @@ CAPTION_OBJECT_SCORE = 0.5
 MAX_HYPERNYMS = 2
 # Backdrop colours people name in searches ("product on white background").
 BACKDROPS = frozenset({"white", "black"})
+# Several of one kind of thing is a group people search for ("herd of bison", "a group
+# of friends"); three is where a pair stops and a group starts.
+GROUP_SIZE = 3
+GROUP_WORDS = {"bird": "flock", "animal": "herd", "person": "group"}
 AI_GENERATED = "ai-generated"
 PROMPT_MISMATCH = "prompt-mismatch"
 
@@ -39,6 +43,7 @@ def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
     captioned = [(name, label_scores.get(name, CAPTION_OBJECT_SCORE)) for name in caption_objects]
     if "objects" in sources:
         out += [Tag(label, "objects", score) for label, score in detected]
+        out += _groups(facts, rules)
     out += [Tag(name, "caption", score) for name, score in captioned]
     # labels found in a crop count too: a small bird is still a bird (the paragraph only
     # asserts whole-image labels, but a tag is a filter, and a missed filter hides an image)
@@ -64,7 +69,7 @@ def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
                 if lb.score >= rules.min_score and lb.category not in _UNHELPFUL_CATEGORIES
             ]
     if "scene" in sources:
-        out += _scene(facts, tagged)
+        out += _scene(facts, tagged, detected)
     if facts.colours and "colours" in sources:
         if facts.colours.grayscale:
             out.append(Tag("black and white", "colours"))
@@ -92,13 +97,30 @@ def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
     return out
 
 
-def _scene(facts: Facts, labels: list[Label]) -> list[Tag]:
-    """Where the picture was taken and how, from scene labels (describe/data/settings.toml)
-    and what the pixels say (sky above, lights in the dark, a white backdrop)."""
-    out = [Tag(word, "scene", lb.best) for lb in labels for word in setting_words(lb.name)]
+def _groups(facts: Facts, rules: TagRules) -> list[Tag]:
+    """'herd', 'flock', 'group' for three or more confident detections of one thing."""
+    out = []
+    for count in facts.objects.counts if facts.objects else ():
+        if count.count >= GROUP_SIZE and count.score >= rules.min_score:
+            word = GROUP_WORDS.get(count.label) or GROUP_WORDS.get(object_category(count.label) or "")
+            if word:
+                out.append(Tag(word, "objects", count.score))
+    return out
+
+
+def _scene(facts: Facts, labels: list[Label], detected: list[tuple[str, float]]) -> list[Tag]:
+    """Where the picture was taken and how, from scene labels and telling things
+    (describe/data/settings.toml: a lakeside, a shark, an oven) and what the pixels say
+    (sky above, lights in the dark, a white backdrop)."""
+    named = [(lb.name, lb.best) for lb in labels] + detected
+    out = [Tag(word, "scene", score) for name, score in named for word in setting_words(name)]
     cues = scene.cues(facts.colours, facts.composition)
     if cues.sky:
         out.append(Tag("sky", "scene"))
+    if cues.grass:
+        out.append(Tag("grass", "scene"))
+    if cues.foliage:
+        out.append(Tag("trees", "scene"))
     if cues.bright_points:
         out.append(Tag("night", "scene"))
     comp, colours = facts.composition, facts.colours

@@ -154,3 +154,18 @@ def test_nothing_below_the_threshold_is_asserted_in_the_paragraph(profiles: Prof
     text = render(facts, profiles.get("default"), [])
     assert text == "An image of what looks like a valley."
     assert "looks like a valley" in text and "setting looks like" not in text
+
+
+def test_grass_and_trees_are_said_hedged_and_only_when_the_pixels_show_them(profiles: ProfileSet) -> None:
+    from describe.facts import Colour, RegionShares
+
+    cow = detected(("cow", (0.3, 0.4, 0.6, 0.8)))
+    meadow = ColourFacts(
+        palette=(Colour("green", "green", "#33aa33", 0.6),),
+        regions=RegionShares(green_below=0.8, green_above=0.4),
+    )
+    text = paragraph(profiles, cow, meadow)
+    assert "Trees or leaves fill the upper part of the frame." in text
+    assert "What looks like grass covers the ground." in text
+    plain = ColourFacts(palette=(Colour("green", "green", "#33aa33", 0.6),))
+    assert "grass" not in paragraph(profiles, cow, plain) and "Trees" not in paragraph(profiles, cow, plain)

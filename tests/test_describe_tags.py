@@ -90,3 +90,48 @@ def test_sources_can_be_switched_off() -> None:
     facts = Facts(width=10, height=10, labels=LabelFacts((shore,)))
     only_labels = build_tags(facts, TagRules(sources=("labels",)))
     assert [t.name for t in only_labels] == ["lakeside"]
+
+
+def test_telling_things_say_where_a_picture_was_taken() -> None:
+    from describe.facts import DetectedObject, ObjectCount, ObjectFacts
+
+    oven = ObjectFacts(
+        objects=(DetectedObject("oven", 0.9, (0.1, 0.1, 0.5, 0.5)),), counts=(ObjectCount("oven", 1, 0.9),)
+    )
+    assert tags(Facts(width=10, height=10, objects=oven))["kitchen"] == ("scene", 0.9)
+    shark = Label("hammerhead", 0.8, "animal")
+    assert tags(Facts(width=10, height=10, labels=LabelFacts((shark,))))["underwater"] == ("scene", 0.8)
+    weak = ObjectFacts(
+        objects=(DetectedObject("oven", 0.2, (0.1, 0.1, 0.5, 0.5)),), counts=(ObjectCount("oven", 1, 0.2),)
+    )
+    assert "kitchen" not in tags(Facts(width=10, height=10, objects=weak))  # below min_score
+
+
+def test_three_of_a_kind_are_a_herd_a_flock_or_a_group() -> None:
+    from describe.facts import DetectedObject, ObjectCount, ObjectFacts
+
+    def seen(label: str, n: int) -> dict[str, tuple[str, float]]:
+        boxes = tuple(DetectedObject(label, 0.8, (0.1 * i, 0.1, 0.1 * i + 0.1, 0.3)) for i in range(n))
+        return tags(Facts(width=10, height=10, objects=ObjectFacts(boxes, (ObjectCount(label, n, 0.8),))))
+
+    assert seen("cow", 3)["herd"] == ("objects", 0.8)
+    assert "flock" in seen("bird", 4) and "herd" not in seen("bird", 4)
+    assert "group" in seen("person", 3)
+    assert not {"herd", "group"} & (set(seen("cow", 2)) | set(seen("person", 2)))
+    assert not {"herd", "flock", "group"} & set(seen("car", 5))
+
+
+def test_sky_grass_and_trees_from_where_colour_and_texture_lie() -> None:
+    from describe.facts import RegionShares
+
+    def found(shares: RegionShares, **comp: object) -> dict[str, tuple[str, float]]:
+        colours = ColourFacts(palette=(Colour("green", "green", "#00aa00", 0.5),), regions=shares)
+        return tags(Facts(width=10, height=10, colours=colours, composition=composition(**comp)))
+
+    assert {"sky", "grass"} <= set(found(RegionShares(sky=0.6, green_below=0.7)))
+    assert "tree" in found(RegionShares(green_above=0.5, green_below=0.5))
+    assert "grass" not in found(RegionShares(green_above=0.5, green_below=0.6))  # a hedge, not a lawn
+    assert not {"sky", "grass", "tree"} & set(found(RegionShares(sky=0.3, green_below=0.4)))
+    # a blue and green banner is graphics, not a landscape
+    banner = found(RegionShares(sky=0.9, green_below=0.9, green_above=0.4), text_heavy=True)
+    assert not {"sky", "grass", "tree"} & set(banner)

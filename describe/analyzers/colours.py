@@ -21,6 +21,7 @@ import numpy as np
 from describe.analyzers.base import BaseAnalyzer
 from describe.facts import Colour, ColourFacts, ObjectFacts
 from describe.intake import PreparedImage
+from describe.regions import region_shares
 from describe.registry import register
 
 NAMES_FILE = Path(__file__).resolve().parent.parent / "data" / "colour_names.json"
@@ -291,4 +292,5 @@ class ColourAnalyzer(BaseAnalyzer):
             bands=bands(families),
             texture=texture(rgb),
             bright_points=bright_points(full),
+            regions=region_shares(full),
         )
