@@ -109,6 +109,17 @@ def test_undefined_scores_are_none() -> None:
     assert no_groups.recall is None and no_groups.precision == 0.0
 
 
+def test_recall_in_text_counts_the_paragraph_and_only_the_first_tags() -> None:
+    groups = [["bison", "buffalo"], ["grass", "meadow"], ["herd"], ["snow"]]
+    paragraph = "An image of a buffalo. What looks like grass covers the ground."
+    assert metrics.found_in_text(groups, [], paragraph, normalise_tag) == 0.5
+    tags = [f"tag{i}" for i in range(15)] + ["herd", "snow"]
+    assert metrics.found_in_text(groups, tags, paragraph, normalise_tag) == 0.5  # past the 15th
+    assert metrics.found_in_text(groups, ["herd", *tags], paragraph, normalise_tag) == 0.75
+    assert metrics.found_in_text([["ice cream"]], [], "a bowl of Ice Cream.", normalise_tag) == 1.0
+    assert metrics.found_in_text([], ["cat"], "a cat") is None
+
+
 def test_jaccard() -> None:
     assert metrics.jaccard({"a", "b"}, {"b", "c"}) == pytest.approx(1 / 3)
     assert metrics.jaccard(set(), set()) == 1.0
@@ -256,15 +267,16 @@ def test_baseline_run_scores_the_cosine_ranking_of_its_sentences() -> None:
 def test_difference_to_the_baseline_and_its_line() -> None:
     run = RunResult(captioner="classic", profile="default")
     run.summary = {"mrr": 0.75, "hit@1": 0.5, "recall@5": 0.625, "ndcg@5": 0.5, "tag_precision": None,
-                   "tag_recall": 0.5}  # fmt: skip
+                   "tag_recall": 0.5, "tag_recall_text": 0.75}  # fmt: skip
     base = RunResult(captioner="naive-baseline", profile="")
     base.summary = {"mrr": 0.5, "hit@1": 0.75, "recall@5": 0.625, "ndcg@5": 0.375, "tag_precision": 0.5,
-                    "tag_recall": 0.25}  # fmt: skip
+                    "tag_recall": 0.25, "tag_recall_text": 0.5}  # fmt: skip
     diff = baseline.difference(run, base)
     assert diff == {"mrr": 0.25, "hit@1": -0.25, "recall@5": 0.0, "ndcg@5": 0.125, "tag_precision": None,
-                    "tag_recall": 0.25}  # fmt: skip
+                    "tag_recall": 0.25, "tag_recall_text": 0.25}  # fmt: skip
     assert baseline.difference_line(diff) == (
-        "vs naive baseline: MRR +0.250, hit@1 -0.250, recall@5 +0.000, nDCG@5 +0.125, tag P —, tag R +0.250"
+        "vs naive baseline: MRR +0.250, hit@1 -0.250, recall@5 +0.000, nDCG@5 +0.125, tag P —, tag R +0.250,"
+        " tag R +text +0.250"
     )
 
 
@@ -423,11 +435,14 @@ def test_eval_writes_reports_with_metrics(
     run, base = data["runs"]
     assert run["status"] == "ok" and run["captioner"] == "classic"
     assert base["captioner"] == "naive-baseline" and data["baseline"] == "naive-baseline"
-    assert set(run["vs_baseline"]) == {"mrr", "hit@1", "recall@5", "ndcg@5", "tag_precision", "tag_recall"}
+    assert set(run["vs_baseline"]) == {
+        "mrr", "hit@1", "recall@5", "ndcg@5", "tag_precision", "tag_recall", "tag_recall_text"
+    }  # fmt: skip
     summary = run["summary"]
     for key in (
         "tag_precision",
         "tag_recall",
+        "tag_recall_text",
         "colour_f1",
         "mrr",
         "hit@1",

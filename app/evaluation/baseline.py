@@ -36,6 +36,7 @@ COMPARED = (
     ("nDCG@5", "ndcg@5"),
     ("tag P", "tag_precision"),
     ("tag R", "tag_recall"),
+    ("tag R +text", "tag_recall_text"),
 )
 
 
@@ -114,6 +115,7 @@ def run_baseline(
             result.tag_score = metrics.group_scores(
                 result.scored_tags, ref.tags, ref.acceptable, normalise_tag
             )
+            result.text_recall = metrics.found_in_text(ref.tags, result.scored_tags, text, normalise_tag)
     for query in refs.queries:
         ranking = rank(vectors, np.asarray(embedder.embed_one(query.text), dtype=float))
         run.queries.append(score_ranking(query.text, query.relevant, ranking, k))

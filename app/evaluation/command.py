@@ -91,7 +91,8 @@ def evaluate(
 # (shown as, summary key, decimals) on the one line printed per run
 SUMMARY_SHOWN = (
     ("MRR", "mrr", 3), ("hit@1", "hit@1", 3), ("recall@5", "recall@5", 3), ("nDCG@5", "ndcg@5", 3),
-    ("tag P", "tag_precision", 3), ("tag R", "tag_recall", 3), ("colour F1", "colour_f1", 3),
+    ("tag P", "tag_precision", 3), ("tag R", "tag_recall", 3),
+    ("tag R +text", "tag_recall_text", 3), ("colour F1", "colour_f1", 3),
     ("self@1", "self_retrieval@1", 3), ("words", "words_mean", 1),
 )  # fmt: skip
 

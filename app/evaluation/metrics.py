@@ -14,6 +14,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 import msgspec
 
+from indexer.embed import words  # the project's one word-splitting rule
+
 
 class SetScore(msgspec.Struct, frozen=True):
     """Precision/recall of a predicted set against synonym groups. None where undefined:
@@ -58,6 +60,25 @@ def group_scores(
         missed=[next(iter(g), "") for g, h in zip(groups, hit, strict=True) if not h],
         wrong=wrong,
     )
+
+
+def found_in_text(
+    groups: Sequence[Collection[str]],
+    tags: Sequence[str],
+    text: str,
+    normalise: Callable[[str], str] = _clean,
+    max_tags: int = 15,
+) -> float | None:
+    """Share of reference groups named among the first `max_tags` tags or anywhere in the
+    text (as a word or a phrase of up to three words): what a reader of the paragraph and
+    the tag list finds, however the tags are cut."""
+    if not groups:
+        return None
+    tokens = words(text)
+    said = {normalise(t) for t in tags[:max_tags]}
+    for n in (1, 2, 3):
+        said |= {normalise(" ".join(tokens[i : i + n])) for i in range(len(tokens) - n + 1)}
+    return sum(bool({normalise(w) for w in g} & said) for g in groups) / len(groups)
 
 
 def jaccard(a: Collection[str], b: Collection[str]) -> float:

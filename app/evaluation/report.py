@@ -15,6 +15,7 @@ from app.evaluation.results import CUTOFFS, NDCG_K, Evaluation, ImageResult, Run
 
 QUALITY_COLUMNS = [
     ("tag P", "tag_precision"), ("tag R", "tag_recall"), ("tag F1", "tag_f1"),
+    ("tag R +text", "tag_recall_text"),
     ("colour P", "colour_precision"), ("colour R", "colour_recall"), ("MRR", "mrr"), ("hit@1", "hit@1"),
     *[(f"R@{k}", f"recall@{k}") for k in CUTOFFS], (f"nDCG@{NDCG_K}", f"ndcg@{NDCG_K}"),
 ]  # fmt: skip

@@ -23,6 +23,8 @@ class ImageResult(msgspec.Struct, kw_only=True):
     colours: list[str] = []  # main colour families (coverage ≥ 10 %, as the tags use)
     text: str = ""
     tag_score: SetScore | None = None  # None without a reference for this image
+    # reference groups found in the first 15 tags or the paragraph (None without a reference)
+    text_recall: float | None = None
     colour_score: SetScore | None = None
     self_rank: int | None = None  # rank of the image when its own description is the query
     describe_ms: float = 0.0
@@ -110,6 +112,7 @@ def summarise(run: RunResult) -> dict[str, float | None]:
         "tag_precision": tag_p,
         "tag_recall": tag_r,
         "tag_f1": f1(tag_p, tag_r),
+        "tag_recall_text": mean(i.text_recall for i in done if i.text_recall is not None),
         "colour_precision": col_p,
         "colour_recall": col_r,
         "colour_f1": f1(col_p, col_r),

@@ -170,6 +170,9 @@ def _score_image(result: ImageResult, desc: Description, refs: References) -> No
         return
     if ref.tags:
         result.tag_score = metrics.group_scores(result.scored_tags, ref.tags, ref.acceptable, normalise_tag)
+        result.text_recall = metrics.found_in_text(
+            ref.tags, result.scored_tags, desc.description, normalise_tag
+        )
     if ref.colours and desc.colors:  # a profile without colours is not scored on them
         result.colour_score = metrics.group_scores(result.colours, ref.colour_groups)
 
