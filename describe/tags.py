@@ -23,6 +23,7 @@ BACKDROPS = frozenset({"white", "black"})
 # of friends"); three is where a pair stops and a group starts.
 GROUP_SIZE = 3
 GROUP_WORDS = {"bird": "flock", "animal": "herd", "person": "group"}
+SETTING_MIN_SCORE = 0.15
 AI_GENERATED = "ai-generated"
 PROMPT_MISMATCH = "prompt-mismatch"
 
@@ -69,7 +70,10 @@ def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
                 if lb.score >= rules.min_score and lb.category not in _UNHELPFUL_CATEGORIES
             ]
     if "scene" in sources:
-        out += _scene(facts, tagged, detected)
+        # a scene label says where even when unsure which place it is ("pier" at 0.2 still
+        # means water), so settings take labels below the tagging threshold
+        settings = [lb for lb in facts.labels.labels if lb.best >= SETTING_MIN_SCORE] if facts.labels else []
+        out += _scene(facts, settings, detected)
     if facts.colours and "colours" in sources:
         if facts.colours.grayscale:
             out.append(Tag("black and white", "colours"))

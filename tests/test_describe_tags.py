@@ -135,3 +135,10 @@ def test_sky_grass_and_trees_from_where_colour_and_texture_lie() -> None:
     # a blue and green banner is graphics, not a landscape
     banner = found(RegionShares(sky=0.9, green_below=0.9, green_above=0.4), text_heavy=True)
     assert not {"sky", "grass", "tree"} & set(banner)
+
+
+def test_an_unsure_scene_label_still_says_where_but_is_not_a_tag_itself() -> None:
+    pier = Label("pier", 0.2, "structure")
+    found = tags(Facts(width=10, height=10, labels=LabelFacts((pier,))))
+    assert found["water"] == ("scene", 0.2) and "pier" not in found
+    assert tags(Facts(width=10, height=10, labels=LabelFacts((Label("pier", 0.1, "structure"),)))) == {}
