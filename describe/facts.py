@@ -78,7 +78,7 @@ class RegionShares(msgspec.Struct, frozen=True):
     """Shares (0..1) of parts of the frame that look like one kind of surface
     (describe/regions.py)."""
 
-    sky: float = 0.0  # blue and smooth, of the top third
+    sky: float = 0.0  # clear blue, or white over darker ground: of the top third
     green_below: float = 0.0  # green and textured, of the bottom half
     green_above: float = 0.0  # green and textured, of the top half
 

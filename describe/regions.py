@@ -8,7 +8,10 @@ lies. Thresholds were set on the two dev sets (114 images): blue-and-smooth over
 the top third was sky in 7 of 9 photos (the others a dusk sky and a rendered sign);
 green-and-textured over half the bottom was grass in 2 of 4 (a reef anemone and a
 forest below a castle the others); over a third of the top half, trees or bushes in 4
-of 5. Overcast skies (white, gray) stay out: walls, paper and snow look the same.
+of 5. A white or gray top is sky only over a darker, textured ground (0.2 darker
+below, mean |Laplacian| ≥ 0.09): alone it is as often a wall, paper or a studio sweep
+(every product shot on white had it); with that ground, 6 of 7 dev photos (a rhino
+against a bright haze the other).
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ MIN_SKY_SATURATION = 0.15
 MIN_SKY_VALUE = 0.4
 MIN_GREEN_SATURATION = 0.2
 MIN_GREEN_VALUE = 0.12
+MAX_GRAY_SATURATION = 0.12
+MIN_GRAY_SKY_VALUE = 0.65
+SKY_OVER_GROUND = 0.2  # how much brighter the top third is than the bottom half
+GROUND_TEXTURE = 0.09
+COLOURFUL = 0.1  # share of saturated pixels below which a photo is black and white
 # mean |Laplacian| (0..1) in a 5 px window of the 96 px gray copy
 SMOOTH = 0.06
 TEXTURED = 0.08
@@ -51,8 +59,18 @@ def region_shares(rgb: np.ndarray) -> RegionShares:
         & (val >= MIN_GREEN_VALUE)
         & (local >= TEXTURED)
     )
+    pale_smooth = (sat < MAX_GRAY_SATURATION) & (val >= MIN_GRAY_SKY_VALUE) & (local < SMOOTH)
+    top, bottom = slice(0, SIDE // 3), slice(SIDE // 2, SIDE)
+    # in a black-and-white photo everything is pale and unsaturated: no cue there
+    colourful = float((sat >= MAX_GRAY_SATURATION).mean()) >= COLOURFUL
+    over_ground = (
+        colourful
+        and float(val[top].mean() - val[bottom].mean()) >= SKY_OVER_GROUND
+        and float(local[bottom].mean()) >= GROUND_TEXTURE
+    )
+    overcast = float(pale_smooth[top].mean()) if over_ground else 0.0
     return RegionShares(
-        sky=round(float(blue_smooth[: SIDE // 3].mean()), 3),
+        sky=round(max(float(blue_smooth[top].mean()), overcast), 3),
         green_below=round(float(green_textured[SIDE // 2 :].mean()), 3),
         green_above=round(float(green_textured[: SIDE // 2].mean()), 3),
     )

@@ -55,9 +55,10 @@ DOMINANT_COVERAGE = 0.4  # one colour this much of the frame colours the whole i
 # Only a blue top band reads as sky: white ones were as often walls, paper and snow.
 SKY_FAMILY = "blue"
 # Shares of describe/regions.py's surfaces that name them (measured there).
-SKY_SHARE = 0.45
+SKY_SHARE = 0.4
 GRASS_SHARE = 0.5
 GRASS_MARGIN = 0.2  # more green texture below than above: ground, not a hedge or a tree
+GRASS_COVER = 0.8  # … unless the ground is nearly all of it (a lawn seen from above)
 FOLIAGE_SHARE = 0.33
 
 
@@ -285,7 +286,9 @@ def cues(colours: ColourFacts | None, composition: CompositionFacts | None) -> S
     sky = (top == SKY_FAMILY and bottom != top and not colours.grayscale and not plain) or (
         shares.sky >= SKY_SHARE and not graphic
     )
-    grass = shares.green_below >= GRASS_SHARE and shares.green_below - shares.green_above >= GRASS_MARGIN
+    grass = shares.green_below >= GRASS_COVER or (
+        shares.green_below >= GRASS_SHARE and shares.green_below - shares.green_above >= GRASS_MARGIN
+    )
     foliage = shares.green_above >= FOLIAGE_SHARE
     main = colours.palette[0] if colours.palette else None
     texture = (

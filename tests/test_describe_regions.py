@@ -42,3 +42,16 @@ def test_foliage_above_is_measured_apart_from_the_ground() -> None:
     image[:150] = noisy_green(150, 400)
     shares = region_shares(image)
     assert shares.green_above > 0.8 and shares.green_below < 0.1
+
+
+def test_a_pale_sky_counts_only_over_darker_textured_ground_in_a_colour_photo() -> None:
+    image = np.zeros((300, 400, 3), np.uint8)
+    image[:120] = (225, 228, 232)  # overcast
+    ground = RNG.normal(0, 50, (180, 400, 1)) + np.array([110, 90, 60], np.float32)
+    image[120:] = np.clip(ground, 0, 255).astype(np.uint8)
+    assert region_shares(image).sky > 0.9
+    studio = np.full((300, 400, 3), 235, np.uint8)  # a white sweep behind a product
+    studio[150:250, 150:250] = (200, 40, 40)
+    assert region_shares(studio).sky == 0.0
+    gray = image.mean(axis=2, keepdims=True).repeat(3, axis=2).astype(np.uint8)
+    assert region_shares(gray).sky == 0.0  # black and white: every top is pale
