@@ -69,7 +69,7 @@ class ApiController(Controller):
         services.describer.check_loaded(captioner)
         content = await data.image.read()
         name = data.image.filename or "upload"
-        prompt = data.prompt
+        prompt = data.prompt or None
         result = await services.lane.run(
             lambda: services.describer.describe(
                 content, profile=profile, captioner=captioner, name=name, prompt=prompt

@@ -18,7 +18,9 @@ class DescribeForm:
     was generated from (checked against what is seen; wins over one in the file)."""
 
     image: UploadFile
-    prompt: str | None = None
+    # a form field is text on the wire: "" (or no field) is no prompt; not `str | None`,
+    # which documented a null no multipart body can carry
+    prompt: str = ""
 
 
 class SearchResponse(msgspec.Struct):
