@@ -31,6 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from describe.errors import ImageError
+from describe.memory import release_freed_memory
 from indexer.pipeline import PARTIAL_FILE_ERRORS, Indexer, Outcome, Prepared, failure_reason
 from indexer.points import image_vector
 from indexer.records import analyze_each, describe_batch_size, image_record
@@ -208,6 +209,10 @@ class Batch:
         if not written:
             return
         errors = self._write(written)
+        # the embedder's buffers, sized to the batch's longest documents, go back to the
+        # OS before the next batch's describing makes its own (the describer trims after
+        # each image; this is the same for the writing side)
+        release_freed_memory()
         for item in written:
             error = errors.get(item.rel, "")
             if not error:

@@ -191,11 +191,29 @@ class Embedder:
     def dim(self) -> int:
         return int(self._loaded().dim)
 
+    def label_phrase_file(self) -> Path | None:
+        """Where label phrase vectors persist between runs (indexer/phrase_cache.py):
+        beside the default model's export, whose name carries the package version; None
+        for other models, which can change under the same name or path."""
+        if not is_default_model(self.name):
+            return None
+        from indexer.embed_onnx import export_path
+
+        export = export_path(self.cache_dir, DEFAULT_MODEL)
+        return export.with_name(f"{export.stem}-label-phrases.npz")
+
     def embed(self, texts: list[str]) -> list[list[float]]:
         model = self._loaded()
-        vectors: list[list[float]] = []
-        for start in range(0, len(texts), BATCH_CHUNK):
-            vectors += self._encode(model, texts[start : start + BATCH_CHUNK], query=False)
+        # Chunks of texts of similar length: each chunk is padded to its longest text, so
+        # mixing a tag list with a long paragraph spends the attention on padding (64
+        # indexed documents: 37 -> 28 ms each). Padding is masked: the vectors are the same.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors: list[list[float]] = [[] for _ in texts]
+        for start in range(0, len(order), BATCH_CHUNK):
+            rows = order[start : start + BATCH_CHUNK]
+            encoded = self._encode(model, [texts[i] for i in rows], query=False)
+            for row, vector in zip(rows, encoded, strict=True):
+                vectors[row] = vector
         return vectors
 
     def embed_one(self, text: str) -> list[float]:

@@ -32,13 +32,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 from msgspec.structs import replace
 
 from describe.facts import Description, DetectedObject, Label, ZeroShotFacts
 from describe.prompt_phrases import clean
+from indexer import phrase_cache
 from indexer.embed import TextEmbedder, sparse_vector
 from indexer.store.base import ImagePoint, SparseVector, StoredImage
 
@@ -167,11 +168,15 @@ def focus_text(p: StoredImage) -> str:
 
 class PointEncoder:
     """Embeds payloads into points. Keeps the embeddings of label phrases, which
-    repeat across images (1000 ImageNet classes), so each is computed once."""
+    repeat across images (1000 ImageNet classes), so each is computed once; with
+    `phrases_file`, once per model (indexer/phrase_cache.py)."""
 
-    def __init__(self, embedder: TextEmbedder) -> None:
+    def __init__(self, embedder: TextEmbedder, phrases_file: Path | None = None) -> None:
         self.embedder = embedder
-        self._label_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.phrases_file = phrases_file
+        self._label_vectors: OrderedDict[str, np.ndarray] = OrderedDict(
+            phrase_cache.load(phrases_file, embedder.name, LABEL_PHRASE) if phrases_file else {}
+        )
 
     def points(
         self, items: Sequence[tuple[str, StoredImage]], images: Mapping[str, list[float]] | None = None
@@ -230,6 +235,8 @@ class PointEncoder:
             texts = [LABEL_PHRASE.format(n) for n in missing]
             for name, vector in zip(missing, self.embedder.embed(texts), strict=True):
                 cache[name] = np.asarray(vector, dtype=np.float32)
+            if self.phrases_file is not None:
+                phrase_cache.save(self.phrases_file, self.embedder.name, LABEL_PHRASE, dict(cache))
         found = np.stack([cache[n] for n in names])
         while len(cache) > _LABEL_CACHE_SIZE:  # after use: this call's names are the newest
             cache.popitem(last=False)

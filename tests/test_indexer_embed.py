@@ -47,3 +47,25 @@ def test_a_query_waits_for_one_chunk_of_a_batch_not_the_whole_batch() -> None:
     assert [len(c) for c in model.calls] == [BATCH_CHUNK, 1, BATCH_CHUNK, BATCH_CHUNK]
     assert model.calls[1] == ["red car"]
     assert len(vectors) == len(batch) and len(query) == 4
+
+
+class LengthModel:
+    """Encodes a text as (its length, 1, 0, 0) and records the chunks it is sent."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts: list[str], **_: Any) -> np.ndarray:
+        self.calls.append(list(texts))
+        return np.array([[len(t), 1.0, 0.0, 0.0] for t in texts], dtype=np.float32)
+
+
+def test_a_batch_is_encoded_in_chunks_of_similar_length_and_answered_in_order() -> None:
+    embedder, model = Embedder("lengths"), LengthModel()
+    embedder._model = model
+    batch = ["x" * n for n in (40, 3, 25, 7, 31, 1, 18, 12, 50, 2, 9, 33)]
+    vectors = embedder.embed(batch)
+    assert [int(v[0]) for v in vectors] == [len(t) for t in batch]  # each text its own vector
+    longest_first_chunk = max(len(t) for t in model.calls[0])
+    assert all(len(t) >= longest_first_chunk for t in model.calls[1])  # short with short
+    assert sorted(len(t) for call in model.calls for t in call) == sorted(len(t) for t in batch)
