@@ -1,6 +1,6 @@
 """Peak memory of decoding one very large image: `load_image` on a generated
 ~96 MP PNG (RGB and RGBA) and JPEG, each in a fresh process, so the number is
-the decode's own high-water mark (ru_maxrss) and nothing else this process holds.
+the decode's own high-water mark (VmHWM) and nothing else this process holds.
 
 Only JPEG can be decoded at a reduced size (draft mode); Pillow decodes every
 other format to a full-size raster of 4 bytes per pixel, which is the floor:
@@ -37,17 +37,28 @@ def write_gradient(path: Path, size: tuple[int, int], mode: str) -> None:
     Image.merge(mode, bands + alpha).save(path, quality=85, compress_level=1)
 
 
+def high_water_kib() -> int:
+    """This process's peak resident memory in KiB. VmHWM, not ru_maxrss: Linux carries
+    ru_maxrss over fork and exec, so a spawned child read at least as large as the bench
+    that started it (every row said "612 MB (612 MB before)"); VmHWM starts afresh with
+    the new program."""
+    import resource
+
+    try:
+        with Path("/proc/self/status").open() as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+    except (OSError, StopIteration):  # not Linux
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def decode_peak(path: Path) -> tuple[float, float]:
     """(MB before decoding, peak MB after) of `load_image(path)` in this process:
     meant to be the only thing a fresh process does."""
-    import resource
-
     from describe.intake import IntakeLimits, load_image
 
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = high_water_kib()
     load_image(path, IntakeLimits(max_bytes=1 << 30))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return before / 1024, peak / 1024  # ru_maxrss is in KiB on Linux
+    return before / 1024, high_water_kib() / 1024
 
 
 def make_image(path: Path, size: tuple[int, int] = SIZE, mode: str = "RGB") -> Path:

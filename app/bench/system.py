@@ -38,7 +38,7 @@ class SystemResult(msgspec.Struct, kw_only=True):
     serve_ready_s: float | None  # … until /api/health says ok (models loaded, store open)
     serve_rss_mb: float | None  # the server's resident memory once ready, idle
     images: int
-    index_s: float  # one-shot indexing of the sample set, models already loaded
+    index_s: float  # indexing the sample set, models already loaded (the faster of two passes)
     images_per_s: float
     # describing the same files alone (decode + analyze + render), same process, same
     # models, right before the indexing: what the indexer's throughput is held against
@@ -125,6 +125,9 @@ def serve_startup(tmp: Path, timeout: float = 180.0) -> tuple[float | None, floa
     return http_s, ready_s, rss
 
 
+SIDE_BY_SIDE = 2
+
+
 def describe_only(describer: Describer, files: list[Path]) -> float:
     """Images per second describing `files` one by one, nothing stored."""
     start = time.perf_counter()
@@ -158,12 +161,23 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> SystemResult:
         load_s = time.perf_counter() - start
         files = sorted(p for p in (tmp / "images").iterdir() if p.is_file())
         describer.describe(files[0])  # first-inference allocations count for neither side
-        describe_per_s = describe_only(describer, files)
-        store = EdgeStore.open(tmp / "data" / "qdrant", embedder.dim, recreate=True)
-        try:
+        # Describing alone and indexing take turns, SIDE_BY_SIDE times each, and each side
+        # keeps its fastest pass: one pass each swung the ratio 0.82-0.93 on a shared
+        # machine, as the load moved between the two.
+        describe_rates, index_times = [], []
+        stores: list[EdgeStore] = []
+        for n in range(SIDE_BY_SIDE):
+            describe_rates.append(describe_only(describer, files))
+            for done_with in stores:  # the last pass's store stays open for the searches below
+                done_with.close()
+            data = tmp / f"data-{n}"
+            stores = [EdgeStore.open(data / "qdrant", embedder.dim, recreate=True)]
             start = time.perf_counter()
-            summary = index_folder(tmp / "images", tmp / "data", describer, embedder, store)
-            index_s = time.perf_counter() - start
+            summary = index_folder(tmp / "images", data, describer, embedder, stores[0])
+            index_times.append(time.perf_counter() - start)
+        store = stores[0]
+        describe_per_s, index_s = max(describe_rates), min(index_times)
+        try:
             done = summary.get("described", 0)
             search = SearchService(store, embedder)
             for q in QUERIES:  # warm-up
