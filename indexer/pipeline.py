@@ -23,8 +23,8 @@ from describe.describer import Describer
 from describe.errors import CorruptImageError, EmptyFileError, ImageError, NotAnImageError
 from describe.files import is_hidden
 from describe.intake import PreparedImage, load_image
-from indexer.embed import Embedder, TextEmbedder
-from indexer.points import PointEncoder, reembedded
+from indexer.embed import TextEmbedder
+from indexer.points import point_encoder, reembedded
 from indexer.records import ALT_PROFILE
 from indexer.state import FAILED, INDEXED, PENDING, IndexState, utc_now
 from indexer.status import Failure, IndexStatus
@@ -115,9 +115,7 @@ class Indexer:
         self.profile = describer.profiles.get(profile or describer.settings.profile)
         self.alt_profile = describer.profiles.get(ALT_PROFILE)
         self.state = IndexState(self.data_dir)
-        # the label phrase vectors persist beside the default model's export
-        phrases = embedder.label_phrase_file() if isinstance(embedder, Embedder) else None
-        self.points = PointEncoder(embedder, phrases)
+        self.points = point_encoder(embedder)
 
     def close(self) -> None:
         self.state.close()

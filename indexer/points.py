@@ -40,7 +40,7 @@ from msgspec.structs import replace
 from describe.facts import Description, DetectedObject, Label, ZeroShotFacts
 from describe.prompt_phrases import clean
 from indexer import phrase_cache
-from indexer.embed import TextEmbedder, sparse_vector
+from indexer.embed import Embedder, TextEmbedder, sparse_vector
 from indexer.store.base import ImagePoint, SparseVector, StoredImage
 
 # Ancestors of labels at least this likely (best of image and crops) join the recall
@@ -241,6 +241,13 @@ class PointEncoder:
         while len(cache) > _LABEL_CACHE_SIZE:  # after use: this call's names are the newest
             cache.popitem(last=False)
         return found
+
+
+def point_encoder(embedder: TextEmbedder) -> PointEncoder:
+    """The indexer's and the Ray workers' encoder: label phrase vectors persist where the
+    embedder has a place for them (the default model's cache folder)."""
+    phrases = embedder.label_phrase_file() if isinstance(embedder, Embedder) else None
+    return PointEncoder(embedder, phrases)
 
 
 def reembedded(payload: StoredImage, model: str, indexed_at: str) -> StoredImage:

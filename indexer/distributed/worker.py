@@ -23,7 +23,7 @@ from describe.intake import PreparedImage, load_image
 from indexer.distributed.source import Source
 from indexer.embed import Embedder, TextEmbedder
 from indexer.pipeline import failure_reason
-from indexer.points import PointEncoder, image_vector
+from indexer.points import image_vector, point_encoder
 from indexer.records import ALT_PROFILE, analyze_each, image_record
 from indexer.state import utc_now
 from indexer.store.base import ImagePoint, point_id
@@ -67,7 +67,7 @@ class DescribeWorker:
         self.alt_profile = self.describer.profiles.get(ALT_PROFILE)
         self.embedder = spec.make_embedder(spec.embedding_model, spec.describe.threads)
         self.embedder.load()
-        self.points = PointEncoder(self.embedder)
+        self.points = point_encoder(self.embedder)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
         shas = [str(s) for s in batch["sha256"]]
