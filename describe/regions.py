@@ -60,17 +60,17 @@ def region_shares(rgb: np.ndarray) -> RegionShares:
         & (local >= TEXTURED)
     )
     pale_smooth = (sat < MAX_GRAY_SATURATION) & (val >= MIN_GRAY_SKY_VALUE) & (local < SMOOTH)
-    top, bottom = slice(0, SIDE // 3), slice(SIDE // 2, SIDE)
+    top, upper, lower = slice(0, SIDE // 3), slice(0, SIDE // 2), slice(SIDE // 2, SIDE)
     # in a black-and-white photo everything is pale and unsaturated: no cue there
     colourful = float((sat >= MAX_GRAY_SATURATION).mean()) >= COLOURFUL
     over_ground = (
         colourful
-        and float(val[top].mean() - val[bottom].mean()) >= SKY_OVER_GROUND
-        and float(local[bottom].mean()) >= GROUND_TEXTURE
+        and float(val[top].mean() - val[lower].mean()) >= SKY_OVER_GROUND
+        and float(local[lower].mean()) >= GROUND_TEXTURE
     )
     overcast = float(pale_smooth[top].mean()) if over_ground else 0.0
     return RegionShares(
         sky=round(max(float(blue_smooth[top].mean()), overcast), 3),
-        green_below=round(float(green_textured[SIDE // 2 :].mean()), 3),
-        green_above=round(float(green_textured[: SIDE // 2].mean()), 3),
+        green_below=round(float(green_textured[lower].mean()), 3),
+        green_above=round(float(green_textured[upper].mean()), 3),
     )

@@ -286,10 +286,11 @@ def cues(colours: ColourFacts | None, composition: CompositionFacts | None) -> S
     sky = (top == SKY_FAMILY and bottom != top and not colours.grayscale and not plain) or (
         shares.sky >= SKY_SHARE and not graphic
     )
-    grass = shares.green_below >= GRASS_COVER or (
-        shares.green_below >= GRASS_SHARE and shares.green_below - shares.green_above >= GRASS_MARGIN
+    grass = not graphic and (
+        shares.green_below >= GRASS_COVER
+        or (shares.green_below >= GRASS_SHARE and shares.green_below - shares.green_above >= GRASS_MARGIN)
     )
-    foliage = shares.green_above >= FOLIAGE_SHARE
+    foliage = not graphic and shares.green_above >= FOLIAGE_SHARE
     main = colours.palette[0] if colours.palette else None
     texture = (
         "fine"
@@ -300,8 +301,8 @@ def cues(colours: ColourFacts | None, composition: CompositionFacts | None) -> S
     )
     return SceneCues(
         sky=sky,
-        grass=grass and not graphic,
-        foliage=foliage and not graphic,
+        grass=grass,
+        foliage=foliage,
         bright_points=colours.bright_points,
         dark=bool(composition and composition.lighting == "dark"),
         texture=texture,

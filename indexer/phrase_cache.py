@@ -44,7 +44,12 @@ def save(path: Path, model: str, template: str, vectors: dict[str, np.ndarray]) 
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    except OSError as exc:
+        logger.warning("cannot write the label phrase cache %s: %s", path, exc.strerror or exc)
+        return
+    tmp = Path(name)
+    try:
         with os.fdopen(fd, "wb") as out:
             np.savez(
                 out,
@@ -53,7 +58,9 @@ def save(path: Path, model: str, template: str, vectors: dict[str, np.ndarray]) 
                 names=np.array(list(vectors)),
                 vectors=np.stack(list(vectors.values())),
             )
-        Path(tmp).chmod(0o644)  # mkstemp makes it private; it is a shared cache file
-        Path(tmp).replace(path)
+        tmp.chmod(0o644)  # mkstemp makes it private; it is a shared cache file
+        tmp.replace(path)
     except OSError as exc:
         logger.warning("cannot write the label phrase cache %s: %s", path, exc.strerror or exc)
+    finally:
+        tmp.unlink(missing_ok=True)  # a write that failed half-way leaves no temporary file
