@@ -18,6 +18,9 @@ logger = logging.getLogger(__name__)
 
 THUMB_SIDE = 384
 THUMB_QUALITY = 80
+# libwebp's effort (0-6). 4, Pillow's default, took 16 ms a thumbnail on the bench
+# samples, a sixth of what indexing adds to describing; 2 takes 11 ms for files 3 % larger.
+THUMB_METHOD = 2
 
 
 def thumbnail_path(data_dir: str | Path, id: str) -> Path:
@@ -35,7 +38,7 @@ def thumbnail_bytes(image: Image.Image) -> bytes:
     thumb = image.copy()
     thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    thumb.save(out, format="WEBP", quality=THUMB_QUALITY, method=4)
+    thumb.save(out, format="WEBP", quality=THUMB_QUALITY, method=THUMB_METHOD)
     return out.getvalue()
 
 

@@ -339,9 +339,13 @@ def write_images(root: Path, count: int, start: int = 0, sub: str = "") -> list[
 def crash_child(root: str, data_dir: str, delay: str) -> None:
     """The crash test's child: index `root` slowly into a real EdgeStore until killed
     (or done). Prints one line per finished file so the parent knows when to kill."""
+    from indexer import batch
     from indexer.store.edge import EdgeStore
     from indexer.watch import index_folder
 
+    # batches close several times within the slow run (30 files, `delay` each), so the
+    # kill lands after some batches were written and before the last one
+    batch.MAX_WAIT = 0.3
     embedder = HashEmbedder()
     store = EdgeStore.open(Path(data_dir) / "qdrant", embedder.dim)
     with fake_analyzers():

@@ -57,6 +57,20 @@ def test_registered_with_alias() -> None:
 
 
 @pytest.mark.slow
+def test_ocr_sessions_sleep_instead_of_spinning(reader: TextReader) -> None:
+    from rapidocr_onnxruntime.utils.infer_engine import OrtInferSession
+
+    engine = reader._engine
+    sessions = [engine.text_det.infer.session, engine.text_cls.infer.session, engine.text_rec.session.session]
+    spinning = "session.intra_op.allow_spinning"
+    for session in sessions:
+        assert session.get_session_options().get_session_config_entry(spinning) == "0"
+    # the library's own factory is back once the engine is built
+    fresh = OrtInferSession._init_sess_opts({})
+    with pytest.raises(RuntimeError):  # ONNX Runtime's answer for an entry never set
+        fresh.get_session_config_entry(spinning)
+
+
 def test_banner_words_keep_their_spaces(reader: TextReader) -> None:
     # The Chinese-trained recogniser alone reads this as "SUMMER SALE 50%OFF".
     facts = read(reader, render(["SUMMER SALE 50% OFF"]))
