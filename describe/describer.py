@@ -144,8 +144,11 @@ class Describer:
                 options: dict[str, Any] = {"threads": self.settings.threads}
                 if fact == "caption":
                     options["download"] = self.settings.download_models
-                if getattr(self.registry.get(name, kind, fact), "uses_captioners", False):
+                cls = self.registry.get(name, kind, fact)
+                if getattr(cls, "uses_captioners", False):
                     options["captioners"] = self.resident_captioner  # the prompt check's grounding
+                if getattr(cls, "trims_memory", False):  # it hands freed heap back mid-analysis
+                    options["trim_memory"] = self.settings.trim_memory
                 options.update(self.settings.analyzers.get(name, {}))
                 self._analyzers[name] = self.registry.create(name, kind, fact, **options)
             return self._analyzers[name]

@@ -187,3 +187,20 @@ def test_full_width_forms_are_folded_to_plain_characters(reader: TextReader) -> 
     text, score = reader._decode(probs)
     assert text == "".join(chars[i] for i in picks).translate(str.maketrans("（Ａ１）：", "(A1):"))
     assert text.isascii() and score == 1.0
+
+
+def test_trim_before_detection_follows_the_describers_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from describe import describer as describer_module
+    from describe.analyzers import text as text_module
+    from describe.config import DescribeSettings
+
+    trims: list[str] = []
+    monkeypatch.setattr(text_module, "release_freed_memory", lambda: trims.append("trim"))
+    blank = load_image(encode(np.full((120, 160, 3), 128, np.uint8)))
+    for setting in (True, False):
+        trims.clear()
+        reader = describer_module.Describer(DescribeSettings(trim_memory=setting)).analyzer("text", "text")
+        assert isinstance(reader, TextReader)
+        reader.load()
+        reader.analyze(blank, {})
+        assert trims == (["trim"] if setting else []), setting

@@ -85,11 +85,14 @@ def _sessions_without_spinning() -> Iterator[None]:
 class TextReader(BaseAnalyzer):
     name = "text"
     produces = "text"
+    trims_memory = True  # before the detector: the describer passes its `trim_memory`
 
     def _load(self) -> None:
         from rapidocr_onnxruntime import RapidOCR
 
         threads = int(self.options.get("threads", 2))
+        # the describer's `trim_memory` setting (passed because of `trims_memory` above)
+        self.trim_memory = bool(self.options.get("trim_memory", True))
         with _sessions_without_spinning():
             self._engine = RapidOCR(
                 intra_op_num_threads=threads,
@@ -109,7 +112,8 @@ class TextReader(BaseAnalyzer):
         # set the indexer's peak; what the analyzers before it freed goes back to the OS
         # first rather than under them (`imgdesc index` of the bench samples: 689-716 MB
         # in 4 runs -> 686-704 MB in 3; ~4 ms). The describer trims again after the image.
-        release_freed_memory()
+        if self.trim_memory:
+            release_freed_memory()
         quads = self._detect(bgr)
         if not quads:
             return TextFacts()
