@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ import numpy as np
 import onnxruntime as ort  # type: ignore[import-untyped]
 
 from describe.errors import ModelError
+from indexer.atomic import replacing
 
 log = logging.getLogger(__name__)
 
@@ -161,10 +160,7 @@ def export(model_dir: Path, target: Path) -> None:
     # a padded row, so the trace keeps the attention mask general
     ids = torch.tensor([[101, 2417, 2482, 102, 0, 0], [101, 1037, 4937, 2006, 1037, 102]])
     mask = (ids != 0).to(torch.int64)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with replacing(target) as tmp:  # the export appears only once checked
         with torch.inference_mode():
             torch.onnx.export(
                 model, (ids, mask), str(tmp), dynamo=False, opset_version=OPSET,
@@ -184,10 +180,6 @@ def export(model_dir: Path, target: Path) -> None:
         worst = float((encoder.encode(list(_CHECK)) * expected).sum(axis=1).min())
         if worst < MIN_COSINE:
             raise RuntimeError(f"the ONNX graph disagrees with torch (cosine {worst:.5f} < {MIN_COSINE})")
-        tmp.chmod(0o644)  # mkstemp makes it private; it is a shared cache file
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,11 @@ written for another model or phrase template, or cannot be read.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from indexer.atomic import replacing
 
 logger = logging.getLogger(__name__)
 
@@ -44,13 +44,7 @@ def save(path: Path, model: str, template: str, vectors: dict[str, np.ndarray]) 
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    except OSError as exc:
-        logger.warning("cannot write the label phrase cache %s: %s", path, exc.strerror or exc)
-        return
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as out:
+        with replacing(path) as tmp, tmp.open("wb") as out:
             np.savez(
                 out,
                 model=np.array(model),
@@ -58,9 +52,5 @@ def save(path: Path, model: str, template: str, vectors: dict[str, np.ndarray]) 
                 names=np.array(list(vectors)),
                 vectors=np.stack(list(vectors.values())),
             )
-        tmp.chmod(0o644)  # mkstemp makes it private; it is a shared cache file
-        tmp.replace(path)
     except OSError as exc:
         logger.warning("cannot write the label phrase cache %s: %s", path, exc.strerror or exc)
-    finally:
-        tmp.unlink(missing_ok=True)  # a write that failed half-way leaves no temporary file

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import uuid
 from pathlib import Path
 
 from PIL import Image
+
+from indexer.atomic import replacing
 
 logger = logging.getLogger(__name__)
 
@@ -43,17 +44,13 @@ def thumbnail_bytes(image: Image.Image) -> bytes:
 
 
 def write_thumbnail(data_dir: str | Path, id: str, image: Image.Image | bytes) -> Path:
-    """Write atomically (temp file, then rename) so a kill mid-write never leaves a
-    truncated thumbnail under the final name. `image`: the picture, or thumbnail_bytes."""
+    """Written atomically (indexer/atomic.py): a kill mid-write never leaves a truncated
+    thumbnail under the final name. `image`: the picture, or thumbnail_bytes."""
     target = thumbnail_path(data_dir, id)
     target.parent.mkdir(parents=True, exist_ok=True)
     data = image if isinstance(image, bytes) else thumbnail_bytes(image)
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    try:
+    with replacing(target) as tmp:
         tmp.write_bytes(data)
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
     return target
 
 
