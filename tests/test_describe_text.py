@@ -71,6 +71,21 @@ def test_ocr_sessions_sleep_instead_of_spinning(reader: TextReader) -> None:
         fresh.get_session_config_entry(spinning)
 
 
+def test_readers_loading_at_once_both_sleep_and_restore_the_factory() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rapidocr_onnxruntime.utils.infer_engine import OrtInferSession
+
+    original = OrtInferSession.__dict__["_init_sess_opts"]
+    readers = [TextReader(threads=1), TextReader(threads=1)]
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda r: r.load(), readers))
+    for reader in readers:
+        options = reader._engine.text_det.infer.session.get_session_options()
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert OrtInferSession.__dict__["_init_sess_opts"] is original
+
+
 def test_banner_words_keep_their_spaces(reader: TextReader) -> None:
     # The Chinese-trained recogniser alone reads this as "SUMMER SALE 50%OFF".
     facts = read(reader, render(["SUMMER SALE 50% OFF"]))

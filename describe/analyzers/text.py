@@ -18,6 +18,7 @@ whole pipeline, for three reasons:
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,18 +68,22 @@ def _sessions_without_spinning() -> Iterator[None]:
     from rapidocr_onnxruntime.utils import infer_engine
 
     cls = infer_engine.OrtInferSession
-    original = cls.__dict__["_init_sess_opts"]
+    with _PATCHING:  # two readers loading at once must not wrap the wrapper
+        original = cls.__dict__["_init_sess_opts"]
 
-    def options(config: dict[str, Any]) -> Any:
-        opts = original.__func__(config)
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        return opts
+        def options(config: dict[str, Any]) -> Any:
+            opts = original.__func__(config)
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            return opts
 
-    cls._init_sess_opts = staticmethod(options)
-    try:
-        yield
-    finally:
-        cls._init_sess_opts = original
+        cls._init_sess_opts = staticmethod(options)
+        try:
+            yield
+        finally:
+            cls._init_sess_opts = original
+
+
+_PATCHING = threading.Lock()
 
 
 @register("text", "ocr")
