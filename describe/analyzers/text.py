@@ -47,7 +47,9 @@ DET_BOX_THRESH = 0.4
 # the indexer's peak memory; at 640 px they are a quarter smaller (peak of `imgdesc index`
 # on the bench samples 723-756 -> 678-694 MB). On the two dev sets' 21 images with text,
 # 15 read the same, 6 differently, as often better as worse ("CROSSING" found on a
-# railroad sign; "Happy l Hour" on a bar sign); search MRR and tag recall unchanged.
+# railroad sign; "Happy l Hour" on a bar sign). Scored side by side that costs one
+# reference group on the shared dev set (tag R +text 0.548 -> 0.544, MRR 0.698 -> 0.697)
+# and nothing on the project's; 736 px puts the indexer's peak back over 700 MB.
 DEFAULT_DET_SIDE = 640
 REC_BATCH = 8
 # Boxes on one row further apart than this many line heights are separate lines (columns).
