@@ -171,19 +171,19 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> SystemResult:
         describer.describe(files[0])  # first-inference allocations count for neither side
         # Describing alone and indexing take turns, SIDE_BY_SIDE times each (see there)
         pairs: list[tuple[float, float]] = []  # (describe-only images/s, indexing seconds)
-        stores: list[EdgeStore] = []
+        store: EdgeStore | None = None
         for n in range(SIDE_BY_SIDE):
             describe_rate = describe_only(describer, files)
-            for done_with in stores:  # the last pass's store stays open for the searches below
-                done_with.close()
+            if store is not None:  # the last pass's store stays open for the searches below
+                store.close()
             data = tmp / f"data-{n}"
-            stores = [EdgeStore.open(data / "qdrant", embedder.dim, recreate=True)]
+            store = EdgeStore.open(data / "qdrant", embedder.dim, recreate=True)
             start = time.perf_counter()
-            summary = index_folder(tmp / "images", data, describer, embedder, stores[0])
+            summary = index_folder(tmp / "images", data, describer, embedder, store)
             pairs.append((describe_rate, time.perf_counter() - start))
-        store = stores[0]
+        assert store is not None
         ratios = [len(files) / index_s / rate for rate, index_s in pairs]
-        describe_per_s, index_s = pairs[sorted(range(len(pairs)), key=ratios.__getitem__)[len(pairs) // 2]]
+        _, (describe_per_s, index_s) = sorted(zip(ratios, pairs, strict=True))[len(pairs) // 2]
         try:
             done = summary.get("described", 0)
             search = SearchService(store, embedder)
