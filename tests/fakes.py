@@ -185,6 +185,7 @@ class HashEmbedder:
         self.name = name
         self._dim = dim
         self.calls = 0
+        self.embedded: list[str] = []  # every text asked for, in order
 
     @property
     def dim(self) -> int:
@@ -195,6 +196,7 @@ class HashEmbedder:
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         self.calls += len(texts)
+        self.embedded += texts
         return [self._one(t) for t in texts]
 
     def embed_one(self, text: str) -> list[float]:

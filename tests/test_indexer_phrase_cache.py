@@ -6,40 +6,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from fakes import HashEmbedder
 
 from describe.facts import Label
 from indexer import phrase_cache
 from indexer.points import LABEL_PHRASE, PointEncoder
-
-
-class CountingEmbedder:
-    name = "counting"
-    dim = 4
-
-    def __init__(self) -> None:
-        self.embedded: list[str] = []
-
-    def load(self) -> None:
-        pass
-
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        self.embedded += texts
-        return [[float(len(t)), 1.0, 0.0, 0.0] for t in texts]
-
-    def embed_one(self, text: str) -> list[float]:
-        return self.embed([text])[0]
-
 
 LABELS = (Label("daisy", 0.8, "plant", hypernyms=("flower",)), Label("pot", 0.2, "object"))
 
 
 def test_a_second_run_embeds_no_phrase_the_first_one_did(tmp_path: Path) -> None:
     file = tmp_path / "cache" / "phrases.npz"
-    first = CountingEmbedder()
+    first = HashEmbedder("counting")
     vector = PointEncoder(first, file).label_vector(LABELS)
     assert set(first.embedded) == {LABEL_PHRASE.format(n) for n in ("daisy", "flower", "pot")}
     assert file.is_file()
-    again = CountingEmbedder()
+    again = HashEmbedder("counting")
     assert PointEncoder(again, file).label_vector(LABELS) == vector
     assert again.embedded == []
     more = (*LABELS, Label("vase", 0.3, "object"))
@@ -53,7 +35,7 @@ def test_a_file_for_another_model_or_a_damaged_one_is_ignored(tmp_path: Path) ->
     assert phrase_cache.load(file, "counting", LABEL_PHRASE) == {}
     assert phrase_cache.load(file, "other-model", "{}") == {}  # another phrase template
     file.write_bytes(b"not a numpy archive")
-    embedder = CountingEmbedder()
+    embedder = HashEmbedder("counting")
     PointEncoder(embedder, file).label_vector(LABELS)
     assert len(embedder.embedded) == 3  # embedded again, and the file rewritten
     assert set(phrase_cache.load(file, "counting", LABEL_PHRASE)) == {"daisy", "flower", "pot"}
@@ -62,5 +44,5 @@ def test_a_file_for_another_model_or_a_damaged_one_is_ignored(tmp_path: Path) ->
 def test_an_unwritable_cache_only_costs_time(tmp_path: Path) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("a file where the folder should be")
-    encoder = PointEncoder(CountingEmbedder(), blocked / "phrases.npz")
+    encoder = PointEncoder(HashEmbedder("counting"), blocked / "phrases.npz")
     assert encoder.label_vector(LABELS) is not None
