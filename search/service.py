@@ -88,8 +88,18 @@ class SearchService:
 
     def rank(self, query: str, tags: Sequence[str], limit: int) -> list[tuple[str, float]]:
         """(id, fused score) of the best `limit` images for a query."""
-        vector = self.embedder.embed_one(query)
         n = max(MIN_CANDIDATES, 4 * limit)
+        views = self.views(query, tags, n)
+        w = self.weights
+        weights = {DENSE: w.dense, FOCUS: w.focus, LABELS: w.labels, SPARSE: w.sparse, IMAGE: w.image}
+        # a view that returned fewer than asked returned all it has
+        complete = {name: len(ranked) < n for name, ranked in views.items()}
+        return list(fuse(views, weights, complete)[:limit])
+
+    def views(self, query: str, tags: Sequence[str], n: int) -> dict[str, list[tuple[str, float]]]:
+        """Each view's best `n` candidates as (id, score), scores on the scale fusion
+        weighs them on. Public so that tools/fusion_ceiling.py measures these very views."""
+        vector = self.embedder.embed_one(query)
         w = self.weights
         views = {
             DENSE: self.store.nearest(DENSE, vector, tags, n),
@@ -100,7 +110,6 @@ class SearchService:
                 for pid, score in self.store.nearest(SPARSE, sparse_vector(query, query=True), tags, n)
             ],
         }
-        weights = {DENSE: w.dense, FOCUS: w.focus, LABELS: w.labels, SPARSE: w.sparse, IMAGE: w.image}
         image_vector = self.image_query.embed_query(query) if self.image_query and w.image > 0 else None
         if image_vector is not None and self.image_query is not None:
             scale, bias = self.image_query.scale, self.image_query.bias
@@ -108,9 +117,7 @@ class SearchService:
                 (pid, match_probability(cosine, scale, bias))
                 for pid, cosine in self.store.nearest(IMAGE, image_vector, tags, n)
             ]
-        # a view that returned fewer than asked returned all it has
-        complete = {name: len(ranked) < n for name, ranked in views.items()}
-        return list(fuse(views, weights, complete)[:limit])
+        return views
 
     def browse(self, tags: Sequence[str] = (), limit: int = 20) -> list[SearchHit]:
         """No query text: the images that carry every tag (all images when none), newest first."""

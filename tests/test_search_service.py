@@ -107,3 +107,18 @@ def test_facets_count_tags_over_the_filtered_images(search: SearchService) -> No
 def test_limit_is_clamped(search: SearchService) -> None:
     assert len(search.search("image", limit=1)) == 1
     assert len(search.search("image", limit=0)) == 1
+
+
+def test_views_are_what_the_ranking_fuses(search: SearchService) -> None:
+    views = search.views("sale", (), 10)
+    assert set(views) == {"dense", "focus", "labels", "sparse"}  # no image-text encoder here
+    assert all(len(ranked) == len(IMAGES) for name, ranked in views.items() if name != "sparse")
+    [(sale_id, sale_score)] = views["sparse"]  # only the sale banner has the word
+    assert 0 < sale_score < 1  # saturated BM25
+    w = search.weights
+    weights = {"dense": w.dense, "focus": w.focus, "labels": w.labels, "sparse": w.sparse}
+    by_hand = {
+        pid: sum(weights[v] * dict(r).get(pid, 0.0) for v, r in views.items()) for pid, _ in views["dense"]
+    }
+    assert search.rank("sale", (), 10) == sorted(by_hand.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert search.rank("sale", (), 10)[0][0] == sale_id
