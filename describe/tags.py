@@ -6,6 +6,7 @@ from __future__ import annotations
 from describe import scene
 from describe.facts import Facts, Label, Tag
 from describe.profiles import TagRules
+from describe.text_cues import text_cues
 from describe.vocabulary import normalise_tag, object_category, setting_words
 
 # Coarse categories too vague to help a search.
@@ -74,6 +75,11 @@ def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
         # means water), so settings take labels below the tagging threshold
         settings = [lb for lb in facts.labels.labels if lb.best >= SETTING_MIN_SCORE] if facts.labels else []
         out += _scene(facts, settings, detected)
+    # before colours and composition: on a sign, what it says is the point of it
+    read = (facts.text and facts.text.text) or (facts.caption and facts.caption.ocr)
+    if read and "text" in sources:
+        out.append(Tag("text", "text"))
+        out += [Tag(cue, "text", score) for cue, score in text_cues(_read_lines(facts))]
     if facts.colours and "colours" in sources:
         if facts.colours.grayscale:
             out.append(Tag("black and white", "colours"))
@@ -95,10 +101,16 @@ def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
             "dark": comp.lighting == "dark",
         }
         out += [Tag(name, "composition") for name, on in flags.items() if on]
-    read = (facts.text and facts.text.text) or (facts.caption and facts.caption.ocr)
-    if read and "text" in sources:
-        out.append(Tag("text", "text"))
     return out
+
+
+def _read_lines(facts: Facts) -> list[tuple[str, float]]:
+    """The visible text as (line, confidence): the OCR analyzer's lines, else the lines a
+    vision-language captioner read (no confidence: CAPTION_OBJECT_SCORE)."""
+    if facts.text and facts.text.lines:
+        return [(line.text, line.score) for line in facts.text.lines]
+    ocr = facts.caption.ocr if facts.caption else ""
+    return [(line, CAPTION_OBJECT_SCORE) for line in (ocr or "").splitlines() if line.strip()]
 
 
 def _groups(facts: Facts, rules: TagRules) -> list[Tag]:
