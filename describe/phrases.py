@@ -26,11 +26,16 @@ from describe.candidates import (
 from describe.facts import ColourFacts, CompositionFacts, LabelFacts, ObjectFacts, TextFacts
 from describe.language import count_phrase, join_and
 from describe.scene import ObjectEntry, SceneCues, cues, object_entries
-from describe.taxonomy import is_place
+from describe.taxonomy import is_place, is_printed
 from describe.templates import compile_template
 from describe.vocabulary import normalise_tag
 
 LEADS = ("objects", "label", "sign", "category", "scene")
+# A sign's headline is its first lines up to at least this many words: a first line of
+# one word ("WE'RE", "WINTER·CLEARANCE") is seldom the whole heading. Line geometry was
+# tried instead (the lines in the largest type) and misread charts, whose rotated axis
+# title has the tallest box.
+HEADLINE_WORDS = 2
 
 
 class CaptionParts(msgspec.Struct, frozen=True):
@@ -45,6 +50,7 @@ class CaptionParts(msgspec.Struct, frozen=True):
     kind: Kind | None = None
     text: str = ""  # visible text on one line
     text_lines: tuple[str, ...] = ()
+    headline: str = ""  # the first lines, joined until they say something (headline())
     cues: SceneCues = SceneCues()
     composition: CompositionFacts | None = None
 
@@ -100,6 +106,17 @@ def alternatives(labels: LabelFacts | None, parts: CaptionParts, skip: list[str 
     return out
 
 
+def headline(text: TextFacts | None) -> str:
+    """What a sign is headed: its first lines, joined until they say something
+    ("WE'RE" alone does not; "WE'RE HIRING" does)."""
+    words: list[str] = []
+    for line in text.lines if text else ():
+        words += line.text.split()
+        if len(words) >= HEADLINE_WORDS:
+            break
+    return " ".join(words)
+
+
 def caption_parts(
     objects: ObjectFacts | None,
     labels: LabelFacts | None,
@@ -119,9 +136,11 @@ def caption_parts(
     lines = tuple(line.text for line in text.lines) if text else ()
     has_text = bool(flat) or bool(text and text.coverage)
     texty = bool(composition and composition.text_heavy)
+    # a "web site" or "book jacket" on a mostly-text image is the classifier naming the graphic
+    printed = bool(best and best.names and is_printed(best.names[0]))
     if entries:
         lead = "objects"
-    elif best and best.level == "assert":
+    elif best and best.level == "assert" and not (has_text and texty and printed):
         lead = "label"
     elif has_text and texty:
         lead = "sign"
@@ -145,6 +164,7 @@ def caption_parts(
         kind=kind,
         text=flat,
         text_lines=lines,
+        headline=headline(text),
         cues=cues(colours, composition),
         composition=composition,
     )

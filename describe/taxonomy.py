@@ -24,6 +24,7 @@ class Taxonomy:
     names: dict[int, str]  # readable names replacing the label file's first name
     place_categories: frozenset[str]
     places: frozenset[str]  # label names outside place_categories that are settings too
+    printed: frozenset[str]  # label names of printed or displayed matter (a menu, a web site)
 
 
 @cache
@@ -36,6 +37,7 @@ def taxonomy() -> Taxonomy:
         names={int(k): v for k, v in raw["names"].items()},
         place_categories=frozenset(raw["place_categories"]),
         places=frozenset(raw["places"]),
+        printed=frozenset(raw.get("printed", ())),
     )
 
 
@@ -48,3 +50,9 @@ def is_place(label: Label) -> bool:
     """True for labels that say where a photo was taken (landscapes, buildings, piers, …)."""
     tax = taxonomy()
     return label.category in tax.place_categories or label.name in tax.places
+
+
+def is_printed(name: str) -> bool:
+    """True for labels that name printed or displayed matter (a menu, a web site, a book
+    jacket): on a mostly-text image they describe the graphic, not a thing in it."""
+    return name in taxonomy().printed

@@ -120,6 +120,33 @@ def test_text_alone_reads_as_a_sign() -> None:
     assert render_caption(parts) == "A sign headed “Happy Hour”."
 
 
+def test_a_sign_is_headed_by_its_first_lines_until_they_say_something() -> None:
+    said = ("WE'RE", "HIRING", "Baristas & kitchen staff", "Full & part time", "Apply inside")
+    lines = tuple(TextLine(t, 0.9, (0, i / 5, 1, (i + 1) / 5)) for i, t in enumerate(said))
+    text = TextFacts(lines=lines, text="\n".join(said), coverage=0.4)
+    assert render_caption(caption_parts(None, None, text, 0.3)) == "A sign headed “WE'RE HIRING”."
+
+
+def test_a_mostly_text_image_is_a_sign_even_when_a_printed_matter_label_is_sure() -> None:
+    from describe.facts import CompositionFacts
+
+    def composition(text_heavy: bool) -> CompositionFacts:
+        return CompositionFacts(
+            orientation="landscape", aspect_ratio=2.0, brightness=0.3, contrast=0.5, saturation=0.5,
+            sharpness=900.0, blurry=False, lighting="dim", text_heavy=text_heavy,
+        )  # fmt: skip
+
+    text = TextFacts(text="WINTER CLEARANCE", coverage=0.3)
+    web = labels(("web site", 0.8, "object"))
+    assert render_caption(caption_parts(None, web, text, 0.3, None, composition(True))) == (
+        "A banner that reads “WINTER CLEARANCE”."
+    )
+    # a photo with some text in it, or a sure label of a real thing, keeps its label
+    assert caption_parts(None, web, text, 0.3, None, composition(False)).lead == "label"
+    cat = labels(("tabby", 0.8, "animal"))
+    assert caption_parts(None, cat, text, 0.3, None, composition(True)).lead == "label"
+
+
 def test_scene_cues_give_a_subject_when_no_model_names_one() -> None:
     sky = ColourFacts(bands=("blue", "", "green"))
     assert render_caption(caption_parts(None, None, None, 0.3, sky)) == "A wide scene with sky above."
