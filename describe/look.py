@@ -69,11 +69,11 @@ def framing(
 ) -> Framing | None:
     """None without composition facts. The shot is said only when something was detected:
     without a box 'wide' means no more than a landscape frame; and a thing that fills the
-    frame already says close-up."""
+    frame already says how near it is (close-up or medium: the shot would repeat it)."""
     if composition is None:
         return None
     shot = (composition.shot or "") if entries else ""
-    if shot == "close-up" and any(e.size == "fills" for e in entries):
+    if shot in ("close-up", "medium") and any(e.size == "fills" for e in entries):
         shot = ""
     top, _, bottom = _bands(colours)
     if composition.plain_background:

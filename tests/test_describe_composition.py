@@ -151,6 +151,8 @@ def test_shot_types() -> None:
     landscape, portrait = gray((400, 250)), gray((250, 400))
     assert compose(landscape, objects=objects((0.05, 0.05, 0.95, 0.95))).shot == "close-up"
     assert compose(landscape, objects=objects((0.3, 0.3, 0.6, 0.7))).shot == "medium"
+    # a whole bus or horse over half the frame is not yet a close-up
+    assert compose(landscape, objects=objects((0.1, 0.2, 0.9, 0.9))).shot == "medium"
     assert compose(landscape, objects=objects((0.4, 0.5, 0.5, 0.6))).shot == "wide"
     assert compose(portrait, objects=objects((0.4, 0.5, 0.5, 0.6))).shot == "medium"
     scene = np.random.default_rng(0).integers(0, 255, (250, 400, 3), dtype=np.uint8)

@@ -72,9 +72,11 @@ def test_the_shot_is_said_when_something_was_detected() -> None:
     small = [ObjectEntry("dog", 1, 0.9, position="left", size="small")]
     found = framing(shot(shot="close-up", contrast=0.7), None, small)
     assert found is not None and (found.shot, found.contrast) == ("close-up", "high")
-    # a thing filling the frame already says close-up
+    # a thing filling the frame already says how near it is
     filling = [ObjectEntry("dog", 1, 0.9, position="centre", size="fills")]
     assert framing(shot(shot="close-up"), None, filling).shot == ""  # type: ignore[union-attr]
+    assert framing(shot(shot="medium"), None, filling).shot == ""  # type: ignore[union-attr]
+    assert framing(shot(shot="medium"), None, small).shot == "medium"  # type: ignore[union-attr]
     assert framing(None, None, small) is None
 
 
