@@ -32,7 +32,7 @@ everyday words from taxonomists' ones (cyprinid, placental, chordate have none),
 but SemCor is small, so EVERYDAY adds common words it happens to miss
 (mollusk, appliance, footwear). STOP drops the abstract top of the hierarchy
 and words that mislead out of context (object, device, container — a car is a
-"container" in WordNet); STOP_SYNSETS does that for one sense of a homonym and
+"container" in WordNet, a palace a "house"); STOP_SYNSETS does that for one sense of a homonym and
 PREFERRED swaps a stilted head word ("plaything") for the usual one ("toy").
 Tune these lists, never single classes. The output is sorted and stable: a
 re-run with unchanged inputs writes the same file.
@@ -80,7 +80,7 @@ STOP = _word_list(
     medium, product, creation, work, press, signal, design, material, institution, workplace,
     apparatus, rig, kit, game, case, padding, receptacle, vessel, craft, top, gear, transducer,
     participant, associate, peer, contestant, excavation, pool, bar, litter, runner, convertible,
-    spring, medicine
+    spring, medicine, residence, dwelling, house, fortification
     """
 )
 
