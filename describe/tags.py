@@ -63,7 +63,7 @@ def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
     if "category" in sources:
         for label, score in detected + captioned:
             category = object_category(label)
-            if category:
+            if category and category not in _UNHELPFUL_CATEGORIES:
                 out.append(Tag(category, "category", score))
         if facts.labels:
             out += [

@@ -107,6 +107,20 @@ def test_telling_things_say_where_a_picture_was_taken() -> None:
     assert "kitchen" not in tags(Facts(width=10, height=10, objects=weak))  # below min_score
 
 
+def test_vague_categories_and_signs_seen_on_posters_say_nothing_about_the_place() -> None:
+    from describe.facts import DetectedObject, ObjectCount, ObjectFacts
+
+    def seen(label: str) -> dict[str, tuple[str, float]]:
+        box = DetectedObject(label, 0.8, (0.1, 0.1, 0.5, 0.5))
+        return tags(Facts(width=10, height=10, objects=ObjectFacts((box,), (ObjectCount(label, 1, 0.8),))))
+
+    assert seen("fire hydrant")["street"] == ("category", 0.8)
+    assert "street" not in seen("stop sign") and "street" not in seen("traffic light")
+    assert "household" not in seen("clock") and "clock" in seen("clock")
+    dam = Label("dam", 0.8, "structure")
+    assert "structure" not in tags(Facts(width=10, height=10, labels=LabelFacts((dam,))))
+
+
 def test_three_of_a_kind_are_a_herd_a_flock_or_a_group() -> None:
     from describe.facts import DetectedObject, ObjectCount, ObjectFacts
 
