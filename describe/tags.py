@@ -111,7 +111,7 @@ def _read_lines(facts: Facts) -> list[tuple[str, float]]:
     if facts.text and facts.text.lines:
         return [(line.text, line.score) for line in facts.text.lines]
     ocr = facts.caption.ocr if facts.caption else ""
-    return [(line, CAPTION_OBJECT_SCORE) for line in (ocr or "").splitlines() if line.strip()]
+    return [(line, CAPTION_OBJECT_SCORE) for line in ocr.splitlines() if line.strip()]
 
 
 def _groups(facts: Facts, rules: TagRules) -> list[Tag]:

@@ -37,7 +37,7 @@ def taxonomy() -> Taxonomy:
         names={int(k): v for k, v in raw["names"].items()},
         place_categories=frozenset(raw["place_categories"]),
         places=frozenset(raw["places"]),
-        printed=frozenset(raw.get("printed", ())),
+        printed=frozenset(raw["printed"]),
     )
 
 
