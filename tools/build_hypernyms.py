@@ -92,6 +92,10 @@ STOP_SYNSETS = frozenset(
     }
 )
 
+# Ancestors above these no longer describe the thing to a person searching: hay is
+# "feed", and feed is "food" only to a cow.
+CUT_SYNSETS = frozenset({"feed.n.01"})
+
 # Everyday words with no SemCor count: kept all the same.
 EVERYDAY = _word_list(
     """
@@ -219,6 +223,8 @@ def ancestors(synset: Synset) -> Iterator[tuple[int, Synset]]:
     for depth in range(1, MAX_DEPTH + 1):
         upper = []
         for node in frontier:
+            if node.name() in CUT_SYNSETS:
+                continue
             for parent in sorted(node.hypernyms() + node.instance_hypernyms(), key=Synset.name):
                 if parent not in seen:
                     seen.add(parent)
