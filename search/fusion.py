@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 
 import msgspec
 
+from indexer.store.base import DENSE, FOCUS, IMAGE, LABELS, SPARSE
+
 Ranked = Sequence[tuple[str, float]]
 
 
@@ -37,6 +39,16 @@ class Weights(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # BM25 scores grow with the collection (IDF); s / (s + k) keeps them in [0, 1) so
     # the weight means the same on 100 images and on 100,000
     sparse_saturation: float = 5.0
+
+    def by_view(self) -> dict[str, float]:
+        """The weights keyed by the store's view names, as fuse() takes them."""
+        return {
+            DENSE: self.dense,
+            FOCUS: self.focus,
+            LABELS: self.labels,
+            SPARSE: self.sparse,
+            IMAGE: self.image,
+        }
 
 
 def saturate(score: float, k: float) -> float:

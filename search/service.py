@@ -90,11 +90,9 @@ class SearchService:
         """(id, fused score) of the best `limit` images for a query."""
         n = max(MIN_CANDIDATES, 4 * limit)
         views = self.views(query, tags, n)
-        w = self.weights
-        weights = {DENSE: w.dense, FOCUS: w.focus, LABELS: w.labels, SPARSE: w.sparse, IMAGE: w.image}
         # a view that returned fewer than asked returned all it has
         complete = {name: len(ranked) < n for name, ranked in views.items()}
-        return list(fuse(views, weights, complete)[:limit])
+        return list(fuse(views, self.weights.by_view(), complete)[:limit])
 
     def views(self, query: str, tags: Sequence[str], n: int) -> dict[str, list[tuple[str, float]]]:
         """Each view's best `n` candidates as (id, score), scores on the scale fusion

@@ -67,7 +67,8 @@ def collect(
         queries: list[Query] = []
         for query in refs.queries:
             views = search.views(query.text, (), CANDIDATES)
-            paths = {pid: p.paths[0] for pid, p in store.get_many([pid for pid, _ in views[DENSE]]).items()}
+            ids = {pid for ranked in views.values() for pid, _ in ranked}
+            paths = {pid: p.paths[0] for pid, p in store.get_many(list(ids)).items()}
             named = {v: [(paths[pid], s) for pid, s in views[v] if pid in paths] for v in VIEWS}
             queries.append((list(query.relevant), named))
         return queries
@@ -83,8 +84,7 @@ def rr(query: Query, weights: dict[str, float]) -> float:
 
 
 def report(label: str, queries: list[Query]) -> None:
-    served = Weights()
-    served_w = {DENSE: served.dense, FOCUS: served.focus, LABELS: served.labels, SPARSE: served.sparse}
+    served_w = Weights().by_view()
     table = [[rr(q, w) for w in GRID] for q in queries]  # query × grid setting
     fused = [rr(q, served_w) for q in queries]
     alone = [{v: rr(q, {v: 1.0}) for v in VIEWS} for q in queries]
