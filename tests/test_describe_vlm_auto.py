@@ -4,6 +4,7 @@ rule that a request may only pick a captioner that is already loaded."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import shutil
@@ -118,6 +119,23 @@ def test_auto_falls_back_when_the_cached_model_will_not_load(
     assert describer.captioner == "classic"  # ... and given up, once, when it failed to load
     assert any("cannot load the model" in r.getMessage() for r in caplog.records)
     assert describer.describe(encode(np.zeros((8, 8, 3), np.uint8))).captioner == "classic"
+
+
+def test_without_torch_auto_uses_classic_and_a_named_vlm_says_how_to_install_it(
+    empty_cache: Path, tmp_path: Path, fakes: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runtime install (make install) has no torch: cached weights cannot run there."""
+    put_in_cache(empty_cache, FLORENCE_REPO, vlm_tiny.build_florence(tmp_path / "tiny"))
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real_find_spec(name, *a)
+    )
+    assert hub.torch_missing() == f"torch not installed ({hub.TORCH_INSTALL})"
+    describer = Describer(DescribeSettings(use=FAKE_USE))
+    assert describer.captioner == "classic"
+    named = Describer(DescribeSettings(captioner="florence-2-base", use=FAKE_USE))
+    with pytest.raises(ModelError, match=r"^florence-2-base runs on PyTorch: torch not installed \(pip"):
+        named.load()
 
 
 def test_an_incomplete_snapshot_is_not_cached(empty_cache: Path, tmp_path: Path) -> None:

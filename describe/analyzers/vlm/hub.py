@@ -9,6 +9,7 @@ second on a machine with no network at all.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import threading
@@ -21,6 +22,16 @@ ALLOW_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.jinja", "*.model", "*.t
 IGNORE_PATTERNS = ["onnx/*", "*.onnx", "*.onnx_data", "*.gguf", "*.msgpack", "*.h5", "*.ot"]
 REACH_TIMEOUT_S = 2.0
 _TRUE = frozenset({"1", "on", "yes", "true"})
+
+
+TORCH_INSTALL = "pip install 'imgdesc[torch]'; in a checkout, make install-torch"
+
+
+def torch_missing() -> str | None:
+    """Why the PyTorch models (VLM captioners, the SigLIP tagger) cannot run in this
+    install, or None when they can: the runtime install leaves torch out."""
+    missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
+    return f"{' and '.join(missing)} not installed ({TORCH_INSTALL})" if missing else None
 
 
 def hf_home() -> Path:
