@@ -9,6 +9,7 @@ COPY requirements requirements
 RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/${LOCK}.txt
 COPY pyproject.toml README.md ./
 COPY describe describe
+COPY catalog catalog
 COPY indexer indexer
 COPY search search
 COPY app app

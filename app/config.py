@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from catalog.settings import DEFAULT_EMBEDDING_MODEL, CatalogSettings
 from describe.config import DescribeSettings
 from describe.errors import ConfigError
 
@@ -36,12 +37,21 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     data_dir: str = "data"
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
-    embedding_model: str = "all-MiniLM-L6-v2"
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
     describe: DescribeSettings = msgspec.field(default_factory=DescribeSettings)
 
     def __post_init__(self) -> None:
         if self.watch is not None and not self.watch.strip():
             self.watch = None  # one spelling of "no folder" for everything that reads it
+
+    @property
+    def catalog(self) -> CatalogSettings:
+        """What opening the catalog needs (catalog.factory), from these settings. The
+        fields stay flat here: imgdesc.toml and IMGDESC_* keep their names."""
+        return CatalogSettings(
+            data_dir=self.data_dir, qdrant_url=self.qdrant_url, qdrant_api_key=self.qdrant_api_key,
+            embedding_model=self.embedding_model, describe=self.describe,
+        )  # fmt: skip
 
 
 def _route(flat: Mapping[str, Any], into: dict[str, Any]) -> None:

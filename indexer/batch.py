@@ -31,14 +31,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from catalog.points import image_vector
+from catalog.store.base import StoredImage, point_id
+from catalog.thumbs import thumbnail_path, write_thumbnail
 from describe.errors import ImageError
 from describe.memory import release_freed_memory
 from indexer.pipeline import PARTIAL_FILE_ERRORS, Indexer, Outcome, Prepared, failure_reason
-from indexer.points import image_vector
 from indexer.records import analyze_each, describe_batch_size, image_record
 from indexer.state import FAILED, INDEXED, PENDING, utc_now
-from indexer.store.base import StoredImage, point_id
-from indexer.thumbs import thumbnail_path, write_thumbnail
 
 logger = logging.getLogger(__name__)
 

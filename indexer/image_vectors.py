@@ -2,7 +2,7 @@
 image file is read and embedded again, nothing is described again.
 
 Points get an IMAGE vector when they are described with the SigLIP 2 tagger active
-(indexer/points.py). Points described before it was enabled, and every point after the
+(catalog/points.py). Points described before it was enabled, and every point after the
 tagger's model changed, are brought in line here, at start-up, next to the text
 re-embedding (Indexer.reembed_all); until then they still search through the other views.
 """
@@ -16,9 +16,9 @@ from typing import Protocol
 
 import numpy as np
 
+from catalog.store.base import Store, StoredImage
 from describe.errors import ImageError
 from describe.intake import IntakeLimits, PreparedImage, load_image
-from indexer.store.base import Store, StoredImage
 
 logger = logging.getLogger(__name__)
 BATCH = 16

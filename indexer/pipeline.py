@@ -19,17 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from catalog.embed import TextEmbedder
+from catalog.points import point_encoder, reembedded
+from catalog.store.base import Store, point_id
+from catalog.thumbs import delete_thumbnail, thumbnail_bytes, thumbnail_path
 from describe.describer import Describer
 from describe.errors import CorruptImageError, EmptyFileError, ImageError, NotAnImageError
 from describe.files import is_hidden
 from describe.intake import PreparedImage, load_image
-from indexer.embed import TextEmbedder
-from indexer.points import point_encoder, reembedded
 from indexer.records import ALT_PROFILE
 from indexer.state import FAILED, INDEXED, PENDING, IndexState, utc_now
 from indexer.status import Failure, IndexStatus
-from indexer.store.base import Store, point_id
-from indexer.thumbs import delete_thumbnail, thumbnail_bytes, thumbnail_path
 
 logger = logging.getLogger(__name__)
 

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from catalog.store.base import point_id
 from describe.files import is_hidden, looks_like_image
 from indexer.batch import index_file
 from indexer.pipeline import Indexer, file_sha256, is_ignored, resolves_within
 from indexer.state import FAILED, INDEXED, PENDING, FileRow
-from indexer.store.base import point_id
 
 logger = logging.getLogger(__name__)
 

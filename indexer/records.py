@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
+from catalog.points import stored_image
+from catalog.store.base import StoredImage
 from describe.describer import Describer
 from describe.facts import Facts
 from describe.intake import PreparedImage
 from describe.profiles import Profile
-from indexer.points import stored_image
 from indexer.state import utc_now
-from indexer.store.base import StoredImage
 
 # the short second text of every point (its `alt`), from this built-in profile
 ALT_PROFILE = "alt"

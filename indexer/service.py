@@ -7,12 +7,12 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from catalog.embed import TextEmbedder
+from catalog.store.base import Store
 from describe.describer import Describer
 from indexer.batch import index_paths
-from indexer.embed import TextEmbedder
 from indexer.pipeline import Indexer
 from indexer.reconcile import reconcile
-from indexer.store.base import Store
 
 Progress = Callable[[int, int, str], None]
 

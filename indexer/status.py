@@ -11,7 +11,7 @@ from typing import Protocol
 
 import msgspec
 
-from indexer.store.base import Store
+from catalog.store.base import Store
 
 
 class Failure(msgspec.Struct, frozen=True):

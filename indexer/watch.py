@@ -32,17 +32,17 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from catalog.embed import TextEmbedder
+from catalog.store.base import Store
 from describe.describer import Describer
 from describe.files import looks_like_image
 from indexer import service
 from indexer.batch import Batch, ReadAhead
-from indexer.embed import TextEmbedder
 from indexer.pipeline import Indexer, Outcome, is_ignored
 from indexer.reconcile import reconcile, scan
 from indexer.service import index_folder, run_once
 from indexer.state import PENDING
 from indexer.status import IndexStatus
-from indexer.store.base import Store
 
 logger = logging.getLogger(__name__)
 

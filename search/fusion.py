@@ -1,4 +1,4 @@
-"""Weighted score fusion of the store's views (see indexer/points.py for what each
+"""Weighted score fusion of the store's views (see catalog/points.py for what each
 view holds). Pure functions: lists of (id, score) in, one ranking out.
 
 Why a weighted sum of scores rather than reciprocal-rank fusion: RRF gives the 20th
@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 
 import msgspec
 
-from indexer.store.base import DENSE, FOCUS, IMAGE, LABELS, SPARSE
+from catalog.store.base import DENSE, FOCUS, IMAGE, LABELS, SPARSE
 
 Ranked = Sequence[tuple[str, float]]
 

@@ -10,14 +10,17 @@ without an image vector are simply not in that view's candidates."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
+from catalog.embed import TextEmbedder, sparse_vector
+from catalog.store.base import DENSE, FOCUS, IMAGE, LABELS, SPARSE, Hit, Store
 from describe.vocabulary import normalise_tag
-from indexer.embed import TextEmbedder, sparse_vector
-from indexer.store.base import DENSE, FOCUS, IMAGE, LABELS, SPARSE, Hit, Store
 from search.fusion import Weights, fuse, likely_cut, match_probability, saturate
+
+if TYPE_CHECKING:
+    from catalog.factory import Catalog
 
 MAX_LIMIT = 100
 # Candidates asked of each view: fusion can only reorder what the views return, and a
@@ -70,6 +73,12 @@ class SearchService:
         self.weights = weights or Weights()
         self.likely_ratio = likely_ratio
         self.image_query = image_query
+
+    @classmethod
+    def over(cls, catalog: Catalog) -> SearchService:
+        """Search as it is served: every view the catalog has, the image view included
+        when its tagger is active. Every way in builds its search with this."""
+        return cls(catalog.store, catalog.embedder, image_query=catalog.tagger)
 
     def search(self, query: str, tags: Sequence[str] = (), limit: int = 20) -> list[SearchHit]:
         limit = max(1, min(limit, MAX_LIMIT))

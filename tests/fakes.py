@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from catalog.store.base import DENSE, FOCUS, LABELS, SPARSE, ImagePoint, SparseVector, StoredImage
 from describe import registry
 from describe.analyzers.base import BaseAnalyzer
 from describe.config import DescribeSettings
@@ -36,7 +37,6 @@ from describe.facts import (
     TextFacts,
 )
 from describe.intake import PreparedImage
-from indexer.store.base import DENSE, FOCUS, LABELS, SPARSE, ImagePoint, SparseVector, StoredImage
 
 #: analyzer name → number of images it looked at (reset by the tests' fixture)
 CALLS: Counter[str] = Counter()
@@ -341,8 +341,8 @@ def write_images(root: Path, count: int, start: int = 0, sub: str = "") -> list[
 def crash_child(root: str, data_dir: str, delay: str) -> None:
     """The crash test's child: index `root` slowly into a real EdgeStore until killed
     (or done). Prints one line per finished file so the parent knows when to kill."""
+    from catalog.store.edge import EdgeStore
     from indexer import batch
-    from indexer.store.edge import EdgeStore
     from indexer.watch import index_folder
 
     # batches close several times within the slow run (30 files, `delay` each), so the

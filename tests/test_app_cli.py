@@ -91,7 +91,7 @@ def test_config_errors_are_one_line(folder: Path) -> None:
 # --- start-up against a store another process holds -------------------------------
 
 HOLD_STORE = (
-    "import sys; from pathlib import Path; from indexer.store.edge import EdgeStore; "
+    "import sys; from pathlib import Path; from catalog.store.edge import EdgeStore; "
     "store = EdgeStore.open(Path(sys.argv[1]) / 'qdrant', 16); print('held', flush=True); sys.stdin.read()"
 )
 
@@ -156,7 +156,7 @@ class _Search(BaseHTTPRequestHandler):
 def test_search_asks_the_running_server_without_loading_the_model(
     held_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import indexer.embed
+    import catalog.embed
     from app.cli.client import search_hits
     from app.config import load_settings
 
@@ -164,7 +164,7 @@ def test_search_asks_the_running_server_without_loading_the_model(
         def __init__(self, *args: object, **kwargs: object) -> None:
             raise AssertionError("the embedding model was loaded although a server holds the store")
 
-    monkeypatch.setattr(indexer.embed, "Embedder", NoModel)
+    monkeypatch.setattr(catalog.embed, "Embedder", NoModel)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Search)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

@@ -285,17 +285,17 @@ def test_an_evaluation_scores_the_baseline_beside_each_run(tmp_path: Path) -> No
     from app.evaluation import report
     from app.evaluation.command import summary_lines
     from app.evaluation.run import run_evaluation
+    from catalog.factory import Models
 
     names = write_images(tmp_path / "images", 4)
     refs = dataset.References(queries=[dataset.Query(text="sky", relevant=[names[0]])])
     with fake_analyzers():
-        describer = make_describer()
+        models = Models(make_describer(), HashEmbedder(), None)
         ev = run_evaluation(
-            tmp_path / "images", names, refs, describer, HashEmbedder(), [("fake-caption", "default")],
-            use_clip=False,
-        )  # fmt: skip
+            tmp_path / "images", names, refs, models, [("fake-caption", "default")], use_clip=False
+        )
         without = run_evaluation(
-            tmp_path / "images", names, refs, describer, HashEmbedder(), [("fake-caption", "default")],
+            tmp_path / "images", names, refs, models, [("fake-caption", "default")],
             use_clip=False, with_baseline=False,
         )  # fmt: skip
     run, base = ev.runs

@@ -19,10 +19,10 @@ from app.server import create_app
 from app.services import Services
 from app.web.config import template_engine
 from app.web.views import status_view
+from catalog.store.base import ImagePoint, SparseVector, StoredImage, point_id
 from describe import registry
 from describe.facts import DetectedObject
 from indexer.status import IndexStatus
-from indexer.store.base import ImagePoint, SparseVector, StoredImage, point_id
 from tests.fake_app import BASE_URL, fake_build, loading_site, wait_for
 from tests.fakes import fake_analyzers, image_bytes
 

@@ -127,18 +127,15 @@ def written_catalog(tmp_path_factory: pytest.TempPathFactory, photos: dict[str, 
     images = base / "elsewhere"
     images.mkdir()
     (images / "cat.jpg").write_bytes(encode(photos["chelsea"], "JPEG"))
-    from app.services import open_catalog_store
-    from describe.describer import Describer
-    from indexer.embed import Embedder
+    from catalog.factory import open_catalog
     from indexer.service import index_folder
 
     settings = load_settings({"data_dir": str(base / "data"), "captioner": "classic"}, environ={})
-    embedder = Embedder(settings.embedding_model)
-    store = open_catalog_store(settings, embedder)
+    catalog = open_catalog(settings.catalog)
     try:
-        index_folder(images, settings.data_dir, Describer(settings.describe), embedder, store)
+        index_folder(images, settings.data_dir, catalog.describer, catalog.embedder, catalog.store)
     finally:
-        store.close()
+        catalog.close()
     shutil.rmtree(images)
     shutil.rmtree(base / "data" / "thumbs")
     return base / "data"

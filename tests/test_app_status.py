@@ -8,8 +8,8 @@ from pathlib import Path
 
 import msgspec
 
+from catalog.store.base import ImagePoint, SparseVector, StoredImage, point_id
 from indexer.status import IndexStatus, StoreOnlyStatus
-from indexer.store.base import ImagePoint, SparseVector, StoredImage, point_id
 from tests.fake_app import fake_site, wait_for
 from tests.fakes import FakeStore, fake_analyzers, write_images
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.atomic import replacing
+from catalog.atomic import replacing
 
 
 def test_the_file_appears_whole_and_readable(tmp_path: Path) -> None:

@@ -19,10 +19,10 @@ import pytest
 from fakes import CALLS, FakeStore, HashEmbedder, fake_analyzers, image_bytes, make_describer, write_images
 from waiting import wait_for
 
+from catalog.store.base import point_id
 from indexer.pipeline import Indexer, file_sha256
 from indexer.reconcile import scan
 from indexer.state import IndexState
-from indexer.store.base import point_id
 from indexer.watch import run_once
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,7 +48,7 @@ def expected_paths(root: Path) -> dict[str, list[str]]:
 
 def stored_paths(data: Path, count: int) -> dict[str, list[str]]:
     """sha256 → paths of every point the embedded store holds, which must be `count`."""
-    from indexer.store.edge import EdgeStore
+    from catalog.store.edge import EdgeStore
 
     store = EdgeStore.open(data / "qdrant", HashEmbedder().dim)
     try:
@@ -201,8 +201,8 @@ def batch_kill_child(root: str, data_dir: str, moment: str, marker: str) -> None
     """Index `root` into a real EdgeStore; the first batch of several points hangs at
     `moment` ("flush": updated but not flushed; "marked": flushed, rows not yet marked
     indexed) after writing `marker`, for the parent to SIGKILL. "none": run to the end."""
+    from catalog.store.edge import EdgeStore
     from indexer import batch
-    from indexer.store.edge import EdgeStore
     from indexer.watch import index_folder
 
     batch.MAX_WAIT = 60.0  # one batch for the whole folder, however loaded the machine

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from indexer.embed import BATCH_CHUNK, Embedder
+from catalog.embed import BATCH_CHUNK, Embedder
 from tests.fake_app import wait_for
 
 

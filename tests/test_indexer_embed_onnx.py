@@ -1,5 +1,5 @@
 """The default embedder runs on ONNX Runtime: its graph is built once from the packaged
-weights without torch (indexer/embed_graph.py), it gives sentence-transformers' vectors
+weights without torch (catalog/embed_graph.py), it gives sentence-transformers' vectors
 back, and the process that prepares or uses it never imports torch, transformers or
 sentence-transformers."""
 
@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from catalog.embed import DEFAULT_MODEL, Embedder
 from describe.errors import ModelError
 from indexer import embed_onnx
-from indexer.embed import DEFAULT_MODEL, Embedder
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ SENTENCES = [
 def _embed_in_fresh_process(cache: Path) -> dict[str, object]:
     code = (
         "import json, sys\n"
-        "from indexer.embed import Embedder\n"
+        "from catalog.embed import Embedder\n"
         "vector = Embedder(cache_dir=sys.argv[1]).embed_one('red car')\n"
         f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
         "print(json.dumps({'heavy': heavy, 'dim': len(vector)}))\n"
@@ -164,7 +164,7 @@ def test_an_unwritable_cache_folder_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_the_graph_builder_refuses_a_model_it_does_not_describe() -> None:
-    from indexer.embed_graph import build
+    from catalog.embed_graph import build
 
     with pytest.raises(ValueError, match="not a BERT encoder"):
         build({"model_type": "roberta", "hidden_act": "gelu"}, {})

@@ -1,4 +1,4 @@
-"""Label phrase vectors persist between runs (indexer/phrase_cache.py): a second
+"""Label phrase vectors persist between runs (catalog/phrase_cache.py): a second
 PointEncoder on the same file embeds no phrase it has seen."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from fakes import HashEmbedder
 
+from catalog import phrase_cache
+from catalog.points import LABEL_PHRASE, PointEncoder
 from describe.facts import Label
-from indexer import phrase_cache
-from indexer.points import LABEL_PHRASE, PointEncoder
 
 LABELS = (Label("daisy", 0.8, "plant", hypernyms=("flower",)), Label("pot", 0.2, "object"))
 

@@ -25,6 +25,9 @@ from fakes import (
 )
 from PIL import Image
 
+from catalog.points import document_text, focus_text
+from catalog.store.base import ImagePoint, point_id
+from catalog.thumbs import THUMB_SIDE, thumbnail_path
 from describe import registry
 from describe.analyzers.base import BaseAnalyzer
 from describe.config import DescribeSettings
@@ -33,11 +36,8 @@ from describe.facts import Caption
 from describe.intake import PreparedImage
 from indexer.batch import index_file
 from indexer.pipeline import Indexer, file_sha256
-from indexer.points import document_text, focus_text
 from indexer.reconcile import CRASH_BACKOFF_BASE, CRASH_BACKOFF_MAX, crash_backoff, reconcile
 from indexer.state import FAILED, INDEXED
-from indexer.store.base import ImagePoint, point_id
-from indexer.thumbs import THUMB_SIDE, thumbnail_path
 from indexer.watch import run_once
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from describe.facts import Description, DetectedObject, Label, ObjectCount
-from indexer.points import (
+from catalog.points import (
     LABEL_PHRASE,
     PointEncoder,
     document_text,
@@ -15,6 +14,7 @@ from indexer.points import (
     reembedded,
     stored_image,
 )
+from describe.facts import Description, DetectedObject, Label, ObjectCount
 from tests.fakes import HashEmbedder, make_description
 
 DAISY = Label("daisy", 0.6, "plant", region_score=0.7, hypernyms=("flower", "plant"))
@@ -110,9 +110,9 @@ def test_reembedded_records_the_model() -> None:
 def test_the_prompt_is_sparse_only_and_weighs_less_than_what_is_seen() -> None:
     from msgspec.structs import replace
 
+    from catalog.embed import sparse_vector
+    from catalog.points import PROMPT_SPARSE_WEIGHT, sparse_terms
     from describe.facts import PromptCheck
-    from indexer.embed import sparse_vector
-    from indexer.points import PROMPT_SPARSE_WEIGHT, sparse_terms
 
     check = PromptCheck(
         prompt="a (zebra:1.3) beside a daisy <lora:x:0.5>", source="file:a1111", mismatch=True
@@ -131,7 +131,7 @@ def test_the_prompt_is_sparse_only_and_weighs_less_than_what_is_seen() -> None:
     assert weights[zebra] < plain[daisy] < weights[daisy]  # a prompt word adds to a seen one
     assert lora not in weights  # the LoRA tag is syntax, not a word of the prompt
     # an older payload without the field decodes, and indexes as before
-    from indexer.store.base import decode_payload
+    from catalog.store.base import decode_payload
 
     old = decode_payload({"sha256": "ab", "paths": ["a.jpg"], "filename": "a.jpg", "description": "x"})
     assert old.prompt_check is None and old.provenance is None

@@ -16,14 +16,14 @@ import pytest
 from PIL import Image
 from qdrant_client import QdrantClient
 
+from catalog.store.base import ImagePoint, point_id
+from catalog.store.server import CollectionLayout, ServerStore
 from describe.config import DescribeSettings
 from describe.describer import Describer
 from describe.errors import ConfigError
 from indexer.distributed.job import RayProgress, Resources, index_to_store, run_ray_index
 from indexer.distributed.worker import WorkerSpec
 from indexer.service import index_folder
-from indexer.store.base import ImagePoint, point_id
-from indexer.store.server import CollectionLayout, ServerStore
 from tests.conftest import encode
 from tests.fakes import FakeStore, HashEmbedder
 from tests.ray_fakes import FAKE_SETTINGS, CrashOnce, fake_describer, hash_embedder

@@ -15,8 +15,7 @@ import pytest
 import qdrant_edge as qe
 from qdrant_client import QdrantClient, models
 
-from describe.facts import Colour, CompositionFacts, Label, ObjectCount
-from indexer.store import (
+from catalog.store import (
     DENSE,
     FOCUS,
     LABELS,
@@ -31,7 +30,8 @@ from indexer.store import (
     open_store,
     point_id,
 )
-from indexer.store.edge import EdgeStore
+from catalog.store.edge import EdgeStore
+from describe.facts import Colour, CompositionFacts, Label, ObjectCount
 
 DIM = 8
 SERVER_URL = os.environ.get("IMGDESC_TEST_QDRANT_URL")
@@ -132,7 +132,7 @@ class Backend:
 
 @pytest.fixture(params=["edge", "server-local", "server"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    from indexer.store.server import ServerStore
+    from catalog.store.server import ServerStore
 
     cleanup: Callable[[], None] = lambda: None  # noqa: E731
     if request.param == "edge":
@@ -374,22 +374,33 @@ def test_a_store_without_the_new_views_must_be_rebuilt(backend: Backend) -> None
     assert ranked(fresh.nearest(LABELS, axis(0))) == ["cat", "dog"]
 
 
-def test_the_app_rebuilds_an_old_store(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    from app.config import Settings
-    from app.services import open_catalog_store
+def test_the_catalog_rebuilds_an_old_store_but_a_search_never_does(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from catalog.factory import Models, open_store
+    from catalog.settings import CatalogSettings
+    from describe.describer import Describer
     from tests.fakes import HashEmbedder
 
-    embedder = HashEmbedder(dim=DIM)
+    settings = CatalogSettings(data_dir=str(tmp_path))
+    models = Models(Describer(settings.describe), HashEmbedder(dim=DIM), None)
     _old_edge_shard(tmp_path / "qdrant")
-    with caplog.at_level("WARNING", logger="app.services"):
-        store = open_catalog_store(Settings(data_dir=str(tmp_path)), embedder)
+    with caplog.at_level("WARNING", logger="catalog.factory"):
+        store = open_store(settings, models)
     try:
-        assert "created by an older imgdesc without the focus/labels vectors" in caplog.text
+        assert "made by an older imgdesc without the focus/labels vectors" in caplog.text
         assert store.count() == 0  # the old point is gone: the indexer describes it again
         store.upsert([POINTS["cat"]])
         assert ranked(store.nearest(FOCUS, axis(1))) == ["cat"]
     finally:
         store.close()
+    with pytest.raises(DimensionMismatchError):  # a search opens it as it is, or not at all
+        open_store(settings, Models(models.describer, HashEmbedder(dim=DIM + 1), None), rebuild=False)
+    reopened = open_store(settings, models, rebuild=False)
+    try:
+        assert reopened.count() == 1
+    finally:
+        reopened.close()
 
 
 def test_edge_store_is_locked_while_open(tmp_path: Path) -> None:
@@ -398,8 +409,8 @@ def test_edge_store_is_locked_while_open(tmp_path: Path) -> None:
     with pytest.raises(StoreInUseError, match=r"in use by another imgdesc process \(pid \d+\)"):
         EdgeStore.open(tmp_path, DIM)
     probe = (
-        "import sys; from pathlib import Path; from indexer.store.edge import EdgeStore\n"
-        "from indexer.store import StoreInUseError\n"
+        "import sys; from pathlib import Path; from catalog.store.edge import EdgeStore\n"
+        "from catalog.store import StoreInUseError\n"
         "try: EdgeStore.open(Path(sys.argv[1]), 8)\n"
         "except StoreInUseError as e: print(e); sys.exit(3)\n"
     )
@@ -412,8 +423,8 @@ def test_edge_store_is_locked_while_open(tmp_path: Path) -> None:
 
 def test_edge_writes_survive_a_killed_process(tmp_path: Path) -> None:
     writer = (
-        "import os, sys; from pathlib import Path; from indexer.store.edge import EdgeStore\n"
-        "from indexer.store import ImagePoint, SparseVector, StoredImage\n"
+        "import os, sys; from pathlib import Path; from catalog.store.edge import EdgeStore\n"
+        "from catalog.store import ImagePoint, SparseVector, StoredImage\n"
         "store = EdgeStore.open(Path(sys.argv[1]), 8)\n"
         "image = StoredImage(sha256='x', paths=['x.jpg'], filename='x.jpg', description='x')\n"
         "store.upsert([ImagePoint(sys.argv[2], [1.0] * 8, SparseVector([1], [1.0]), image)])\n"

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from catalog.points import PointEncoder, image_vector, stored_image
+from catalog.store.base import DENSE, IMAGE, Store, point_id
+from catalog.store.edge import EdgeStore
 from describe.config import DescribeSettings
 from describe.describer import Describer
 from describe.facts import ZeroShotFacts
 from describe.intake import IntakeLimits, PreparedImage, load_image
 from indexer.image_vectors import reembed_images, stale
-from indexer.points import PointEncoder, image_vector, stored_image
-from indexer.store.base import DENSE, IMAGE, Store, point_id
-from indexer.store.edge import EdgeStore
 from search.fusion import Weights, match_probability
 from search.service import SearchService
 from tests import vlm_tiny
@@ -39,7 +39,7 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
     """Opens (and reopens) one store of the adapter with a given image size."""
     from qdrant_client import QdrantClient
 
-    from indexer.store.server import ServerStore
+    from catalog.store.server import ServerStore
 
     opened: list[Store] = []
 

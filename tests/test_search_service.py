@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from catalog.points import PointEncoder, stored_image
+from catalog.store.base import point_id
+from catalog.store.edge import EdgeStore
 from describe.facts import Description, DetectedObject, Label
-from indexer.points import PointEncoder, stored_image
-from indexer.store.base import point_id
-from indexer.store.edge import EdgeStore
 from search.fusion import Weights
 from search.service import SearchHit, SearchService
 from tests.fakes import HashEmbedder, make_description

@@ -34,11 +34,10 @@ from app.evaluation.command import DEVSET_REFERENCES, build_devset  # noqa: E402
 from app.evaluation.metrics import reciprocal_rank  # noqa: E402
 from app.evaluation.results import RunResult  # noqa: E402
 from app.evaluation.run import _describe_all, _index  # noqa: E402
-from describe.describer import Describer  # noqa: E402
+from catalog.factory import Catalog, Models, load_models  # noqa: E402
+from catalog.store.base import DENSE, FOCUS, LABELS, SPARSE  # noqa: E402
+from catalog.store.edge import EdgeStore  # noqa: E402
 from describe.files import expand  # noqa: E402
-from indexer.embed import Embedder  # noqa: E402
-from indexer.store.base import DENSE, FOCUS, LABELS, SPARSE  # noqa: E402
-from indexer.store.edge import EdgeStore  # noqa: E402
 from search.fusion import Weights, fuse  # noqa: E402
 from search.service import SearchService  # noqa: E402
 
@@ -53,23 +52,21 @@ GRID = [
 Query = tuple[list[str], dict[str, list[tuple[str, float]]]]  # relevant names, views by name
 
 
-def collect(
-    folder: Path, references: list[Path], describer: Describer, embedder: Embedder, scratch: Path
-) -> list[Query]:
+def collect(folder: Path, references: list[Path], models: Models, scratch: Path) -> list[Query]:
     refs = dataset.merge(*(dataset.load(f) for f in references))
     names = [p.relative_to(folder).as_posix() for p in expand([folder])]
     run = RunResult(captioner="classic", profile="default")
-    described, facts = _describe_all(folder, names, describer, run, refs, None, None)
-    store = EdgeStore.open(scratch, embedder.dim)
+    described, facts = _describe_all(folder, names, models.describer, run, refs, None, None)
+    store = EdgeStore.open(scratch, models.embedder.dim, image_size=models.image_size)
     try:
-        _index(store, embedder, described, facts, run)
-        search = SearchService(store, embedder)
+        _index(store, models.embedder, described, facts, run)
+        search = SearchService.over(Catalog(models, store))  # every served view
         queries: list[Query] = []
         for query in refs.queries:
             views = search.views(query.text, (), CANDIDATES)
             ids = {pid for ranked in views.values() for pid, _ in ranked}
             paths = {pid: p.paths[0] for pid, p in store.get_many(list(ids)).items()}
-            named = {v: [(paths[pid], s) for pid, s in views[v] if pid in paths] for v in VIEWS}
+            named = {v: [(paths[pid], s) for pid, s in ranked if pid in paths] for v, ranked in views.items()}
             queries.append((list(query.relevant), named))
         return queries
     finally:
@@ -108,10 +105,8 @@ def main() -> None:
     parser.add_argument("--scratch", type=Path, help="where the project set is rendered and the stores kept")
     args = parser.parse_args()
     settings = load_settings({}, environ={})
-    describer = Describer(settings.describe)
-    describer.load("default", "classic")
-    embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
-    embedder.load()
+    models = load_models(settings.catalog, describe=False)
+    models.describer.load("default", "classic")
     with tempfile.TemporaryDirectory(prefix="imgdesc-ceiling-") as tmp:
         scratch = args.scratch or Path(tmp)
         sets = {
@@ -119,7 +114,7 @@ def main() -> None:
             "project set": (build_devset(scratch / "devset"), [DEVSET_REFERENCES]),
         }
         for i, (label, (folder, references)) in enumerate(sets.items()):
-            report(label, collect(folder, references, describer, embedder, scratch / f"store-{i}"))
+            report(label, collect(folder, references, models, scratch / f"store-{i}"))
 
 
 if __name__ == "__main__":

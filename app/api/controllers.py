@@ -25,9 +25,9 @@ from litestar.response import File
 from app.api.schemas import DescribeForm, SearchResponse, TagCount
 from app.errors import NotFoundError, check_id, errors
 from app.services import Services
+from catalog.store.base import StoredImage
+from catalog.thumbs import thumbnail_path
 from indexer.status import IndexStatus
-from indexer.store.base import StoredImage
-from indexer.thumbs import thumbnail_path
 
 # Python's table lacks it, and the watcher indexes .dib files
 mimetypes.add_type("image/bmp", ".dib")

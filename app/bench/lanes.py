@@ -2,7 +2,7 @@
 described and the indexer is busy, with the real models on this machine.
 
 Search runs on the read pool and query embedding takes turns with the indexer's batches
-(app/work.py, indexer/embed.py), so a search never queues behind a describe and never
+(app/work.py, catalog/embed.py), so a search never queues behind a describe and never
 gets 503 for it. What is left is CPU sharing: on 2 cores, 4 describes, the indexer and
 the searches compete for the same cores, and that is what this bench shows.
 """

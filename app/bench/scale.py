@@ -18,13 +18,13 @@ from pathlib import Path
 import msgspec
 from qdrant_client import QdrantClient
 
+from catalog.embed import DEFAULT_MODEL
+from catalog.store.server import ServerStore
 from describe.config import DescribeSettings
 from describe.describer import Describer
 from indexer.distributed.job import Resources, index_to_store
 from indexer.distributed.worker import WorkerSpec, default_embedder
-from indexer.embed import DEFAULT_MODEL
 from indexer.service import index_folder
-from indexer.store.server import ServerStore
 
 
 class ScalingRow(msgspec.Struct):

@@ -20,8 +20,8 @@ import numpy as np
 
 from app.bench.measure import p50_p95_ms, rss_mb
 from app.bench.store_data import TAGS, VOCAB, WORDS, hybrid, label_rows, unit_rows
-from indexer.store.base import DENSE, ImagePoint, SparseVector, StoredImage, point_id
-from indexer.store.edge import EdgeStore
+from catalog.store.base import DENSE, ImagePoint, SparseVector, StoredImage, point_id
+from catalog.store.edge import EdgeStore
 
 SIZES = (1_000, 10_000, 30_000, 100_000)
 CHUNK = 5_000

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from indexer.store.base import (
+from catalog.store.base import (
     DENSE,
     SPARSE,
     SparseVector,

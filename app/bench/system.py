@@ -20,10 +20,10 @@ from app.bench import intake
 from app.bench.describe import build_samples
 from app.bench.measure import p50_p95_ms, rss_mb
 from app.config import Settings
+from catalog.factory import Catalog, load_models
+from catalog.store.edge import EdgeStore
 from describe.describer import Describer
-from indexer.embed import Embedder
 from indexer.service import index_folder
-from indexer.store.edge import EdgeStore
 from search.service import SearchService
 
 IMGDESC = str(Path(sys.executable).parent / "imgdesc")
@@ -162,10 +162,8 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> SystemResult:
         log(f"system bench: `imgdesc serve` {shown}")
 
         start = time.perf_counter()
-        describer = Describer(settings.describe)
-        describer.load()
-        embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
-        embedder.load()
+        models = load_models(settings.catalog)  # what the server loads
+        describer, embedder = models.describer, models.embedder
         load_s = time.perf_counter() - start
         files = sorted(p for p in (tmp / "images").iterdir() if p.is_file())
         describer.describe(files[0])  # first-inference allocations count for neither side
@@ -177,7 +175,7 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> SystemResult:
             if store is not None:  # the last pass's store stays open for the searches below
                 store.close()
             data = tmp / f"data-{n}"
-            store = EdgeStore.open(data / "qdrant", embedder.dim, recreate=True)
+            store = EdgeStore.open(data / "qdrant", embedder.dim, recreate=True, image_size=models.image_size)
             start = time.perf_counter()
             summary = index_folder(tmp / "images", data, describer, embedder, store)
             pairs.append((describe_rate, time.perf_counter() - start))
@@ -186,7 +184,7 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> SystemResult:
         _, (describe_per_s, index_s) = sorted(zip(ratios, pairs, strict=True))[len(pairs) // 2]
         try:
             done = summary.get("described", 0)
-            search = SearchService(store, embedder)
+            search = SearchService.over(Catalog(models, store))
             for q in QUERIES:  # warm-up
                 search.search(q)
             embed, full = [], []

@@ -76,7 +76,7 @@ def _claim_store(settings: Settings) -> AbstractContextManager[Any]:
     """The embedded store's lock, taken before the imports of the model libraries
     (seconds on their own) and the model loading that follow, so a second process on
     the same store stops at once with one line (exit 2). Released unless opened."""
-    from indexer.store.factory import claim_store
+    from catalog.store.factory import claim_store
 
     return claim_store(Path(settings.data_dir), settings.qdrant_url)
 
@@ -141,17 +141,11 @@ def index(
     # failures are listed once at the end; the indexer's own warnings would repeat them
     logging.getLogger("indexer").setLevel(logging.ERROR)
     with _claim_store(settings) as claim:  # before anything slow: "in use" comes at once
-        from app.services import open_catalog_store
-        from describe.analyzers.siglip.tagger import active_tagger
-        from describe.describer import Describer
-        from indexer.embed import Embedder
+        from catalog.factory import open_catalog
         from indexer.service import index_folder
 
-        describer = Describer(settings.describe)
-        embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
-        describer.load()
-        tagger = active_tagger(describer)  # a SigLIP 2 tagger's image vectors need room in the store
-        store = open_catalog_store(settings, embedder, claim, image_size=tagger.dim if tagger else None)
+        catalog = open_catalog(settings.catalog, claim)
+    describer, embedder, store = catalog.describer, catalog.embedder, catalog.store
     try:
         with progress_bar() as progress:
             task = progress.add_task("indexing", total=None)

@@ -9,8 +9,8 @@ import httpx
 import msgspec
 
 from app.config import Settings
+from catalog.store.base import StoreInUseError
 from describe.errors import ImgdescError
-from indexer.store.base import StoreInUseError
 from search.service import SearchHit, SearchService
 
 
@@ -21,22 +21,19 @@ class _Hits(msgspec.Struct):
 def search_hits(settings: Settings, query: str, tags: list[str], limit: int) -> list[SearchHit]:
     """The store's lock is tried first: when a server holds it, the query goes there
     without loading the embedding model here (seconds) only to find the store taken."""
-    from indexer.embed import Embedder
-    from indexer.store.factory import claim_store, open_store
+    from catalog.factory import open_catalog
+    from catalog.store.factory import claim_store
 
     try:
         with claim_store(Path(settings.data_dir), settings.qdrant_url) as claim:
-            embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
-            store = open_store(
-                Path(settings.data_dir), embedder.dim, url=settings.qdrant_url,
-                api_key=settings.qdrant_api_key, claim=claim,
-            )  # fmt: skip
+            # the server's views, the image view included: no describer models to load
+            catalog = open_catalog(settings.catalog, claim, search_only=True)
     except StoreInUseError as in_use:
         return _via_server(settings, query, tags, limit, in_use)
     try:
-        return SearchService(store, embedder).search(query, tags, limit)
+        return SearchService.over(catalog).search(query, tags, limit)
     finally:
-        store.close()
+        catalog.close()
 
 
 def _via_server(

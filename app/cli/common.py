@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from app.config import Settings, load_settings
 
 err = Console(stderr=True, highlight=False)
-DEV_INSTALL = "pip install 'imgdesc[dev]'"  # in a checkout: pip install -e '.[dev]' (make install)
+DEV_INSTALL = "pip install 'imgdesc[dev]'; in a checkout, make install-dev"
 
 
 def from_flags(**overrides: Any) -> Settings:

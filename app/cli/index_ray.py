@@ -34,9 +34,9 @@ def run(
     except ImportError:
         err.print("error: --engine ray needs Ray: pip install 'imgdesc[ray]'", markup=False)
         raise typer.Exit(2) from None
+    from catalog.embed import Embedder
     from indexer.distributed.job import RayProgress, Resources, run_ray_index
     from indexer.distributed.worker import WorkerSpec
-    from indexer.embed import Embedder
 
     threads = settings.describe.threads
     dense_size = Embedder(settings.embedding_model, threads=threads).dim

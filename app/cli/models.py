@@ -169,8 +169,8 @@ def prepare(
     ] = None,
 ) -> None:
     """Build the default embedder's ONNX file in the model cache, once (`make install` runs this)."""
-    from indexer.embed import DEFAULT_MODEL, default_cache_dir
-    from indexer.embed_onnx import ensure_export, export_path
+    from catalog.embed import DEFAULT_MODEL, default_cache_dir
+    from catalog.embed_onnx import ensure_export, export_path
 
     target = export_path(default_cache_dir(), DEFAULT_MODEL)
     ready = target.is_file()

@@ -19,9 +19,9 @@ import numpy as np
 from app.evaluation import metrics, signals
 from app.evaluation.dataset import References
 from app.evaluation.results import ImageResult, RunResult, score_ranking, summarise
+from catalog.embed import TextEmbedder
 from describe.facts import Facts
 from describe.vocabulary import normalise_tag
-from indexer.embed import TextEmbedder
 
 NAME = "naive-baseline"
 CHOICES = ("naive", "none")  # --baseline

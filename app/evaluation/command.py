@@ -12,10 +12,9 @@ from app.evaluation import baseline as naive
 from app.evaluation import dataset
 from app.evaluation.results import Evaluation, RunResult
 from app.evaluation.run import Progress, run_evaluation
+from catalog.factory import load_models
 from describe import registry
-from describe.describer import Describer
 from describe.files import expand
-from indexer.embed import Embedder
 
 # The project dev set's references: package data beside this code, so an installed
 # wheel has them too (the images are rendered by app/bench/samples.py).
@@ -62,22 +61,20 @@ def evaluate(
     refs = dataset.merge(*(dataset.load(f) for f in files))
     dataset.check_against(refs, set(names), ", ".join(str(f) for f in files))
 
-    describer = Describer(settings.describe)
+    # the catalog's models as the server has them; each run loads its own captioner
+    models = load_models(settings.catalog, describe=False)
     # "auto" is what the describer resolved it to (a cached VLM, else classic)
-    wanted = [describer.captioner if c == "auto" else c for c in captioners or ["auto"]]
+    wanted = [models.describer.captioner if c == "auto" else c for c in captioners or ["auto"]]
     if "all" in wanted:  # every registered captioner; those without weights are skipped
         wanted = registry.names("caption")
     specs = [
         (c, p) for c in dict.fromkeys(wanted) for p in dict.fromkeys(profiles or [settings.describe.profile])
     ]
-    embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
-    embedder.load()
     ev = run_evaluation(
         folder,
         names,
         refs,
-        describer,
-        embedder,
+        models,
         specs,
         k=k,
         reference_files=[str(f) for f in files],

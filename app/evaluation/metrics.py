@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 import msgspec
 
-from indexer.embed import words  # the project's one word-splitting rule
+from catalog.embed import words  # the project's one word-splitting rule
 
 
 class SetScore(msgspec.Struct, frozen=True):

@@ -33,6 +33,11 @@ from app.evaluation.results import (
     score_ranking,
     summarise,
 )
+from catalog.embed import TextEmbedder
+from catalog.factory import Catalog, Models
+from catalog.points import PointEncoder, image_vector, stored_image
+from catalog.store.base import point_id
+from catalog.store.edge import EdgeStore
 from describe import registry
 from describe.describer import Describer
 from describe.errors import ImageError
@@ -40,10 +45,6 @@ from describe.facts import Description, Facts
 from describe.intake import load_image
 from describe.tags import MIN_COLOUR_COVERAGE
 from describe.vocabulary import normalise_tag
-from indexer.embed import TextEmbedder
-from indexer.points import PointEncoder, stored_image
-from indexer.store.base import point_id
-from indexer.store.edge import EdgeStore
 from search.service import SearchService
 
 Progress = Callable[[int, int, str], None]
@@ -53,8 +54,7 @@ def run_evaluation(
     folder: Path,
     images: Sequence[str],
     refs: References,
-    describer: Describer,
-    embedder: TextEmbedder,
+    models: Models,
     specs: Sequence[tuple[str, str]],
     *,
     k: int = 10,
@@ -64,8 +64,11 @@ def run_evaluation(
     with_baseline: bool = True,
 ) -> Evaluation:
     """`images` are names relative to `folder`; `specs` are (captioner, profile) pairs.
+    `models` come from the catalog's factory, so each run is searched as the server
+    searches (the image view too, when the tagger is active).
     With `with_baseline`, the naive baseline is scored from the first run's facts that
     have labels (baseline.py) and every run gets its difference to it."""
+    describer, embedder = models.describer, models.embedder
     for captioner, profile in specs:  # a typo is an error now, not a skipped run later
         registry.get(captioner, "captioner", "caption")
         describer.profiles.get(profile)
@@ -88,10 +91,10 @@ def run_evaluation(
             described, facts = _describe_all(folder, images, describer, run, refs, scorer, progress)
             if base_source is None and any(f.labels for f in facts.values()):
                 base_facts, base_source = facts, run
-            store = EdgeStore.open(Path(tmp) / f"run-{n}", embedder.dim)
+            store = EdgeStore.open(Path(tmp) / f"run-{n}", embedder.dim, image_size=models.image_size)
             try:
                 vectors[run.label] = _index(store, embedder, described, facts, run)
-                _search(SearchService(store, embedder), run, refs, described, k)
+                _search(SearchService.over(Catalog(models, store)), run, refs, described, k)
             finally:
                 store.close()
             run.signals = signals.text_signals([d.description for d in described.values()])
@@ -184,7 +187,7 @@ def _index(
     facts: dict[str, Facts],
     run: RunResult,
 ) -> dict[str, np.ndarray]:
-    """Points built by the indexer's own mapping (indexer/points.py), so the search
+    """Points built by the indexer's own mapping (catalog/points.py), so the search
     measured here is the product's. One point per file: the indexer would merge
     byte-identical files."""
     by_name = {i.name: i for i in run.images}
@@ -201,7 +204,7 @@ def _index(
             embedding_model=embedder.name,
         )
         start = time.perf_counter()
-        point = encoder.point(point_id(sha), payload)
+        point = encoder.point(point_id(sha), payload, image=image_vector(facts[name].zero_shot))
         by_name[name].embed_ms = round((time.perf_counter() - start) * 1000, 1)
         dense[name] = np.asarray(point.dense)  # unit length: the embedder normalises
         points.append(point)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from indexer.embed import words  # the project's one word-splitting rule
+from catalog.embed import words  # the project's one word-splitting rule
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # Words that say something is an image, or link and hedge, but name nothing in it:

@@ -29,8 +29,8 @@ from app.services import Services
 from app.web.responses import layout, page
 from app.web.uploads import UploadArea, UploadError, copy_into
 from app.web.views import captioner_choices, swatches
+from catalog.store.base import point_id
 from describe.errors import ImgdescError
-from indexer.store.base import point_id
 
 
 def form(

@@ -3,8 +3,8 @@ shard (it belongs to one process, and the job's writers are many)."""
 
 from __future__ import annotations
 
+from catalog.store.server import CollectionLayout, ServerStore
 from describe.errors import ConfigError
-from indexer.store.server import CollectionLayout, ServerStore
 
 
 def require_qdrant_url(url: str | None) -> str:

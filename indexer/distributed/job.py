@@ -32,10 +32,10 @@ from typing import IO, Any, Literal
 
 import msgspec
 
+from catalog.store.base import Store, point_id
 from indexer.distributed.cluster import open_cluster_store
 from indexer.distributed.source import Source, hash_batch, list_files, open_source
 from indexer.distributed.worker import DescribeWorker, WorkerSpec, decode_point, encode_paths
-from indexer.store.base import Store, point_id
 
 HASH_BATCH = 64  # files per hashing task
 UPSERT_BATCH = 64  # points per store.upsert from the driver

@@ -17,16 +17,16 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from catalog.embed import Embedder, TextEmbedder
+from catalog.points import image_vector, point_encoder
+from catalog.store.base import ImagePoint, point_id
 from describe.config import DescribeSettings
 from describe.describer import Describer
 from describe.intake import PreparedImage, load_image
 from indexer.distributed.source import Source
-from indexer.embed import Embedder, TextEmbedder
 from indexer.pipeline import failure_reason
-from indexer.points import image_vector, point_encoder
 from indexer.records import ALT_PROFILE, analyze_each, image_record
 from indexer.state import utc_now
-from indexer.store.base import ImagePoint, point_id
 
 
 def default_embedder(model: str, threads: int) -> TextEmbedder:

@@ -37,11 +37,11 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from msgspec.structs import replace
 
+from catalog import phrase_cache
+from catalog.embed import Embedder, TextEmbedder, sparse_vector
+from catalog.store.base import ImagePoint, SparseVector, StoredImage
 from describe.facts import Description, DetectedObject, Label, ZeroShotFacts
 from describe.prompt_phrases import clean
-from indexer import phrase_cache
-from indexer.embed import Embedder, TextEmbedder, sparse_vector
-from indexer.store.base import ImagePoint, SparseVector, StoredImage
 
 # Ancestors of labels at least this likely (best of image and crops) join the recall
 # document; below it a label's ancestors are mostly wrong guesses ("missile" → weapon).
@@ -169,7 +169,7 @@ def focus_text(p: StoredImage) -> str:
 class PointEncoder:
     """Embeds payloads into points. Keeps the embeddings of label phrases, which
     repeat across images (1000 ImageNet classes), so each is computed once; with
-    `phrases_file`, once per model (indexer/phrase_cache.py)."""
+    `phrases_file`, once per model (catalog/phrase_cache.py)."""
 
     def __init__(self, embedder: TextEmbedder, phrases_file: Path | None = None) -> None:
         self.embedder = embedder

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.store.base import Store
+from catalog.store.base import Store
 
 
 def open_store(
@@ -27,12 +27,12 @@ def open_store(
     `image_size`: the image-text model's vector size, to hold image vectors (None: none)."""
     # imported here so that each deployment loads only the Qdrant package it uses
     if url:
-        from indexer.store.server import ServerStore
+        from catalog.store.server import ServerStore
 
         return ServerStore.connect(
             url, dense_size, api_key=api_key, collection=collection, recreate=recreate, image_size=image_size
         )
-    from indexer.store.edge import EdgeStore
+    from catalog.store.edge import EdgeStore
 
     store = EdgeStore.open(
         data_dir / "qdrant",
@@ -63,7 +63,7 @@ def claim_store(data_dir: Path, url: str | None = None) -> Iterator[StoreClaim |
     if url:
         yield None
         return
-    from indexer.store.edge import claim_lock, release_claim
+    from catalog.store.edge import claim_lock, release_claim
 
     claim = StoreClaim(claim_lock(data_dir / "qdrant"))
     try:

@@ -118,7 +118,7 @@ class StoredImage(msgspec.Struct, kw_only=True):
     image_model: str = ""
     describer_version: str = ""
     # the generation prompt checked against the picture, and where the file says it came
-    # from; searchable through the sparse view only (indexer/points.py)
+    # from; searchable through the sparse view only (catalog/points.py)
     prompt_check: PromptCheck | None = None
     provenance: Provenance | None = None
 

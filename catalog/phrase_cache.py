@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.atomic import replacing
+from catalog.atomic import replacing
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 import msgspec
 import qdrant_edge as qe
 
-from indexer.store.base import (
+from catalog.store.base import (
     DENSE,
     FOCUS,
     IMAGE,

