@@ -18,14 +18,14 @@ whole pipeline, for three reasons:
 
 from __future__ import annotations
 
-import threading
+import logging
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+from rapidocr.utils.process_img import apply_vertical_padding, get_rotate_crop_image
 
 from describe.analyzers.base import BaseAnalyzer
 from describe.facts import TextFacts, TextLine
@@ -42,6 +42,10 @@ DEFAULT_MIN_SCORE = 0.7
 SURE_SCORE = 0.9
 # The library default (0.5) dropped a whole line of a grey, unevenly lit page.
 DET_BOX_THRESH = 0.4
+# The models packaged in the rapidocr 3.10 wheel (the others its config names are downloads).
+DET_MODEL = "PP-OCRv6_det_small.onnx"
+REC_MODEL = "PP-OCRv6_rec_small.onnx"
+CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
 # A multiple of 32, the detector's stride. Its activations are the largest buffers any
 # model here allocates (+87 MB at 736 px, +141 MB the first time a size is seen) and set
 # the indexer's peak memory; at 640 px they are a quarter smaller (peak of `imgdesc index`
@@ -58,34 +62,42 @@ COLUMN_GAP = 2.5
 Word = tuple[str, float, tuple[float, float, float, float]]  # text, score, pixel box
 
 
-@contextmanager
-def _sessions_without_spinning() -> Iterator[None]:
-    """RapidOCR builds its ONNX Runtime sessions with the runtime's default, worker
-    threads that spin while they wait for work. Next to the indexer's reading thread
-    (decoding and thumbnails ahead of inference) the spinning threads take CPU from it
-    on two cores: indexing ran at 0.79-0.89x of describe-only with spinning, and
-    describe-only itself did not get slower without it. RapidOCR 1.x has no option for
-    it, so its session-options factory is wrapped while the engine is built (once, at
-    load; no other analyzer builds RapidOCR sessions)."""
-    from rapidocr_onnxruntime.utils import infer_engine
+def _session(model: str, threads: int) -> Any:
+    """An ONNX Runtime session for one of the models packaged in the rapidocr wheel.
 
-    cls = infer_engine.OrtInferSession
-    with _PATCHING:  # two readers loading at once must not wrap the wrapper
-        original = cls.__dict__["_init_sess_opts"]
+    Built here and handed to RapidOCR (its ONNX Runtime engine takes a ready session in
+    the config's ``session`` key) for two reasons. The library's sessions use the
+    runtime's default, worker threads that spin while they wait for work; next to the
+    indexer's reading thread (decoding and thumbnails ahead of inference) they take CPU
+    from it on two cores: indexing ran at 0.79-0.89x of describe-only with spinning, and
+    describe-only itself did not get slower without it. RapidOCR 3.x has no option for
+    spinning. And with a session given, the engine never reaches its download code: the
+    model is read from the wheel or loading fails, nothing is fetched."""
+    import onnxruntime as ort
+    import rapidocr
 
-        def options(config: dict[str, Any]) -> Any:
-            opts = original.__func__(config)
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            return opts
+    path = Path(rapidocr.__file__).parent / "models" / model
+    if not path.is_file():  # never fall back to the library's download
+        raise FileNotFoundError(f"{path}: not in the installed rapidocr wheel")
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 4
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.enable_cpu_mem_arena = False  # the library's own default
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
-        cls._init_sess_opts = staticmethod(options)
-        try:
-            yield
-        finally:
-            cls._init_sess_opts = original
 
+def _section(section: Any, **values: Any) -> Any:
+    """A copy of one section of RapidOCR's default config with our values set. Objects
+    (the session) are allowed in it; the library's own loader accepts only primitives."""
+    from omegaconf import OmegaConf
 
-_PATCHING = threading.Lock()
+    config = OmegaConf.create(OmegaConf.to_container(section), flags={"allow_objects": True})
+    for key, value in values.items():
+        config[key] = value
+    return config
 
 
 @register("text", "ocr")
@@ -95,21 +107,32 @@ class TextReader(BaseAnalyzer):
     trims_memory = True  # before the detector: the describer passes its `trim_memory`
 
     def _load(self) -> None:
-        from rapidocr_onnxruntime import RapidOCR
+        from rapidocr.ch_ppocr_cls import TextClassifier
+        from rapidocr.ch_ppocr_det import TextDetector
+        from rapidocr.ch_ppocr_rec import TextRecognizer
+        from rapidocr.main import DEFAULT_CFG_PATH
+        from rapidocr.utils.log import logger
+        from rapidocr.utils.parse_parameters import ParseParams
 
+        logger.setLevel(logging.WARNING)  # it logs every engine it builds at INFO
         threads = int(self.options.get("threads", 2))
         # the describer's `trim_memory` setting (passed because of `trims_memory` above)
         self.trim_memory = bool(self.options.get("trim_memory", True))
-        with _sessions_without_spinning():
-            self._engine = RapidOCR(
-                intra_op_num_threads=threads,
-                inter_op_num_threads=1,
-                print_verbose=False,
+        config = ParseParams.load(DEFAULT_CFG_PATH)
+        self._det = TextDetector(
+            _section(
+                config.Det,
+                session=_session(DET_MODEL, threads),
                 # "max" never upscales; the default "min" blows a 1024×200 banner up to 3800×736.
-                det_limit_type="max",
-                det_box_thresh=DET_BOX_THRESH,
+                limit_type="max",
+                box_thresh=DET_BOX_THRESH,
             )
-        chars = self._engine.text_rec.postprocess_op.character
+        )
+        self._rec = TextRecognizer(_section(config.Rec, session=_session(REC_MODEL, threads)))
+        self._cls = TextClassifier(_section(config.Cls, session=_session(CLS_MODEL, threads)))
+        # RapidOCR pads images flatter than this (or lower than min_height) for the detector
+        self._letterbox = (float(config.Global.width_height_ratio), float(config.Global.min_height))
+        chars = self._rec.postprocess_op.character
         self._chars: list[str] = list(chars)
         self._space = len(chars) - 1  # RapidOCR appends " " last; index 0 is the CTC blank
 
@@ -124,9 +147,9 @@ class TextReader(BaseAnalyzer):
         quads = self._detect(bgr)
         if not quads:
             return TextFacts()
-        crops = self._engine.get_crop_img_list(bgr, quads)
+        crops = [get_rotate_crop_image(bgr, quad) for quad in quads]
         if self.options.get("use_cls", False):  # 180°-rotated text is rare; the classifier costs a pass
-            crops, _, _ = self._engine.text_cls(crops)
+            crops = self._cls(crops).img_list
         min_score = float(self.options.get("min_score", DEFAULT_MIN_SCORE))
         words: list[Word] = []
         for quad, (text, score) in zip(quads, self._recognise(crops), strict=True):
@@ -156,8 +179,8 @@ class TextReader(BaseAnalyzer):
             else cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
         )
         # RapidOCR pads very flat images (w/h > 8) so the detector sees text at a normal scale.
-        padded, record = self._engine.maybe_add_letterbox(small, {})
-        boxes, _ = self._engine.text_det(padded)
+        padded, record = apply_vertical_padding(small, {}, *self._letterbox)
+        boxes = self._det(padded).boxes
         if boxes is None or len(boxes) == 0:
             return []
         top = record["padding_1"]["top"]
@@ -169,7 +192,7 @@ class TextReader(BaseAnalyzer):
         return list(quads)
 
     def _recognise(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
-        rec = self._engine.text_rec
+        rec = self._rec
         ratios = [c.shape[1] / max(c.shape[0], 1) for c in crops]
         order = np.argsort(ratios)  # similar widths per batch: less padding to compute
         out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
@@ -178,7 +201,7 @@ class TextReader(BaseAnalyzer):
             idx = order[start : start + REC_BATCH]
             max_ratio = max(base_ratio, *(ratios[i] for i in idx))
             batch = np.stack([rec.resize_norm_img(crops[i], max_ratio) for i in idx]).astype(np.float32)
-            probs = rec.session(batch)[0]
+            probs = rec.session(batch)
             for i, p in zip(idx, probs, strict=True):
                 out[i] = self._decode(p)
         return out
