@@ -1,4 +1,4 @@
-"""Visible text with RapidOCR (PP-OCRv4 detector and recogniser, shipped inside the wheel).
+"""Visible text with RapidOCR 3.10 (PP-OCRv6 small detector and recogniser, shipped inside the wheel).
 
 We drive RapidOCR's detector and recogniser ourselves rather than calling the
 whole pipeline, for three reasons:
@@ -7,13 +7,15 @@ whole pipeline, for three reasons:
   that well; it roughly halves the cost on a 1024 px photo) while the
   recogniser reads crops from the full-resolution image;
 * a photo without text stops after the detector;
-* the recogniser is trained mostly on Chinese and rarely *chooses* the space
-  character between English words, but it still gives it a clear probability
-  in the gap. We decode the CTC output ourselves and insert a space wherever
-  that probability passes ``SPACE_PROB``. Calibrated on 116 renders of 29
-  English phrases in nine fonts, 18–80 px: the 1,166 gaps inside words never
-  exceeded 0.001, word gaps were above 0.02 in 283 of 285 cases. The model
-  alone put the space in 250 of them.
+* we decode the CTC output ourselves and insert a space wherever the space
+  character's probability passes ``SPACE_PROB`` in the gap between two
+  characters. PP-OCRv4's recogniser, trained mostly on Chinese, rarely *chose*
+  the space between English words (250 of 285 gaps) but still gave it a clear
+  probability there. PP-OCRv6's chooses it itself: on 116 renders of 29
+  English phrases in nine fonts, 18–80 px, it put the space in all 244 word
+  gaps, whose space probability was 0.94 or more; the 1,188 gaps inside words
+  never exceeded 0.0001. The threshold stays as the safety net for text less
+  clean than a render, anywhere in that wide margin.
 """
 
 from __future__ import annotations
@@ -34,13 +36,25 @@ from describe.memory import release_freed_memory
 from describe.registry import register
 
 SPACE_PROB = 0.01
-# Reads of textures (fur, stars on a flag, a cup's rim) on 18 text-free photos,
-# flipped, cropped and rotated, scored up to 0.67 when longer than one character
-# and not one character repeated; real text scores 0.78 (a small name tag) to 1.0.
-DEFAULT_MIN_SCORE = 0.7
-# Single characters and repeats ("O", "米米") are what textures read as; keep them only when sure.
-SURE_SCORE = 0.9
-# The library default (0.5) dropped a whole line of a grey, unevenly lit page.
+# Reads of textures on 84 text-free photos of both dev sets, each also flipped, cropped
+# and rotated by 90 and 180 degrees, scored up to 0.857 when longer than one character
+# and not one character repeated (a stove's row of knobs read "000 0100"; then "Ma" on
+# an upside-down truck 0.77, fur 0.73). Words on the dev sets' signs, labels and banners
+# read at 0.93-1.0; below 0.86 fall only the Japanese on a festival drum (0.81, one
+# character wrong), a chart's axis fragment ("C 1 8", 0.80) and a few of the numbers on
+# a multimeter's dial (0.64-0.85). PP-OCRv4
+# scored textures lower (up to 0.67 on the 18 of the project set; 0.7 was the minimum).
+DEFAULT_MIN_SCORE = 0.86
+# Single characters and repeats ("O", "米米") are what textures read as; keep them only when
+# sure. On the same photos they reach 0.95 ("三" on cutlery, "鑫" on a church, "8" on a
+# cup) and once 0.995 (a cropped, rotated camel); real ones on the dev sets (a chart's "0"
+# and "5", the "A" on a multimeter) score 0.99-1.0. 0.9 kept three of those textures as
+# the text of dev-set photos.
+SURE_SCORE = 0.99
+# Rechecked with PP-OCRv6: at the library default (0.5) the Route 66 shield loses its
+# "66", a multimeter a "20" and eight grey, unevenly lit pages a line fragment; 0.3
+# finds 60 % more boxes on those text-free photos (77, against 48 at 0.4), each a
+# recogniser run and a chance of a false read.
 DET_BOX_THRESH = 0.4
 # The models packaged in the rapidocr 3.10 wheel (the others its config names are downloads).
 DET_MODEL = "PP-OCRv6_det_small.onnx"
@@ -53,7 +67,8 @@ CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
 # 15 read the same, 6 differently, as often better as worse ("CROSSING" found on a
 # railroad sign; "Happy l Hour" on a bar sign). Scored side by side that costs one
 # reference group on the shared dev set (tag R +text 0.548 -> 0.544, MRR 0.698 -> 0.697)
-# and nothing on the project's; 736 px puts the indexer's peak back over 700 MB.
+# and nothing on the project's; 736 px puts the indexer's peak back over 700 MB. (All
+# measured with PP-OCRv4; PP-OCRv6 at 640 px reads both of those signs right.)
 DEFAULT_DET_SIDE = 640
 REC_BATCH = 8
 # Boxes on one row further apart than this many line heights are separate lines (columns).
@@ -73,7 +88,7 @@ def _session(model: str, threads: int) -> Any:
     describe-only itself did not get slower without it. RapidOCR 3.x has no option for
     spinning. And with a session given, the engine never reaches its download code: the
     model is read from the wheel or loading fails, nothing is fetched."""
-    import onnxruntime as ort
+    import onnxruntime as ort  # type: ignore[import-untyped]
     import rapidocr
 
     path = Path(rapidocr.__file__).parent / "models" / model
@@ -92,9 +107,9 @@ def _session(model: str, threads: int) -> Any:
 def _section(section: Any, **values: Any) -> Any:
     """A copy of one section of RapidOCR's default config with our values set. Objects
     (the session) are allowed in it; the library's own loader accepts only primitives."""
-    from omegaconf import OmegaConf
+    from omegaconf import DictConfig, OmegaConf
 
-    config = OmegaConf.create(OmegaConf.to_container(section), flags={"allow_objects": True})
+    config = DictConfig(OmegaConf.to_container(section), flags={"allow_objects": True})
     for key, value in values.items():
         config[key] = value
     return config
@@ -149,7 +164,7 @@ class TextReader(BaseAnalyzer):
             return TextFacts()
         crops = [get_rotate_crop_image(bgr, quad) for quad in quads]
         if self.options.get("use_cls", False):  # 180°-rotated text is rare; the classifier costs a pass
-            crops = self._cls(crops).img_list
+            crops = self._cls(crops).img_list or crops
         min_score = float(self.options.get("min_score", DEFAULT_MIN_SCORE))
         words: list[Word] = []
         for quad, (text, score) in zip(quads, self._recognise(crops), strict=True):
