@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import msgspec
@@ -56,34 +57,50 @@ def test_registered_with_alias() -> None:
     assert registry.get("ocr") is TextReader
 
 
+def sessions(reader: TextReader) -> list[Any]:
+    """The ONNX Runtime sessions of the detector, classifier and recogniser."""
+    return [engine.session.session for engine in (reader._det, reader._cls, reader._rec)]
+
+
 @pytest.mark.slow
 def test_ocr_sessions_sleep_instead_of_spinning(reader: TextReader) -> None:
-    from rapidocr_onnxruntime.utils.infer_engine import OrtInferSession
-
-    engine = reader._engine
-    sessions = [engine.text_det.infer.session, engine.text_cls.infer.session, engine.text_rec.session.session]
-    spinning = "session.intra_op.allow_spinning"
-    for session in sessions:
-        assert session.get_session_options().get_session_config_entry(spinning) == "0"
-    # the library's own factory is back once the engine is built
-    fresh = OrtInferSession._init_sess_opts({})
-    with pytest.raises(RuntimeError):  # ONNX Runtime's answer for an entry never set
-        fresh.get_session_config_entry(spinning)
+    for session in sessions(reader):
+        options = session.get_session_options()
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+        assert options.intra_op_num_threads == 2
+        assert options.inter_op_num_threads == 1
 
 
-def test_readers_loading_at_once_both_sleep_and_restore_the_factory() -> None:
+def test_readers_loading_at_once_both_sleep() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from rapidocr_onnxruntime.utils.infer_engine import OrtInferSession
-
-    original = OrtInferSession.__dict__["_init_sess_opts"]
     readers = [TextReader(threads=1), TextReader(threads=1)]
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda r: r.load(), readers))
     for reader in readers:
-        options = reader._engine.text_det.infer.session.get_session_options()
-        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
-    assert OrtInferSession.__dict__["_init_sess_opts"] is original
+        for session in sessions(reader):
+            options = session.get_session_options()
+            assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+            assert options.intra_op_num_threads == 1
+
+
+@pytest.mark.slow
+def test_loads_and_reads_without_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The models are the PP-OCRv6 small ones inside the wheel: loading and reading must never
+    # reach RapidOCR's downloader (models, dictionaries, fonts) or open a connection at all.
+    import socket
+
+    from rapidocr.utils.download_file import DownloadFile
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("network access")
+
+    monkeypatch.setattr(DownloadFile, "run", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    reader = TextReader(threads=1, use_cls=True)
+    reader.load()
+    assert read(reader, render(["SUMMER SALE 50% OFF"])).text == "SUMMER SALE 50% OFF"
 
 
 def test_banner_words_keep_their_spaces(reader: TextReader) -> None:

@@ -1,4 +1,4 @@
-"""Visible text with RapidOCR (PP-OCRv4 detector and recogniser, shipped inside the wheel).
+"""Visible text with RapidOCR 3.10 (PP-OCRv6 small detector and recogniser, shipped inside the wheel).
 
 We drive RapidOCR's detector and recogniser ourselves rather than calling the
 whole pipeline, for three reasons:
@@ -7,25 +7,27 @@ whole pipeline, for three reasons:
   that well; it roughly halves the cost on a 1024 px photo) while the
   recogniser reads crops from the full-resolution image;
 * a photo without text stops after the detector;
-* the recogniser is trained mostly on Chinese and rarely *chooses* the space
-  character between English words, but it still gives it a clear probability
-  in the gap. We decode the CTC output ourselves and insert a space wherever
-  that probability passes ``SPACE_PROB``. Calibrated on 116 renders of 29
-  English phrases in nine fonts, 18–80 px: the 1,166 gaps inside words never
-  exceeded 0.001, word gaps were above 0.02 in 283 of 285 cases. The model
-  alone put the space in 250 of them.
+* we decode the CTC output ourselves and insert a space wherever the space
+  character's probability passes ``SPACE_PROB`` in the gap between two
+  characters. PP-OCRv4's recogniser, trained mostly on Chinese, rarely *chose*
+  the space between English words (250 of 285 gaps) but still gave it a clear
+  probability there. PP-OCRv6's chooses it itself: on 116 renders of 29
+  English phrases in nine fonts, 18–80 px, it put the space in all 244 word
+  gaps, whose space probability was 0.94 or more; the 1,188 gaps inside words
+  never exceeded 0.0001. The threshold stays as the safety net for text less
+  clean than a render, anywhere in that wide margin.
 """
 
 from __future__ import annotations
 
-import threading
+import logging
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+from rapidocr.utils.process_img import apply_vertical_padding, get_rotate_crop_image
 
 from describe.analyzers.base import BaseAnalyzer
 from describe.facts import TextFacts, TextLine
@@ -34,14 +36,30 @@ from describe.memory import release_freed_memory
 from describe.registry import register
 
 SPACE_PROB = 0.01
-# Reads of textures (fur, stars on a flag, a cup's rim) on 18 text-free photos,
-# flipped, cropped and rotated, scored up to 0.67 when longer than one character
-# and not one character repeated; real text scores 0.78 (a small name tag) to 1.0.
-DEFAULT_MIN_SCORE = 0.7
-# Single characters and repeats ("O", "米米") are what textures read as; keep them only when sure.
-SURE_SCORE = 0.9
-# The library default (0.5) dropped a whole line of a grey, unevenly lit page.
+# Reads of textures on 84 text-free photos of both dev sets, each also flipped, cropped
+# and rotated by 90 and 180 degrees, scored up to 0.857 when longer than one character
+# and not one character repeated (a stove's row of knobs read "000 0100"; then "Ma" on
+# an upside-down truck 0.77, fur 0.73). Words on the dev sets' signs, labels and banners
+# read at 0.93-1.0; below 0.86 fall only the Japanese on a festival drum (0.81, one
+# character wrong), a chart's axis fragment ("C 1 8", 0.80) and a few of the numbers on
+# a multimeter's dial (0.64-0.85). PP-OCRv4
+# scored textures lower (up to 0.67 on the 18 of the project set; 0.7 was the minimum).
+DEFAULT_MIN_SCORE = 0.86
+# Single characters and repeats ("O", "米米") are what textures read as; keep them only when
+# sure. On the same photos they reach 0.95 ("三" on cutlery, "鑫" on a church, "8" on a
+# cup) and once 0.995 (a cropped, rotated camel); real ones on the dev sets (a chart's "0"
+# and "5", the "A" on a multimeter) score 0.99-1.0. 0.9 kept three of those textures as
+# the text of dev-set photos.
+SURE_SCORE = 0.99
+# Rechecked with PP-OCRv6: at the library default (0.5) the Route 66 shield loses its
+# "66", a multimeter a "20" and eight grey, unevenly lit pages a line fragment; 0.3
+# finds 60 % more boxes on those text-free photos (77, against 48 at 0.4), each a
+# recogniser run and a chance of a false read.
 DET_BOX_THRESH = 0.4
+# The models packaged in the rapidocr 3.10 wheel (the others its config names are downloads).
+DET_MODEL = "PP-OCRv6_det_small.onnx"
+REC_MODEL = "PP-OCRv6_rec_small.onnx"
+CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
 # A multiple of 32, the detector's stride. Its activations are the largest buffers any
 # model here allocates (+87 MB at 736 px, +141 MB the first time a size is seen) and set
 # the indexer's peak memory; at 640 px they are a quarter smaller (peak of `imgdesc index`
@@ -49,7 +67,8 @@ DET_BOX_THRESH = 0.4
 # 15 read the same, 6 differently, as often better as worse ("CROSSING" found on a
 # railroad sign; "Happy l Hour" on a bar sign). Scored side by side that costs one
 # reference group on the shared dev set (tag R +text 0.548 -> 0.544, MRR 0.698 -> 0.697)
-# and nothing on the project's; 736 px puts the indexer's peak back over 700 MB.
+# and nothing on the project's; 736 px puts the indexer's peak back over 700 MB. (All
+# measured with PP-OCRv4; PP-OCRv6 at 640 px reads both of those signs right.)
 DEFAULT_DET_SIDE = 640
 REC_BATCH = 8
 # Boxes on one row further apart than this many line heights are separate lines (columns).
@@ -58,34 +77,42 @@ COLUMN_GAP = 2.5
 Word = tuple[str, float, tuple[float, float, float, float]]  # text, score, pixel box
 
 
-@contextmanager
-def _sessions_without_spinning() -> Iterator[None]:
-    """RapidOCR builds its ONNX Runtime sessions with the runtime's default, worker
-    threads that spin while they wait for work. Next to the indexer's reading thread
-    (decoding and thumbnails ahead of inference) the spinning threads take CPU from it
-    on two cores: indexing ran at 0.79-0.89x of describe-only with spinning, and
-    describe-only itself did not get slower without it. RapidOCR 1.x has no option for
-    it, so its session-options factory is wrapped while the engine is built (once, at
-    load; no other analyzer builds RapidOCR sessions)."""
-    from rapidocr_onnxruntime.utils import infer_engine
+def _session(model: str, threads: int) -> Any:
+    """An ONNX Runtime session for one of the models packaged in the rapidocr wheel.
 
-    cls = infer_engine.OrtInferSession
-    with _PATCHING:  # two readers loading at once must not wrap the wrapper
-        original = cls.__dict__["_init_sess_opts"]
+    Built here and handed to RapidOCR (its ONNX Runtime engine takes a ready session in
+    the config's ``session`` key) for two reasons. The library's sessions use the
+    runtime's default, worker threads that spin while they wait for work; next to the
+    indexer's reading thread (decoding and thumbnails ahead of inference) they take CPU
+    from it on two cores: indexing ran at 0.79-0.89x of describe-only with spinning, and
+    describe-only itself did not get slower without it. RapidOCR 3.x has no option for
+    spinning. And with a session given, the engine never reaches its download code: the
+    model is read from the wheel or loading fails, nothing is fetched."""
+    import onnxruntime as ort  # type: ignore[import-untyped]
+    import rapidocr
 
-        def options(config: dict[str, Any]) -> Any:
-            opts = original.__func__(config)
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            return opts
+    path = Path(rapidocr.__file__).parent / "models" / model
+    if not path.is_file():  # never fall back to the library's download
+        raise FileNotFoundError(f"{path}: not in the installed rapidocr wheel")
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 4
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.enable_cpu_mem_arena = False  # the library's own default
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
-        cls._init_sess_opts = staticmethod(options)
-        try:
-            yield
-        finally:
-            cls._init_sess_opts = original
 
+def _section(section: Any, **values: Any) -> Any:
+    """A copy of one section of RapidOCR's default config with our values set. Objects
+    (the session) are allowed in it; the library's own loader accepts only primitives."""
+    from omegaconf import DictConfig, OmegaConf
 
-_PATCHING = threading.Lock()
+    config = DictConfig(OmegaConf.to_container(section), flags={"allow_objects": True})
+    for key, value in values.items():
+        config[key] = value
+    return config
 
 
 @register("text", "ocr")
@@ -95,21 +122,32 @@ class TextReader(BaseAnalyzer):
     trims_memory = True  # before the detector: the describer passes its `trim_memory`
 
     def _load(self) -> None:
-        from rapidocr_onnxruntime import RapidOCR
+        from rapidocr.ch_ppocr_cls import TextClassifier
+        from rapidocr.ch_ppocr_det import TextDetector
+        from rapidocr.ch_ppocr_rec import TextRecognizer
+        from rapidocr.main import DEFAULT_CFG_PATH
+        from rapidocr.utils.log import logger
+        from rapidocr.utils.parse_parameters import ParseParams
 
+        logger.setLevel(logging.WARNING)  # it logs every engine it builds at INFO
         threads = int(self.options.get("threads", 2))
         # the describer's `trim_memory` setting (passed because of `trims_memory` above)
         self.trim_memory = bool(self.options.get("trim_memory", True))
-        with _sessions_without_spinning():
-            self._engine = RapidOCR(
-                intra_op_num_threads=threads,
-                inter_op_num_threads=1,
-                print_verbose=False,
+        config = ParseParams.load(DEFAULT_CFG_PATH)
+        self._det = TextDetector(
+            _section(
+                config.Det,
+                session=_session(DET_MODEL, threads),
                 # "max" never upscales; the default "min" blows a 1024×200 banner up to 3800×736.
-                det_limit_type="max",
-                det_box_thresh=DET_BOX_THRESH,
+                limit_type="max",
+                box_thresh=DET_BOX_THRESH,
             )
-        chars = self._engine.text_rec.postprocess_op.character
+        )
+        self._rec = TextRecognizer(_section(config.Rec, session=_session(REC_MODEL, threads)))
+        self._cls = TextClassifier(_section(config.Cls, session=_session(CLS_MODEL, threads)))
+        # RapidOCR pads images flatter than this (or lower than min_height) for the detector
+        self._letterbox = (float(config.Global.width_height_ratio), float(config.Global.min_height))
+        chars = self._rec.postprocess_op.character
         self._chars: list[str] = list(chars)
         self._space = len(chars) - 1  # RapidOCR appends " " last; index 0 is the CTC blank
 
@@ -124,9 +162,9 @@ class TextReader(BaseAnalyzer):
         quads = self._detect(bgr)
         if not quads:
             return TextFacts()
-        crops = self._engine.get_crop_img_list(bgr, quads)
+        crops = [get_rotate_crop_image(bgr, quad) for quad in quads]
         if self.options.get("use_cls", False):  # 180°-rotated text is rare; the classifier costs a pass
-            crops, _, _ = self._engine.text_cls(crops)
+            crops = self._cls(crops).img_list or crops
         min_score = float(self.options.get("min_score", DEFAULT_MIN_SCORE))
         words: list[Word] = []
         for quad, (text, score) in zip(quads, self._recognise(crops), strict=True):
@@ -156,8 +194,8 @@ class TextReader(BaseAnalyzer):
             else cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
         )
         # RapidOCR pads very flat images (w/h > 8) so the detector sees text at a normal scale.
-        padded, record = self._engine.maybe_add_letterbox(small, {})
-        boxes, _ = self._engine.text_det(padded)
+        padded, record = apply_vertical_padding(small, {}, *self._letterbox)
+        boxes = self._det(padded).boxes
         if boxes is None or len(boxes) == 0:
             return []
         top = record["padding_1"]["top"]
@@ -169,7 +207,7 @@ class TextReader(BaseAnalyzer):
         return list(quads)
 
     def _recognise(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
-        rec = self._engine.text_rec
+        rec = self._rec
         ratios = [c.shape[1] / max(c.shape[0], 1) for c in crops]
         order = np.argsort(ratios)  # similar widths per batch: less padding to compute
         out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
@@ -178,7 +216,7 @@ class TextReader(BaseAnalyzer):
             idx = order[start : start + REC_BATCH]
             max_ratio = max(base_ratio, *(ratios[i] for i in idx))
             batch = np.stack([rec.resize_norm_img(crops[i], max_ratio) for i in idx]).astype(np.float32)
-            probs = rec.session(batch)[0]
+            probs = rec.session(batch)
             for i, p in zip(idx, probs, strict=True):
                 out[i] = self._decode(p)
         return out
