@@ -66,14 +66,22 @@ class Catalog:
 def load_models(settings: CatalogSettings, describe: bool = True) -> Models:
     """Load the models now. `describe=False` for search alone: the describer's analyzers
     stay unloaded (the image view's tagger still loads, search needs its text tower)."""
-    from describe.analyzers.siglip.tagger import active_tagger
-
     describer = Describer(settings.describe)
     if describe:
         describer.load()
     embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
     embedder.load()
     return Models(describer, embedder, active_tagger(describer))
+
+
+def active_tagger(describer: Describer) -> SiglipTagger | None:
+    """The describer's SigLIP 2 tagger when the settings enable it and its weights loaded:
+    the store's image vectors (its `dim`) and search's query encoder come from it."""
+    from describe.analyzers.siglip.tagger import SiglipTagger
+
+    found = describer.analyzer(describer.settings.use.get("zero_shot", "zero_shot"), "zero_shot")
+    found.load()
+    return found if isinstance(found, SiglipTagger) and found.available else None
 
 
 def open_store(

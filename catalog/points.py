@@ -41,7 +41,7 @@ from catalog import phrase_cache
 from catalog.embed import Embedder, TextEmbedder, sparse_vector
 from catalog.store.base import ImagePoint, SparseVector, StoredImage
 from describe.facts import Description, DetectedObject, Label, ZeroShotFacts
-from describe.prompt_phrases import clean
+from describe.provenance.prompt_phrases import clean
 
 # Ancestors of labels at least this likely (best of image and crops) join the recall
 # document; below it a label's ancestors are mostly wrong guesses ("missile" → weapon).

@@ -22,11 +22,11 @@ from describe.errors import ModelError, NotLoadedError, UnknownNameError
 from describe.facts import FACT_FIELDS, Description, Facts
 from describe.intake import PreparedImage, load_image
 from describe.memory import release_freed_memory
-from describe.profiles import Profile, ProfileSet
 from describe.registry import DEFAULT as DEFAULT_REGISTRY
 from describe.registry import Registry
-from describe.render import render
-from describe.tags import build_tags
+from describe.render.paragraph import render
+from describe.render.profiles import Profile, ProfileSet
+from describe.render.tags import build_tags
 
 DEFAULT_ANALYZERS = {fact: fact for fact in FACT_FIELDS if fact != "caption"}
 AUTO = "auto"  # the configured VLM when its weights are here or can be fetched, else classic

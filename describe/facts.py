@@ -28,7 +28,7 @@ class ObjectFacts(msgspec.Struct, frozen=True):
     objects: tuple[DetectedObject, ...] = ()
     # one entry per label, most prominent first (by total box area)
     counts: tuple[ObjectCount, ...] = ()
-    # detections the classifier contradicts (describe/crosscheck.py): not named, tagged
+    # detections the classifier contradicts (describe/knowledge/crosscheck.py): not named, tagged
     # or indexed, kept so that nothing the detector said is lost
     doubted: tuple[DetectedObject, ...] = ()
 

@@ -23,7 +23,7 @@ from describe.errors import (
     NotAnImageError,
     TooManyPixelsError,
 )
-from describe.metadata import FileMetadata, read_metadata
+from describe.provenance.metadata import FileMetadata, read_metadata
 
 # Formats we accept. Pillow can open more (EPS, PSD, …) but those pull in
 # external tools or are rarely what a user meant to upload.

@@ -228,7 +228,7 @@ class Indexer:
     def reembed_images(self) -> int:
         """With a SigLIP tagger active, give points from before it (or from another of its
         models) an image vector, reading their files again without describing them."""
-        from describe.analyzers.siglip.tagger import active_tagger
+        from catalog.factory import active_tagger
         from indexer.image_vectors import reembed_images
 
         tagger = active_tagger(self.describer)

@@ -12,7 +12,7 @@ from catalog.store.base import StoredImage
 from describe.describer import Describer
 from describe.facts import Facts
 from describe.intake import PreparedImage
-from describe.profiles import Profile
+from describe.render.profiles import Profile
 from indexer.state import utc_now
 
 # the short second text of every point (its `alt`), from this built-in profile

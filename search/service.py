@@ -16,7 +16,7 @@ import msgspec
 
 from catalog.embed import TextEmbedder, sparse_vector
 from catalog.store.base import DENSE, FOCUS, IMAGE, LABELS, SPARSE, Hit, Store
-from describe.vocabulary import normalise_tag
+from describe.knowledge.vocabulary import normalise_tag
 from search.fusion import Weights, fuse, likely_cut, match_probability, saturate
 
 if TYPE_CHECKING:

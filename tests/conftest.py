@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from describe.profiles import ProfileSet
+from describe.render.profiles import ProfileSet
 
 # No test ever fetches model weights, and a developer's own Hugging Face cache must not
 # change what `auto` picks: every test (and every CLI subprocess, which inherits this)

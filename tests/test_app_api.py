@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from litestar.testing import TestClient
 
-from app.bench.samples import render_sign
 from app.config import Settings, load_settings
+from app.dev.samples import render_sign
 from app.server import create_app
 from app.services import Services, build_services
 from tests import waiting

@@ -19,8 +19,8 @@ from app.config import load_settings
 from app.errors import ERRORS
 from app.services import Services
 from describe import registry
-from describe.language import singular
-from describe.vocabulary import normalise_tag
+from describe.knowledge.language import singular
+from describe.knowledge.vocabulary import normalise_tag
 from search.service import SearchService
 from tests.fake_app import BASE_URL, fake_site, loading_site, wait_for
 from tests.fakes import FakeStore, HashEmbedder, fake_analyzers, image_bytes, write_images

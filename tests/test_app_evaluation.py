@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.evaluation import baseline, dataset, metrics, signals
-from app.evaluation.results import ImageResult, RunResult
+from app.dev import stats
+from app.dev.evaluation import baseline, dataset, metrics, signals
+from app.dev.evaluation.results import ImageResult, RunResult
 from describe.facts import DetectedObject, Facts, Label, LabelFacts, ObjectFacts, TextFacts
-from describe.vocabulary import normalise_tag
+from describe.knowledge.vocabulary import normalise_tag
 from tests.fakes import HashEmbedder, fake_analyzers, make_describer, write_images
 
 # --- ranking metrics ------------------------------------------------------------
@@ -72,9 +73,9 @@ def test_first_rank_mean_and_percentile() -> None:
     assert metrics.mean([1.0, None, 3.0]) == 2.0
     assert metrics.mean([None]) is None
     values = [5.0, 1.0, 3.0, 2.0, 4.0]
-    assert metrics.percentile(values, 50) == pytest.approx(float(np.percentile(values, 50)))
-    assert metrics.percentile(values, 95) == pytest.approx(float(np.percentile(values, 95)))
-    assert metrics.percentile([], 50) is None
+    assert stats.percentile(values, 50) == pytest.approx(float(np.percentile(values, 50)))
+    assert stats.percentile(values, 95) == pytest.approx(float(np.percentile(values, 95)))
+    assert stats.percentile([], 50) is None
 
 
 # --- tags, colours and agreement --------------------------------------------------
@@ -282,9 +283,9 @@ def test_difference_to_the_baseline_and_its_line() -> None:
 
 def test_an_evaluation_scores_the_baseline_beside_each_run(tmp_path: Path) -> None:
     """Model-free: the fake analyzers describe, a hash embedder embeds, a real store searches."""
-    from app.evaluation import report
-    from app.evaluation.command import summary_lines
-    from app.evaluation.run import run_evaluation
+    from app.dev.evaluation import report
+    from app.dev.evaluation.command import summary_lines
+    from app.dev.evaluation.run import run_evaluation
     from catalog.factory import Models
 
     names = write_images(tmp_path / "images", 4)
@@ -319,7 +320,7 @@ def test_an_evaluation_scores_the_baseline_beside_each_run(tmp_path: Path) -> No
 
 def test_an_unknown_baseline_is_an_error_before_anything_loads(tmp_path: Path) -> None:
     from app.config import Settings
-    from app.evaluation.command import evaluate
+    from app.dev.evaluation.command import evaluate
 
     with pytest.raises(dataset.EvalError, match="unknown baseline 'clever'; valid: naive, none"):
         evaluate(Settings(), tmp_path, tmp_path / "out", baseline="clever")
@@ -388,7 +389,7 @@ def test_references_to_images_not_in_the_folder_are_errors(tmp_path: Path) -> No
 
 def test_the_shipped_dev_set_references_are_valid() -> None:
     import app
-    from app.evaluation.command import DEVSET_REFERENCES
+    from app.dev.evaluation.command import DEVSET_REFERENCES
 
     # package data, so `imgdesc eval` with no folder works from an installed wheel too
     assert DEVSET_REFERENCES.is_relative_to(Path(app.__file__).parent)
@@ -407,8 +408,8 @@ def test_eval_writes_reports_with_metrics(
 ) -> None:
     from typer.testing import CliRunner
 
-    from app.bench.samples import render_sign
     from app.cli import cli
+    from app.dev.samples import render_sign
 
     folder = tmp_path / "images"
     folder.mkdir()
@@ -461,7 +462,7 @@ def test_eval_writes_reports_with_metrics(
 
 
 def test_baseline_takes_the_detector_as_it_is_doubted_detections_included() -> None:
-    # imgdesc sets the teddy bear aside (describe/crosscheck.py); the naive baseline does not
+    # imgdesc sets the teddy bear aside (describe/knowledge/crosscheck.py); the naive baseline does not
     facts = Facts(
         width=10,
         height=10,

@@ -173,11 +173,11 @@ def test_files_and_thumbnails_not_on_this_machine_are_404_json(read_only: TestCl
 
 
 def test_inflect_loads_without_its_type_checking_and_leaves_typeguard_as_it_was() -> None:
-    # typeguard's instrumentation of inflect was most of the start-up (describe/language.py)
+    # typeguard's instrumentation of inflect was most of the start-up (describe/knowledge/language.py)
     code = (
         "import typeguard\n"
         "decorator = typeguard.typechecked\n"
-        "from describe.language import plural, with_article\n"
+        "from describe.knowledge.language import plural, with_article\n"
         "assert (plural('person'), with_article('umbrella')) == ('people', 'an umbrella')\n"
         "import inflect\n"
         "assert typeguard.typechecked is decorator\n"

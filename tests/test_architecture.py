@@ -87,6 +87,40 @@ def test_no_import_cycles() -> None:
     assert cycle is None, "import cycle: " + " → ".join(cycle or [])
 
 
+# rooms inside describe/: the core (describer, intake, facts, registry, config, …) at the
+# top; what each room must not import. Analyzers never reach back to the Describer.
+DESCRIBE_FORBIDDEN = {
+    "describe.knowledge": (
+        "describe.analyzers",
+        "describe.render",
+        "describe.provenance",
+        "describe.describer",
+    ),
+    "describe.render": ("describe.analyzers", "describe.provenance", "describe.describer"),
+    "describe.provenance": ("describe.analyzers", "describe.render", "describe.describer"),
+    "describe.analyzers": ("describe.describer",),
+}
+DESCRIBE_TOP_LEVEL_MAX = 12
+
+
+@pytest.mark.parametrize("room", sorted(DESCRIBE_FORBIDDEN))
+def test_rooms_inside_describe_point_one_way(room: str) -> None:
+    graph = import_graph()
+    wrong = sorted(
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        if in_package(module, (room,))
+        for target in targets
+        if in_package(target, DESCRIBE_FORBIDDEN[room])
+    )
+    assert not wrong, f"{room} must not import {', '.join(DESCRIBE_FORBIDDEN[room])}:\n" + "\n".join(wrong)
+
+
+def test_describe_keeps_a_small_top_level() -> None:
+    top = sorted(p.stem for p in (ROOT / "describe").glob("*.py") if p.stem != "__init__")
+    assert len(top) <= DESCRIBE_TOP_LEVEL_MAX, f"{len(top)} modules at describe/'s top level: {top}"
+
+
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_layers_point_one_way(package: str) -> None:
     graph = import_graph()
@@ -120,7 +154,7 @@ def test_the_check_finds_a_cycle_made_of_lazy_and_relative_imports(tmp_path: Pat
 
 # --- rooms inside app/ ---------------------------------------------------------------
 
-DEV_TOOLING = ("app.bench", "app.evaluation")
+DEV_TOOLING = ("app.dev",)
 DEV_PACKAGES = ("matplotlib", "skimage", "sklearn")
 # What a controller may import from app/: the wiring's shared modules and its own room.
 CONTROLLER_ALLOWED = ("app.config", "app.errors", "app.runtime", "app.services", "app.work")
@@ -171,7 +205,7 @@ def test_only_the_dev_commands_import_dev_tooling_and_only_when_they_run() -> No
         and not in_package(module, DEV_TOOLING)
         and module not in dev_commands
     )
-    assert not wrong, "only app/bench, app/evaluation and the dev commands may use them:\n" + "\n".join(wrong)
+    assert not wrong, "only app/dev and the dev commands may use it:\n" + "\n".join(wrong)
     modules = module_files(ROOT)
     eager = sorted(
         f"{module} imports {name} at module level"

@@ -1,10 +1,10 @@
-"""Detections the classifier contradicts are set aside, never named (describe/crosscheck.py)."""
+"""Detections the classifier contradicts are set aside, never named (describe/knowledge/crosscheck.py)."""
 
 from __future__ import annotations
 
 from describe.analyzers.objects import set_aside_doubted
-from describe.crosscheck import doubted
 from describe.facts import DetectedObject, Label, LabelFacts, ObjectCount, ObjectFacts
+from describe.knowledge.crosscheck import doubted
 
 BOX = (0.1, 0.1, 0.9, 0.9)
 

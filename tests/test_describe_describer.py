@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app.bench.samples import render_sign
+from app.dev.samples import render_sign
 from describe import registry
 from describe.analyzers.base import BaseAnalyzer
 from describe.config import DescribeSettings

@@ -6,9 +6,9 @@ from importlib.resources import files
 
 import pytest
 
-from describe.analyzers.objects import model_file
-from describe.hypernyms import hypernyms
-from describe.taxonomy import taxonomy
+from describe.knowledge.hypernyms import hypernyms
+from describe.knowledge.labels import model_file
+from describe.knowledge.taxonomy import taxonomy
 
 # Abstract WordNet ancestors that tools/build_hypernyms.py must never ship.
 ABSTRACT = {

@@ -145,7 +145,7 @@ def test_decoding_a_large_png_costs_one_raster_not_several(tmp_path) -> None:  #
     # Pillow decodes a PNG to a full-size raster (4 bytes a pixel); conversions, alpha
     # flattening and downscaling must not add full-size copies on top (they took a
     # 96 MP RGBA PNG to 1.6 GB). Measured in a fresh process, as the benchmark does.
-    from app.bench.intake import load_peak, make_image
+    from app.dev.bench.intake import load_peak, make_image
 
     # The child's own VmHWM: about 50 MB of decoder and strip buffers on top of the
     # raster, whatever the size (24 MP: 147 MB for 92; 96 MP: 413 for 366), so the image

@@ -7,11 +7,11 @@ import pytest
 
 from describe import registry
 from describe.analyzers.labels import ImageLabeler
-from describe.analyzers.objects import model_file
 from describe.errors import ConfigError
 from describe.facts import Label, LabelFacts
 from describe.intake import load_image
-from describe.taxonomy import category_of, is_place, taxonomy
+from describe.knowledge.labels import model_file
+from describe.knowledge.taxonomy import category_of, is_place, taxonomy
 from tests.conftest import encode
 
 CATS = {"tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat"}

@@ -21,12 +21,12 @@ from describe.facts import (
     ObjectFacts,
     TextFacts,
 )
-from describe.look import framing, layout, tone
-from describe.phrases import caption_parts, render_caption
-from describe.profiles import ProfileSet
-from describe.render import render
-from describe.scene import ObjectEntry
-from describe.templates import fit
+from describe.render.look import framing, layout, tone
+from describe.render.paragraph import render
+from describe.render.phrases import caption_parts, render_caption
+from describe.render.profiles import ProfileSet
+from describe.render.scene import ObjectEntry
+from describe.render.templates import fit
 
 
 def shot(**changes: object) -> CompositionFacts:

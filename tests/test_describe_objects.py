@@ -7,9 +7,10 @@ import pytest
 from PIL import Image
 
 from describe import registry
-from describe.analyzers.objects import ObjectDetector, coco_labels, count_objects
+from describe.analyzers.objects import ObjectDetector, count_objects
 from describe.facts import DetectedObject, ObjectFacts
 from describe.intake import PreparedImage, load_image
+from describe.knowledge.labels import coco_labels
 from tests.conftest import encode
 
 

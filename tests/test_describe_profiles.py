@@ -7,8 +7,8 @@ import pytest
 
 from describe.errors import ProfileError, UnknownNameError
 from describe.facts import Caption, Facts, Label
-from describe.profiles import ProfileSet
-from describe.render import render
+from describe.render.paragraph import render
+from describe.render.profiles import ProfileSet
 
 
 def write(tmp_path: Path, text: str) -> Path:

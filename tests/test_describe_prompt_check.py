@@ -26,11 +26,11 @@ from describe.facts import (
     Provenance,
     TextFacts,
 )
-from describe.profiles import ProfileSet, TagRules
-from describe.prompt_check import check_prompt
-from describe.prompt_phrases import clean, split_prompt
-from describe.render import render
-from describe.tags import build_tags
+from describe.provenance.prompt_check import check_prompt
+from describe.provenance.prompt_phrases import clean, split_prompt
+from describe.render.paragraph import render
+from describe.render.profiles import ProfileSet, TagRules
+from describe.render.tags import build_tags
 
 
 def words(prompt: str) -> list[tuple[str, ...]]:

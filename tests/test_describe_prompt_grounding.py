@@ -18,7 +18,7 @@ from describe.config import DescribeSettings
 from describe.describer import Describer
 from describe.facts import CANT_TELL, NOT_SEEN, SEEN, Box, Evidence, Facts, PromptItem
 from describe.intake import IntakeLimits, PreparedImage, load_image
-from describe.profiles import Profile
+from describe.render.profiles import Profile
 from tests import vlm_tiny
 from tests.conftest import encode
 from tests.fakes import FAKE_USE

@@ -12,7 +12,7 @@ from PIL import Image, PngImagePlugin
 from describe.analyzers.provenance import ProvenanceAnalyzer, read_provenance
 from describe.facts import Provenance
 from describe.intake import load_image
-from describe.metadata import MAX_VALUE_BYTES, FileMetadata
+from describe.provenance.metadata import MAX_VALUE_BYTES, FileMetadata
 
 A1111 = (
     "a dog and a cat on a red sofa, (photorealistic:1.2), 8k <lora:detail:0.6>\n"

@@ -18,11 +18,11 @@ from describe.facts import (
     TextLine,
 )
 from describe.intake import load_image
-from describe.language import count_phrase, join_and, sentence, singular, with_article
-from describe.phrases import caption_parts, classic_caption, render_caption
-from describe.profiles import ProfileSet
-from describe.render import render
-from describe.tags import build_tags
+from describe.knowledge.language import count_phrase, join_and, sentence, singular, with_article
+from describe.render.paragraph import render
+from describe.render.phrases import caption_parts, classic_caption, render_caption
+from describe.render.profiles import ProfileSet
+from describe.render.tags import build_tags
 from tests.conftest import encode
 
 
@@ -355,7 +355,7 @@ def test_a_kind_that_repeats_the_object_is_not_said() -> None:
 
 
 def test_mass_nouns_take_no_article() -> None:
-    from describe.language import with_article
+    from describe.knowledge.language import with_article
 
     assert with_article("hay") == "hay" and with_article("dough") == "dough"
     assert with_article("umbrella") == "an umbrella" and with_article("espresso") == "an espresso"

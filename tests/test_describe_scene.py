@@ -17,10 +17,10 @@ from describe.facts import (
     ObjectFacts,
     TextFacts,
 )
-from describe.phrases import caption_parts, render_caption
-from describe.profiles import ProfileSet
-from describe.render import render
-from describe.scene import object_entries, placements, relation
+from describe.render.paragraph import render
+from describe.render.phrases import caption_parts, render_caption
+from describe.render.profiles import ProfileSet
+from describe.render.scene import object_entries, placements, relation
 
 
 def detected(*found: tuple[str, Box]) -> ObjectFacts:

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from catalog.factory import active_tagger
 from describe.analyzers.siglip.catalog import TAGGERS
-from describe.analyzers.siglip.tagger import SiglipTagger, active_tagger, sigmoid_scores
+from describe.analyzers.siglip.tagger import SiglipTagger, sigmoid_scores
 from describe.analyzers.siglip.vocabulary import (
     Vocabulary,
     VocabularyTag,
@@ -24,9 +25,9 @@ from describe.describer import Describer
 from describe.errors import ConfigError
 from describe.facts import Facts, Label, LabelFacts, ZeroShotFacts, ZeroShotTag
 from describe.intake import IntakeLimits, load_image
-from describe.profiles import TagRules
-from describe.tags import build_tags
-from describe.vocabulary import normalise_tag
+from describe.knowledge.vocabulary import normalise_tag
+from describe.render.profiles import TagRules
+from describe.render.tags import build_tags
 from tests import vlm_tiny
 from tests.conftest import encode
 from tests.fakes import FAKE_USE

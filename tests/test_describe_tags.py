@@ -12,9 +12,9 @@ from describe.facts import (
     Label,
     LabelFacts,
 )
-from describe.profiles import TagRules
-from describe.tags import build_tags
-from describe.vocabulary import setting_words
+from describe.knowledge.vocabulary import setting_words
+from describe.render.profiles import TagRules
+from describe.render.tags import build_tags
 
 RULES = TagRules()
 

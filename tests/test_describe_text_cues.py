@@ -7,9 +7,9 @@ import pytest
 
 from describe.errors import ConfigError
 from describe.facts import Caption, Facts, TextFacts, TextLine
-from describe.profiles import TagRules
-from describe.tags import build_tags
-from describe.text_cues import compile_cues, text_cues
+from describe.knowledge.text_cues import compile_cues, text_cues
+from describe.render.profiles import TagRules
+from describe.render.tags import build_tags
 
 
 def lines(*texts: str, score: float = 0.9) -> list[tuple[str, float]]:

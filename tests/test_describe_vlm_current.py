@@ -93,7 +93,7 @@ def test_qwen_image_tokens_and_their_2d_positions(name: str, patch: int, tiny: d
 
 @pytest.mark.parametrize("name", NEW)
 def test_the_profile_prompt_steers_them(name: str, tiny: dict[str, Path]) -> None:
-    from describe.profiles import ProfileSet
+    from describe.render.profiles import ProfileSet
 
     model = captioner(name, tiny[CATALOG[name].family])
     model.load()  # type: ignore[attr-defined]

@@ -19,9 +19,9 @@ from describe.facts import (
     ObjectFacts,
     TextFacts,
 )
-from describe.profiles import ProfileSet
-from describe.render import render
-from describe.tags import build_tags
+from describe.render.paragraph import render
+from describe.render.profiles import ProfileSet
+from describe.render.tags import build_tags
 
 OD = (
     "</s><s>car<loc_52><loc_333><loc_932><loc_774>wheel<loc_144><loc_570><loc_870><loc_778>"

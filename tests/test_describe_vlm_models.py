@@ -16,7 +16,7 @@ from describe.config import DescribeSettings
 from describe.describer import Describer
 from describe.facts import Caption
 from describe.intake import IntakeLimits, load_image
-from describe.profiles import ProfileSet
+from describe.render.profiles import ProfileSet
 from tests import vlm_tiny
 from tests.conftest import encode
 from tests.fakes import FAKE_USE

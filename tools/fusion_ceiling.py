@@ -29,11 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import load_settings  # noqa: E402
-from app.evaluation import dataset  # noqa: E402
-from app.evaluation.command import DEVSET_REFERENCES, build_devset  # noqa: E402
-from app.evaluation.metrics import reciprocal_rank  # noqa: E402
-from app.evaluation.results import RunResult  # noqa: E402
-from app.evaluation.run import _describe_all, _index  # noqa: E402
+from app.dev.evaluation import dataset  # noqa: E402
+from app.dev.evaluation.command import DEVSET_REFERENCES, build_devset  # noqa: E402
+from app.dev.evaluation.metrics import reciprocal_rank  # noqa: E402
+from app.dev.evaluation.results import RunResult  # noqa: E402
+from app.dev.evaluation.run import _describe_all, _index  # noqa: E402
 from catalog.factory import Catalog, Models, load_models  # noqa: E402
 from catalog.store.base import DENSE, FOCUS, LABELS, SPARSE  # noqa: E402
 from catalog.store.edge import EdgeStore  # noqa: E402

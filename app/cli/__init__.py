@@ -2,7 +2,7 @@
 
 describing.py: describe, profiles; catalog.py: serve, index, search (client.py asks a
 running server); models.py: models prepare/list/pull/bench; bench.py and evaluate.py: the
-dev tools (their code, in app/bench/ and app/evaluation/, is imported only when they
+dev tools (their code, in app/dev/bench/ and app/dev/evaluation/, is imported only when they
 run). Each command builds Settings once, then calls a service; errors meant for
 people are printed as one line, never a traceback."""
 

@@ -1,5 +1,5 @@
 """`imgdesc bench`: benchmarks on the built-in sample set, and the Florence-2 CPU
-study (`imgdesc bench florence`). Dev tooling: app/bench/ is imported only here,
+study (`imgdesc bench florence`). Dev tooling: app/dev/bench/ is imported only here,
 inside the commands, after the dev extras are checked."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def run_benchmarks(
     except ValueError:
         raise ImgdescError(f"--sizes: expected numbers separated by commas, got {sizes!r}") from None
     require_dev_extras("bench", *SAMPLE_EXTRAS)
-    from app.bench.report import run_all
+    from app.dev.bench.report import run_all
 
     report = run_all(
         from_flags(),
@@ -71,7 +71,7 @@ def lanes(
 ) -> None:
     """Search latency idle and while uploads are described and the indexer is busy (real models)."""
     require_dev_extras("bench", *SAMPLE_EXTRAS)
-    from app.bench.lanes import report, run
+    from app.dev.bench.lanes import report, run
 
     sys.stdout.write(report(run(from_flags(), searches=searches, uploads=uploads)) + "\n")
 
@@ -88,8 +88,8 @@ def ray_scaling(
 
     import ray
 
-    from app.bench.samples import build
-    from app.bench.scale import bench_scaling
+    from app.dev.bench.scale import bench_scaling
+    from app.dev.samples import build
 
     counts = [int(n) for n in workers.split(",") if n.strip()]
     settings = from_flags().describe
@@ -123,7 +123,7 @@ def florence(
     image: Annotated[Path | None, typer.Option(help="A photo to caption (with --model).")] = None,
 ) -> None:
     """The Florence-2-base CPU optimisation study: each variant's latency and output drift."""
-    from app.bench.florence import VARIANTS, study
+    from app.dev.bench.florence import VARIANTS, study
 
     unknown = [v for v in variants or [] if v not in VARIANTS]
     if unknown:

@@ -81,7 +81,7 @@ def profiles(
     profiles_file: Annotated[Path | None, typer.Option(help="A TOML file of extra profiles.")] = None,
 ) -> None:
     """List the output profiles."""
-    from describe.profiles import ProfileSet
+    from describe.render.profiles import ProfileSet
 
     config = from_flags(profiles_file=profiles_file and str(profiles_file))
     for profile in ProfileSet.load(config.describe.profiles_file):

@@ -1,5 +1,5 @@
 """`imgdesc eval`: description and search quality, with or without references.
-Dev tooling: app/evaluation/ is imported only here, after the dev extras are checked."""
+Dev tooling: app/dev/evaluation/ is imported only here, after the dev extras are checked."""
 
 from __future__ import annotations
 
@@ -41,8 +41,8 @@ def evaluate(
         raise ImgdescError("give a folder or --devset, not both")
     # the plots need matplotlib; rendering the project dev set (no folder) the sample photos
     require_dev_extras("eval", "matplotlib", *(("skimage", "sklearn") if folder is None else ()))
-    from app.evaluation.command import evaluate as run_eval
-    from app.evaluation.command import summary_lines
+    from app.dev.evaluation.command import evaluate as run_eval
+    from app.dev.evaluation.command import summary_lines
 
     with progress_bar() as progress:
         task = progress.add_task("evaluating", total=None)

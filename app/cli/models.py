@@ -186,7 +186,7 @@ def bench(
     output: Annotated[Path | None, typer.Option(help="Also write the Markdown table here.")] = None,
 ) -> None:
     """Architecture cost per 1024² image: published configurations, random weights, no download."""
-    from app.bench.vlm import run  # dev tooling, but only core packages (torch, transformers)
+    from app.dev.bench.vlm import run  # dev tooling, but only core packages (torch, transformers)
 
     report = run(names or None, new_tokens=tokens, runs=runs)
     sys.stdout.write(report + "\n")

@@ -32,7 +32,7 @@ from app.web.views import (
 
 PAGE_LIMIT = 60
 # Filters worth offering whenever they match, however rare: the images whose generation
-# prompt the picture doesn't bear out, and those marked AI-generated (describe/tags.py).
+# prompt the picture doesn't bear out, and those marked AI-generated (describe/render/tags.py).
 PINNED_TAGS = ("prompt-mismatch", "ai-generated")
 
 

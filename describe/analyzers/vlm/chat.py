@@ -18,7 +18,7 @@ from describe.facts import Caption
 from describe.intake import PreparedImage
 
 if TYPE_CHECKING:
-    from describe.profiles import Profile
+    from describe.render.profiles import Profile
 
 
 def read_chat_template(path: Path, tokenizer: Any, fallback: str) -> str:

@@ -6,7 +6,7 @@ Florence-2 is prompted with task tokens, not free text: `<MORE_DETAILED_CAPTION>
 image is encoded once and shared by every task's row of one batch: the DaViT
 vision tower is most of the cost on a CPU, the tasks only add decoding steps.
 `ground()` runs `<CAPTION_TO_PHRASE_GROUNDING>` for the prompt check
-(describe/prompt_check.py): all of a prompt's phrases in one caption, one pass.
+(describe/provenance/prompt_check.py): all of a prompt's phrases in one caption, one pass.
 
 Options beyond the shared ones: `tasks` (extra tasks: "objects", "text";
 default ["objects"]), `caption_task` (override the task token for the paragraph),
@@ -28,7 +28,7 @@ from describe.intake import PreparedImage
 from describe.registry import register
 
 if TYPE_CHECKING:
-    from describe.profiles import Profile
+    from describe.render.profiles import Profile
 
 # The sentences Florence-2 was trained on for each task token (from its processor).
 TASK_PROMPTS = {

@@ -24,7 +24,7 @@ from describe.intake import PreparedImage
 from describe.registry import register
 
 if TYPE_CHECKING:
-    from describe.profiles import Profile
+    from describe.render.profiles import Profile
 
 # Qwen's own template for one user turn, for checkpoints saved without one
 # (Qwen2.5-VL and Qwen3-VL Instruct mark an image the same way).

@@ -21,7 +21,7 @@ from describe.intake import PreparedImage
 from describe.registry import register
 
 if TYPE_CHECKING:
-    from describe.profiles import Profile
+    from describe.render.profiles import Profile
 
 
 class SmolVLMCaptioner(ChatCaptioner):
