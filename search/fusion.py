@@ -12,12 +12,12 @@ cosine cut-off, the first version, scored 0.1–0.2 MRR lower.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import msgspec
 
 from catalog.store.base import DENSE, FOCUS, IMAGE, LABELS, SPARSE
+from describe.analyzers.siglip.scores import match_probability as siglip_probability
 
 Ranked = Sequence[tuple[str, float]]
 
@@ -59,7 +59,7 @@ def match_probability(cosine: float, scale: float, bias: float) -> float:
     """SigLIP's sigmoid of a text-image cosine: the model's probability that they match.
     Cosines of text and image vectors sit in a narrow band (−0.1..0.2); this puts them on
     a scale the other views' weights mean something against."""
-    return 1.0 / (1.0 + math.exp(-(scale * cosine + bias)))
+    return float(siglip_probability(cosine, scale, bias))
 
 
 def fuse(views: Mapping[str, Ranked], weights: Mapping[str, float], complete: Mapping[str, bool]) -> Ranked:

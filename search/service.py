@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from catalog.factory import Catalog
 
 MAX_LIMIT = 100
+# Characters of a query that count, for every way in (REST, pages, CLI): whitespace is
+# collapsed first. A query longer than a paragraph adds nothing a person meant and costs
+# embedding time (the tokenizer cuts at 256 tokens anyway).
+MAX_QUERY = 500
 # Candidates asked of each view: fusion can only reorder what the views return, and a
 # relevant image ranked low by one view is often lifted by another.
 MIN_CANDIDATES = 100
@@ -83,7 +87,7 @@ class SearchService:
     def search(self, query: str, tags: Sequence[str] = (), limit: int = 20) -> list[SearchHit]:
         limit = max(1, min(limit, MAX_LIMIT))
         wanted = [n for n in map(normalise_tag, tags) if n]  # "_" normalises to nothing
-        query = " ".join(query.split())
+        query = clean_query(query)
         if not query:
             return self.browse(wanted, limit)
         ranked = self.rank(query, wanted, limit)
@@ -132,6 +136,11 @@ class SearchService:
 
     def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
         return self.store.facets([n for n in map(normalise_tag, tags) if n], limit)
+
+
+def clean_query(query: str) -> str:
+    """The query as searched: whitespace collapsed, at most MAX_QUERY characters."""
+    return " ".join(query.split())[:MAX_QUERY]
 
 
 def _to_hit(hit: Hit, likely: bool = True) -> SearchHit:

@@ -122,3 +122,15 @@ def test_views_are_what_the_ranking_fuses(search: SearchService) -> None:
     }
     assert search.rank("sale", (), 10) == sorted(by_hand.items(), key=lambda kv: (-kv[1], kv[0]))
     assert search.rank("sale", (), 10)[0][0] == sale_id
+
+
+def test_a_query_is_capped_where_every_way_in_meets_it(search: SearchService) -> None:
+    """REST, the pages and the CLI all search through SearchService.search: the cap is here."""
+    from search.service import MAX_QUERY
+
+    embedder = search.embedder
+    assert isinstance(embedder, HashEmbedder)
+    long_query = "sale  " + "water " * 400  # 2406 characters, runs of spaces included
+    hits = search.search(long_query)
+    assert embedder.embedded[-1] == " ".join(long_query.split())[:MAX_QUERY]
+    assert names(hits) == names(search.search(" ".join(long_query.split())[:MAX_QUERY]))

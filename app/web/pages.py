@@ -22,13 +22,13 @@ from app.web.responses import VARY, layout, page
 from app.web.views import (
     boxes,
     chips,
-    clean_query,
     clean_tags,
     hit_tag_counts,
     search_url,
     status_view,
     swatches,
 )
+from search.service import clean_query
 
 PAGE_LIMIT = 60
 # Filters worth offering whenever they match, however rare: the images whose generation

@@ -18,7 +18,6 @@ from describe.facts import Colour, DetectedObject
 from describe.knowledge.vocabulary import normalise_tag
 from indexer.status import IndexStatus
 
-MAX_QUERY = 500
 MAX_CHIPS = 24
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
 
@@ -34,10 +33,6 @@ class Chip:
 def search_url(query: str, tags: Sequence[str]) -> str:
     params = ([("q", query)] if query else []) + [("tag", t) for t in tags]
     return "/?" + urlencode(params) if params else "/"
-
-
-def clean_query(query: str) -> str:
-    return " ".join(query.split())[:MAX_QUERY]
 
 
 def clean_tags(tags: Iterable[str] | None) -> list[str]:

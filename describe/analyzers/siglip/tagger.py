@@ -29,6 +29,7 @@ import numpy as np
 
 from describe.analyzers.base import BaseAnalyzer
 from describe.analyzers.siglip.catalog import DEFAULT_TAGGER, TAGGERS
+from describe.analyzers.siglip.scores import match_probability
 from describe.analyzers.siglip.vocabulary import Vocabulary, load_vocabulary
 from describe.analyzers.vlm.base import pick_device, quiet_transformers
 from describe.analyzers.vlm.hub import torch_missing, weights_path
@@ -46,8 +47,7 @@ TEXT_LENGTH = 64
 
 def sigmoid_scores(image: np.ndarray, texts: np.ndarray, scale: float, bias: float) -> np.ndarray:
     """σ(scale · cos + bias) of one unit image vector against unit text vectors (rows)."""
-    logits = scale * (texts @ image) + bias
-    return 1.0 / (1.0 + np.exp(-logits))
+    return match_probability(texts @ image, scale, bias)
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
