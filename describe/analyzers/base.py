@@ -49,6 +49,12 @@ class BaseAnalyzer(ABC):
     requires: ClassVar[tuple[str, ...]] = ()
     #: Set by model-free analyzers so load() is a no-op.
     needs_model: ClassVar[bool] = True
+    #: Capabilities the Describer reads off the class when it builds an analyzer (a
+    #: plugin that implements only the Analyzer protocol has none of them):
+    #: the loaded captioners are passed in as `captioners` (the prompt check reads them)
+    uses_captioners: ClassVar[bool] = False
+    #: the describer's `trim_memory` setting is passed in (it hands freed heap back mid-analysis)
+    trims_memory: ClassVar[bool] = False
 
     def __init__(self, **options: Any) -> None:
         self.options = options
