@@ -34,12 +34,13 @@ def run(
     except ImportError:
         err.print("error: --engine ray needs Ray: pip install 'imgdesc[ray]'", markup=False)
         raise typer.Exit(2) from None
-    from catalog.embed import Embedder
+    from catalog.factory import load_models
     from indexer.distributed.job import RayProgress, Resources, run_ray_index
     from indexer.distributed.worker import WorkerSpec
 
     threads = settings.describe.threads
-    dense_size = Embedder(settings.embedding_model, threads=threads).dim
+    # the collection's vector sizes, from the models the workers will load (the factory's)
+    models = load_models(settings.catalog, describe=False)
     if ray_address:
         ray.init(address=ray_address, include_dashboard=False)
     else:
@@ -64,7 +65,8 @@ def run(
                 WorkerSpec(describe=settings.describe, embedding_model=settings.embedding_model),
                 qdrant_url=url,
                 api_key=settings.qdrant_api_key,
-                dense_size=dense_size,
+                dense_size=models.embedder.dim,
+                image_size=models.image_size,
                 failures_file=Path(settings.data_dir) / "ray-failures.jsonl",
                 shards=shards,
                 replicas=replicas,

@@ -32,10 +32,13 @@ def open_cluster_store(
     collection: str = "images",
     shards: int | None = None,
     replicas: int | None = None,
+    image_size: int | None = None,
 ) -> ServerStore:
     """The collection on the server at `url`, created with `shards` shards of
-    `replicas` copies each when it does not exist yet (an existing one keeps its own)."""
+    `replicas` copies each when it does not exist yet (an existing one keeps its own).
+    `image_size`: the SigLIP 2 tagger's vector size when it is on (catalog.factory)."""
     layout = cluster_layout(shards, replicas)
     return ServerStore.connect(
-        require_qdrant_url(url), dense_size, api_key=api_key, collection=collection, layout=layout
-    )
+        require_qdrant_url(url), dense_size, api_key=api_key, collection=collection, layout=layout,
+        image_size=image_size,
+    )  # fmt: skip

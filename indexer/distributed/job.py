@@ -112,6 +112,7 @@ def run_ray_index(
     qdrant_url: str | None,
     dense_size: int,
     failures_file: Path,
+    image_size: int | None = None,
     api_key: str | None = None,
     collection: str = "images",
     shards: int | None = None,
@@ -119,10 +120,12 @@ def run_ray_index(
     resources: Resources = Resources(),
     progress: Progress | None = None,
 ) -> RayIndexResult:
-    """Index `source` into the Qdrant server or cluster at `qdrant_url` (required)."""
+    """Index `source` into the Qdrant server or cluster at `qdrant_url` (required).
+    `image_size`: room for the points' image vectors, when the settings turn the tagger on."""
     store = open_cluster_store(
-        qdrant_url, dense_size, api_key=api_key, collection=collection, shards=shards, replicas=replicas
-    )
+        qdrant_url, dense_size, api_key=api_key, collection=collection, shards=shards, replicas=replicas,
+        image_size=image_size,
+    )  # fmt: skip
     try:
         return index_to_store(source, spec, store, failures_file, resources, progress)
     finally:
