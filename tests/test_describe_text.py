@@ -1,4 +1,6 @@
-"""TextReader: RapidOCR on rendered English banners and on photos without text."""
+"""TextReader: RapidOCR on rendered English banners and on photos without text, with the
+PP-OCRv6 models of the rapidocr wheel and the PP-OCRv4 ones read from the downloaded
+rapidocr-onnxruntime wheel."""
 
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from describe import registry
+from describe import model_wheels, registry
+from describe.analyzers import text as text_module
 from describe.analyzers.text import TextReader, group_lines
+from describe.errors import ModelError
 from describe.facts import TextFacts
 from describe.intake import PreparedImage, load_image
 from tests.conftest import encode
@@ -85,9 +89,15 @@ def test_readers_loading_at_once_both_sleep() -> None:
 
 
 @pytest.mark.slow
-def test_loads_and_reads_without_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The models are the PP-OCRv6 small ones inside the wheel: loading and reading must never
-    # reach RapidOCR's downloader (models, dictionaries, fonts) or open a connection at all.
+@pytest.mark.parametrize(
+    ("detector", "recogniser"), [("PP-OCRv6", "PP-OCRv6"), ("PP-OCRv4", "PP-OCRv6"), ("PP-OCRv4", "PP-OCRv4")]
+)
+def test_loads_and_reads_without_the_network(
+    monkeypatch: pytest.MonkeyPatch, detector: str, recogniser: str
+) -> None:
+    # The models are inside the installed rapidocr wheel or the downloaded rapidocr-onnxruntime
+    # one: loading and reading must never reach RapidOCR's downloader (models, dictionaries,
+    # fonts) or open a connection at all.
     import socket
 
     from rapidocr.utils.download_file import DownloadFile
@@ -98,9 +108,58 @@ def test_loads_and_reads_without_the_network(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(DownloadFile, "run", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    reader = TextReader(threads=1, use_cls=True)
+    reader = TextReader(threads=1, use_cls=True, detector=detector, recogniser=recogniser)
     reader.load()
     assert read(reader, render(["SUMMER SALE 50% OFF"])).text == "SUMMER SALE 50% OFF"
+
+
+def test_the_pp_ocrv4_models_come_from_the_downloaded_wheel(monkeypatch: pytest.MonkeyPatch) -> None:
+    # not from rapidocr's own package (it ships no PP-OCRv4 models) and not from a download
+    read_members: list[str] = []
+    real = model_wheels.read_member
+
+    def spy(wheel: Path, member: str) -> bytes:
+        assert wheel.name == text_module.OLD_WHEEL
+        read_members.append(member)
+        return real(wheel, member)
+
+    monkeypatch.setattr(model_wheels, "read_member", spy)
+    reader = TextReader(threads=1, detector="PP-OCRv4", recogniser="PP-OCRv4")
+    reader.load()
+    assert read_members == [text_module.DETECTORS["PP-OCRv4"].file, text_module.RECOGNISERS["PP-OCRv4"].file]
+    # PP-OCRv4's alphabet comes from the model's metadata: 6,623 characters, blank and space
+    assert len(reader._chars) == 6625 and reader._chars[0] == "blank" and reader._chars[-1] == " "
+    assert read(reader, render(["Free coffee today"])).text == "Free coffee today"
+
+
+def test_a_missing_model_wheel_is_one_clear_error_saying_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(model_wheels, "wheel_dirs", lambda: [tmp_path])
+    with pytest.raises(ModelError) as caught:
+        TextReader(threads=1, detector="PP-OCRv4", recogniser="PP-OCRv6").load()
+    message = caught.value.message
+    assert "\n" not in message
+    assert text_module.OLD_WHEEL in message and str(tmp_path) in message
+    assert "make install" in message
+    assert "pip download --no-deps rapidocr-onnxruntime==1.4.4 -d DIR" in message
+    assert "IMGDESC_MODEL_WHEELS=DIR" in message
+
+
+def test_the_model_wheels_folder_from_the_environment_is_searched_first(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    wheel = tmp_path / text_module.OLD_WHEEL
+    wheel.write_bytes(b"PK not really a zip")
+    monkeypatch.setenv("IMGDESC_MODEL_WHEELS", str(tmp_path))
+    assert model_wheels.find_wheel(text_module.OLD_WHEEL, "unused") == wheel
+    with pytest.raises(ModelError, match=f"cannot read .* from {wheel}"):
+        TextReader(threads=1, detector="PP-OCRv4").load()
+
+
+def test_an_unknown_model_name_is_a_clear_error() -> None:
+    with pytest.raises(ModelError, match="detector must be one of PP-OCRv4, PP-OCRv6, not 'PP-OCRv5'"):
+        TextReader(detector="PP-OCRv5").load()
 
 
 def test_banner_words_keep_their_spaces(reader: TextReader) -> None:

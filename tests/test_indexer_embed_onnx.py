@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from catalog import embed_onnx
 from catalog.embed import DEFAULT_MODEL, Embedder
+from describe import model_wheels
 from describe.errors import ModelError
-from indexer import embed_onnx
 
 pytestmark = pytest.mark.slow
 
@@ -139,7 +140,7 @@ def test_a_damaged_export_is_a_clear_error_naming_the_file(tmp_path: Path) -> No
 def test_no_model_wheel_is_a_clear_error_saying_how_to_get_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(embed_onnx, "wheel_dirs", lambda: [tmp_path / "wheels"])
+    monkeypatch.setattr(model_wheels, "wheel_dirs", lambda: [tmp_path / "wheels"])
     cache = tmp_path / "cache"
     with pytest.raises(ModelError, match="run `make install`") as caught:
         Embedder(cache_dir=cache).load()

@@ -19,7 +19,9 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from indexer import embed_onnx
+from catalog import embed_onnx
+from describe import model_wheels
+from describe.analyzers import text as text_reader
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCKS = ROOT / "requirements"
@@ -129,11 +131,21 @@ def test_the_pinned_opencv_keeps_the_importer_of_the_packaged_detector() -> None
     assert hasattr(cv2.dnn, "readNetFromTensorflow"), f"OpenCV {cv2.__version__} dropped the importer"
 
 
-def test_the_model_wheel_lock_names_the_version_the_code_reads_and_its_hash() -> None:
-    text = (LOCKS / "models.txt").read_text()
-    assert _PIN.findall(text) == [(embed_onnx.PACKAGE, embed_onnx.PACKAGE_VERSION)]
-    (digest,) = re.findall(r"--hash=sha256:([0-9a-f]{64})", text)
-    assert hashlib.sha256(embed_onnx.find_wheel().read_bytes()).hexdigest() == digest
+def test_the_model_wheel_lock_pins_the_versions_the_code_reads_with_their_hashes() -> None:
+    # the wheels make install downloads and the code reads from, never installs
+    reads = {
+        embed_onnx.PACKAGE: (embed_onnx.PACKAGE_VERSION, embed_onnx.WHEEL),
+        text_reader.OLD_PACKAGE: (text_reader.OLD_VERSION, text_reader.OLD_WHEEL),
+    }
+    lock = (LOCKS / "models.txt").read_text()
+    entries = re.findall(
+        r"^([A-Za-z0-9._-]+)==(\S+) \\\n\s+--hash=sha256:([0-9a-f]{64})$", lock, re.MULTILINE
+    )
+    assert len(entries) == len(_PIN.findall(lock)), "every entry has its hash"
+    assert {name: version for name, version, _ in entries} == {name: v for name, (v, _) in reads.items()}
+    for name, _, digest in entries:
+        wheel = model_wheels.find_wheel(reads[name][1], "run `make install`")
+        assert hashlib.sha256(wheel.read_bytes()).hexdigest() == digest, name
 
 
 def test_pip_check_finds_nothing_missing_or_conflicting() -> None:

@@ -1,4 +1,13 @@
-"""Visible text with RapidOCR 3.10 (PP-OCRv6 small detector and recogniser, shipped inside the wheel).
+"""Visible text with RapidOCR 3.10: PP-OCRv4's detector and PP-OCRv6 small's recogniser.
+
+PP-OCRv6 small (in the rapidocr wheel) reads better than PP-OCRv4, but its detector
+takes ~190 ms on a 640 px copy against PP-OCRv4's ~70 ms. PP-OCRv4's detector with
+PP-OCRv6's recogniser reads as well as PP-OCRv6 alone on the two dev sets and halves the
+text stage (median 231 -> 96 ms on photos without text, 331 -> 171 ms with; side by side
+in docs/EVALUATION.md). PP-OCRv4's models come from the rapidocr-onnxruntime 1.4.4 wheel,
+downloaded by `make install` and never installed (describe/model_wheels.py). Both
+detectors and both recognisers stay selectable: the options ``detector`` and
+``recogniser`` ("PP-OCRv4" or "PP-OCRv6").
 
 We drive RapidOCR's detector and recogniser ourselves rather than calling the
 whole pipeline, for three reasons:
@@ -23,13 +32,15 @@ from __future__ import annotations
 import logging
 import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
 from rapidocr.utils.process_img import apply_vertical_padding, get_rotate_crop_image
 
+from describe import model_wheels
 from describe.analyzers.base import BaseAnalyzer
+from describe.errors import ModelError
 from describe.facts import TextFacts, TextLine
 from describe.intake import PreparedImage
 from describe.memory import release_freed_memory
@@ -56,10 +67,40 @@ SURE_SCORE = 0.99
 # finds 60 % more boxes on those text-free photos (77, against 48 at 0.4), each a
 # recogniser run and a chance of a false read.
 DET_BOX_THRESH = 0.4
-# The models packaged in the rapidocr 3.10 wheel (the others its config names are downloads).
-DET_MODEL = "PP-OCRv6_det_small.onnx"
-REC_MODEL = "PP-OCRv6_rec_small.onnx"
-CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
+
+
+class Model(NamedTuple):
+    """A model file: inside the installed rapidocr 3.10 package (wheel None), or a member
+    of a wheel that `make install` downloads and never installs (describe/model_wheels.py)."""
+
+    file: str
+    wheel: str | None = None
+
+
+# rapidocr-onnxruntime requires opencv-python, a second OpenCV beside our headless one, so
+# its wheel is only downloaded (requirements/models.txt; tests/test_install.py checks the pin).
+OLD_PACKAGE = "rapidocr-onnxruntime"
+OLD_VERSION = "1.4.4"
+OLD_WHEEL = f"rapidocr_onnxruntime-{OLD_VERSION}-py3-none-any.whl"
+# The models packaged in the two wheels (the others rapidocr's config names are downloads).
+DETECTORS = {
+    "PP-OCRv4": Model("rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx", OLD_WHEEL),
+    "PP-OCRv6": Model("PP-OCRv6_det_small.onnx"),
+}
+RECOGNISERS = {
+    # its CTC alphabet is in the model's metadata, as PP-OCRv6's is: no dictionary file
+    "PP-OCRv4": Model("rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx", OLD_WHEEL),
+    "PP-OCRv6": Model("PP-OCRv6_rec_small.onnx"),
+}
+CLS_MODEL = Model("ch_ppocr_mobile_v2.0_cls_mobile.onnx")
+DEFAULT_DETECTOR = "PP-OCRv4"
+DEFAULT_RECOGNISER = "PP-OCRv6"
+# (min score, sure score) per recogniser: each scores textures differently (above). With
+# PP-OCRv4's boxes the PP-OCRv6 thresholds still give no text-free dev photo any text;
+# on the 455 flipped, rotated and cropped views of them three short reads pass ("ol" 0.945,
+# "0100" on the stove 0.941, "in" 0.891), but real words score from 0.898 (Japanese on the
+# festival drum) and 0.929 ("UP TO.60% OFF") up, so no threshold separates them: kept.
+THRESHOLDS = {"PP-OCRv4": (0.7, 0.9), "PP-OCRv6": (DEFAULT_MIN_SCORE, SURE_SCORE)}
 # A multiple of 32, the detector's stride. Its activations are the largest buffers any
 # model here allocates (+87 MB at 736 px, +141 MB the first time a size is seen) and set
 # the indexer's peak memory; at 640 px they are a quarter smaller (peak of `imgdesc index`
@@ -77,8 +118,8 @@ COLUMN_GAP = 2.5
 Word = tuple[str, float, tuple[float, float, float, float]]  # text, score, pixel box
 
 
-def _session(model: str, threads: int) -> Any:
-    """An ONNX Runtime session for one of the models packaged in the rapidocr wheel.
+def _session(model: Model, threads: int) -> Any:
+    """An ONNX Runtime session for one of the models above.
 
     Built here and handed to RapidOCR (its ONNX Runtime engine takes a ready session in
     the config's ``session`` key) for two reasons. The library's sessions use the
@@ -87,13 +128,9 @@ def _session(model: str, threads: int) -> Any:
     from it on two cores: indexing ran at 0.79-0.89x of describe-only with spinning, and
     describe-only itself did not get slower without it. RapidOCR 3.x has no option for
     spinning. And with a session given, the engine never reaches its download code: the
-    model is read from the wheel or loading fails, nothing is fetched."""
+    model is read from a wheel or loading fails, nothing is fetched."""
     import onnxruntime as ort  # type: ignore[import-untyped]
-    import rapidocr
 
-    path = Path(rapidocr.__file__).parent / "models" / model
-    if not path.is_file():  # never fall back to the library's download
-        raise FileNotFoundError(f"{path}: not in the installed rapidocr wheel")
     opts = ort.SessionOptions()
     opts.log_severity_level = 4
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -101,7 +138,34 @@ def _session(model: str, threads: int) -> Any:
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(_model_source(model), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def _model_source(model: Model) -> str | bytes:
+    """The installed file's path, or the member's bytes read from the downloaded wheel.
+    Bytes rather than a copy in the model cache: ONNX Runtime copies the graph into its
+    own buffers, so the 5-11 MB are held only while the session is built, and there is
+    no second copy on disk to keep in step with the wheel (reading costs 50-120 ms, once
+    per load)."""
+    if model.wheel is None:
+        import rapidocr
+
+        path = Path(rapidocr.__file__).parent / "models" / model.file
+        if not path.is_file():  # never fall back to the library's download
+            raise FileNotFoundError(f"{path}: not in the installed rapidocr wheel")
+        return str(path)
+    wheel = model_wheels.find_wheel(
+        model.wheel,
+        "the PP-OCRv4 text models are read from it (or set the text analyzer's detector and "
+        f"recogniser to PP-OCRv6); {model_wheels.how_to_get(OLD_PACKAGE, OLD_VERSION)}",
+    )
+    return model_wheels.read_member(wheel, model.file)
+
+
+def _choose(kind: str, table: dict[str, Model], name: str) -> Model:
+    if name not in table:
+        raise ModelError(f"the text analyzer's {kind} must be one of {', '.join(table)}, not {name!r}")
+    return table[name]
 
 
 def _section(section: Any, **values: Any) -> Any:
@@ -133,17 +197,21 @@ class TextReader(BaseAnalyzer):
         threads = int(self.options.get("threads", 2))
         # the describer's `trim_memory` setting (passed because of `trims_memory` above)
         self.trim_memory = bool(self.options.get("trim_memory", True))
+        detector = _choose("detector", DETECTORS, str(self.options.get("detector", DEFAULT_DETECTOR)))
+        recogniser = str(self.options.get("recogniser", DEFAULT_RECOGNISER))
+        rec_model = _choose("recogniser", RECOGNISERS, recogniser)
+        self._min_score, self._sure_score = THRESHOLDS[recogniser]
         config = ParseParams.load(DEFAULT_CFG_PATH)
         self._det = TextDetector(
             _section(
                 config.Det,
-                session=_session(DET_MODEL, threads),
+                session=_session(detector, threads),
                 # "max" never upscales; the default "min" blows a 1024×200 banner up to 3800×736.
                 limit_type="max",
                 box_thresh=DET_BOX_THRESH,
             )
         )
-        self._rec = TextRecognizer(_section(config.Rec, session=_session(REC_MODEL, threads)))
+        self._rec = TextRecognizer(_section(config.Rec, session=_session(rec_model, threads)))
         self._cls = TextClassifier(_section(config.Cls, session=_session(CLS_MODEL, threads)))
         # RapidOCR pads images flatter than this (or lower than min_height) for the detector
         self._letterbox = (float(config.Global.width_height_ratio), float(config.Global.min_height))
@@ -165,10 +233,10 @@ class TextReader(BaseAnalyzer):
         crops = [get_rotate_crop_image(bgr, quad) for quad in quads]
         if self.options.get("use_cls", False):  # 180°-rotated text is rare; the classifier costs a pass
             crops = self._cls(crops).img_list or crops
-        min_score = float(self.options.get("min_score", DEFAULT_MIN_SCORE))
+        min_score = float(self.options.get("min_score", self._min_score))
         words: list[Word] = []
         for quad, (text, score) in zip(quads, self._recognise(crops), strict=True):
-            if score >= min_score and _plausible(text, score):
+            if score >= min_score and _plausible(text, score, self._sure_score):
                 xs, ys = quad[:, 0], quad[:, 1]
                 words.append(
                     (text, score, (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())))
@@ -241,11 +309,11 @@ class TextReader(BaseAnalyzer):
         return unicodedata.normalize("NFKC", "".join(out)), float(probs[frames, best[frames]].mean())
 
 
-def _plausible(text: str, score: float) -> bool:
+def _plausible(text: str, score: float, sure: float) -> bool:
     alnum = [c for c in text if c.isalnum()]
     if not alnum:
         return False
-    return score >= SURE_SCORE or (len(alnum) >= 2 and len(set(alnum)) > 1)
+    return score >= sure or (len(alnum) >= 2 and len(set(alnum)) > 1)
 
 
 def group_lines(words: list[Word]) -> list[Word]:
