@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from describe.analyzers.base import Analyzer, ProfileCaptioner
 from describe.config import DescribeSettings
 from describe.errors import ModelError, NotLoadedError, UnknownNameError
@@ -195,7 +197,7 @@ class Describer:
     ) -> list[tuple[Facts, dict[str, float]]]:
         """Facts for several images. A captioner that batches (the VLMs) sees them all
         at once, which fills a GPU and amortises per-call overhead on a CPU."""
-        found: list[dict[str, Any]] = [{} for _ in images]
+        found = [Facts(width=image.width, height=image.height) for image in images]
         timings: list[dict[str, float]] = [{} for _ in images]
         with self._run_lock:
             for analyzer in self.plan(profile, captioner):
@@ -203,13 +205,14 @@ class Describer:
                     start = time.perf_counter()
                     results = analyzer.caption(images, found, profile)
                     share = round((time.perf_counter() - start) * 1000 / max(1, len(images)), 1)
-                    for facts, spent, result in zip(found, timings, results, strict=True):
-                        facts[analyzer.produces] = result
+                    for i, (spent, result) in enumerate(zip(timings, results, strict=True)):
+                        found[i] = msgspec.structs.replace(found[i], **{analyzer.produces: result})
                         spent[analyzer.name] = share
                     continue
-                for image, facts, spent in zip(images, found, timings, strict=True):
+                for i, (image, spent) in enumerate(zip(images, timings, strict=True)):
                     start = time.perf_counter()
-                    facts[analyzer.produces] = analyzer.analyze(image, facts)
+                    result = analyzer.analyze(image, found[i])
+                    found[i] = msgspec.structs.replace(found[i], **{analyzer.produces: result})
                     spent[analyzer.name] = round((time.perf_counter() - start) * 1000, 1)
             if self.settings.trim_memory:
                 start = time.perf_counter()
@@ -217,10 +220,7 @@ class Describer:
                 trim = round((time.perf_counter() - start) * 1000 / max(1, len(images)), 1)
                 for spent in timings:
                     spent["trim"] = trim
-        return [
-            (Facts(width=image.width, height=image.height, **facts), spent)
-            for image, facts, spent in zip(images, found, timings, strict=True)
-        ]
+        return list(zip(found, timings, strict=True))
 
     def describe(
         self,

@@ -30,6 +30,7 @@ from describe.facts import (
     ColourFacts,
     CompositionFacts,
     Description,
+    Facts,
     Label,
     LabelFacts,
     ObjectCount,
@@ -45,7 +46,7 @@ CALLS: Counter[str] = Counter()
 class _Fake(BaseAnalyzer):
     needs_model = False
 
-    def analyze(self, image: PreparedImage, facts: dict[str, Any]) -> Any:
+    def analyze(self, image: PreparedImage, facts: Facts) -> Any:
         CALLS[self.name] += 1
         delay = float(self.options.get("delay", 0.0))
         if delay:
@@ -61,7 +62,7 @@ class FakeColours(_Fake):
     name = "fake-colours"
     produces = "colours"
 
-    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> ColourFacts:
+    def _analyze(self, image: PreparedImage, facts: Facts) -> ColourFacts:
         r, g, b = (int(v) for v in _mean(image))
         family = (
             "gray"
@@ -75,7 +76,7 @@ class FakeLabels(_Fake):
     name = "fake-labels"
     produces = "labels"
 
-    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> LabelFacts:
+    def _analyze(self, image: PreparedImage, facts: Facts) -> LabelFacts:
         name = "sky" if _mean(image).mean() > 128 else "night"
         return LabelFacts(labels=(Label(name, 0.9, "other"),))
 
@@ -84,7 +85,7 @@ class FakeObjects(_Fake):
     name = "fake-objects"
     produces = "objects"
 
-    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> ObjectFacts:
+    def _analyze(self, image: PreparedImage, facts: Facts) -> ObjectFacts:
         return ObjectFacts()
 
 
@@ -92,7 +93,7 @@ class FakeText(_Fake):
     name = "fake-text"
     produces = "text"
 
-    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> TextFacts:
+    def _analyze(self, image: PreparedImage, facts: Facts) -> TextFacts:
         return TextFacts()
 
 
@@ -100,7 +101,7 @@ class FakeComposition(_Fake):
     name = "fake-composition"
     produces = "composition"
 
-    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> CompositionFacts:
+    def _analyze(self, image: PreparedImage, facts: Facts) -> CompositionFacts:
         w, h = image.width, image.height
         orientation = "square" if w == h else ("landscape" if w > h else "portrait")
         brightness = float(image.rgb.mean() / 255)
@@ -112,8 +113,8 @@ class FakeCaption(_Fake):
     produces = "caption"
     requires = ("colours",)
 
-    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> Caption:
-        colours = facts.get("colours")
+    def _analyze(self, image: PreparedImage, facts: Facts) -> Caption:
+        colours = facts.colours
         shade = colours.palette[0].hex if colours else "unknown"
         return Caption(f"a test card in shade {shade}", self.name)
 

@@ -8,7 +8,7 @@ from PIL import Image, ImageOps
 
 from describe import registry
 from describe.analyzers.colours import ColourAnalyzer, colour_name, family
-from describe.facts import ColourFacts
+from describe.facts import ColourFacts, Facts
 from describe.intake import PreparedImage, load_image
 from tests.conftest import encode
 
@@ -33,7 +33,7 @@ def prepare(image: np.ndarray | Image.Image, fmt: str = "PNG") -> PreparedImage:
 
 
 def palette(image: np.ndarray | Image.Image, fmt: str = "PNG", **options: object) -> ColourFacts:
-    facts = ColourAnalyzer(**options).analyze(prepare(image, fmt), {})
+    facts = ColourAnalyzer(**options).analyze(prepare(image, fmt))
     assert isinstance(facts, ColourFacts)
     return facts
 
@@ -212,9 +212,12 @@ def test_each_detection_gets_the_colour_of_its_centre() -> None:
             DetectedObject("dot", 0.7, (0.5, 0.5, 0.505, 0.505)),  # too small to say
         )
     )
-    facts = ColourAnalyzer().analyze(prepare(image), {"objects": objects})
+    prepared = prepare(image)
+    facts = ColourAnalyzer().analyze(
+        prepared, Facts(width=prepared.width, height=prepared.height, objects=objects)
+    )
     assert facts.object_colours == ("red", "", "")
-    assert ColourAnalyzer().analyze(prepare(image), {}).object_colours == ()
+    assert ColourAnalyzer().analyze(prepare(image)).object_colours == ()
 
 
 def test_bands_texture_and_bright_points() -> None:

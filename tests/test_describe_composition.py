@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from describe import registry
 from describe.analyzers.composition import CompositionAnalyzer, orientation, position
-from describe.facts import CompositionFacts, DetectedObject, ObjectFacts, TextFacts, TextLine
+from describe.facts import CompositionFacts, DetectedObject, Facts, ObjectFacts, TextFacts, TextLine
 from describe.intake import PreparedImage, load_image
 from tests.conftest import encode
 
@@ -19,7 +19,8 @@ def prepare(image: np.ndarray | Image.Image, fmt: str = "PNG") -> PreparedImage:
 
 def compose(image: np.ndarray | Image.Image | PreparedImage, **facts: object) -> CompositionFacts:
     prepared = image if isinstance(image, PreparedImage) else prepare(image)
-    result = CompositionAnalyzer().analyze(prepared, dict(facts))
+    known = Facts(width=prepared.width, height=prepared.height, **facts)  # type: ignore[arg-type]
+    result = CompositionAnalyzer().analyze(prepared, known)
     assert isinstance(result, CompositionFacts)
     return result
 

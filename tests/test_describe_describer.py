@@ -15,7 +15,7 @@ from describe.analyzers.base import BaseAnalyzer
 from describe.config import DescribeSettings
 from describe.describer import Describer
 from describe.errors import NotAnImageError, UnknownNameError
-from describe.facts import Caption
+from describe.facts import Caption, Facts
 from describe.intake import PreparedImage
 from tests.conftest import encode
 
@@ -104,7 +104,7 @@ def fake_captioner() -> Callable[[], Any]:
         produces = "caption"
         needs_model = False
 
-        def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> Caption:
+        def _analyze(self, image: PreparedImage, facts: Facts) -> Caption:
             calls.append(image.source)
             return Caption("A hand-written caption about a teapot", self.name)
 

@@ -25,7 +25,7 @@ def labeler() -> ImageLabeler:
 
 
 def label(labeler: ImageLabeler, array: np.ndarray) -> LabelFacts:
-    facts = labeler.analyze(load_image(encode(array)), {})
+    facts = labeler.analyze(load_image(encode(array)))
     assert isinstance(facts, LabelFacts)
     scores = [lab.best for lab in facts.labels]
     assert scores == sorted(scores, reverse=True)
@@ -177,8 +177,8 @@ def test_a_small_off_centre_subject_is_found_in_a_crop(photos: dict[str, np.ndar
     cat = np.asarray(load_image(encode(photos["chelsea"])).image.resize((150, 120)))
     frame = np.full((480, 640, 3), 128, dtype=np.uint8)
     frame[20:140, 20:170] = cat
-    with_crops = ImageLabeler(crops="quadrants").analyze(load_image(encode(frame)), {})
-    without = ImageLabeler(crops="none").analyze(load_image(encode(frame)), {})
+    with_crops = ImageLabeler(crops="quadrants").analyze(load_image(encode(frame)))
+    without = ImageLabeler(crops="none").analyze(load_image(encode(frame)))
     cats = [lab for lab in with_crops.labels if lab.name in CATS]
     assert cats and max(lab.region_score for lab in cats) > 0.3
     best_without = max((lab.score for lab in without.labels if lab.name in CATS), default=0.0)
@@ -189,6 +189,6 @@ def test_a_small_off_centre_subject_is_found_in_a_crop(photos: dict[str, np.ndar
 @pytest.mark.slow
 def test_top_k_and_min_score_options(photos: dict[str, np.ndarray]) -> None:
     image = load_image(encode(photos["china"]))
-    assert len(ImageLabeler(top_k=2, min_score=0.0).analyze(image, {}).labels) == 2
-    assert len(ImageLabeler(top_k=50, min_score=0.0).analyze(image, {}).labels) == 50
-    assert ImageLabeler(min_score=0.99).analyze(image, {}) == LabelFacts()
+    assert len(ImageLabeler(top_k=2, min_score=0.0).analyze(image).labels) == 2
+    assert len(ImageLabeler(top_k=50, min_score=0.0).analyze(image).labels) == 50
+    assert ImageLabeler(min_score=0.99).analyze(image) == LabelFacts()

@@ -26,7 +26,7 @@ def prepare(array: np.ndarray) -> PreparedImage:
 
 
 def detect(detector: ObjectDetector, array: np.ndarray) -> ObjectFacts:
-    facts = detector.analyze(prepare(array), {})
+    facts = detector.analyze(prepare(array))
     assert isinstance(facts, ObjectFacts)
     return facts
 
@@ -115,9 +115,9 @@ def test_tiles_find_a_small_cup(photos: dict[str, np.ndarray]) -> None:
     canvas[100:340, 150:508] = np.asarray(Image.fromarray(photos["coffee"]).resize((358, 240)))
     image = prepare(canvas)
     tiled = ObjectDetector(tiles=True)
-    labels = {obj.label for obj in tiled.analyze(image, {}).objects}
+    labels = {obj.label for obj in tiled.analyze(image).objects}
     assert "cup" in labels
-    assert_valid_boxes(tiled.analyze(image, {}))
+    assert_valid_boxes(tiled.analyze(image))
 
 
 def test_postprocess_removes_duplicates_per_class() -> None:

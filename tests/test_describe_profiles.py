@@ -121,6 +121,6 @@ def test_the_classic_caption_wording_is_data() -> None:
     )
     weak = LabelFacts(labels=(Label("valley", 0.2, "landscape"),))
     image = cast(PreparedImage, None)  # the classic captioner reads only the other facts
-    assert mine.analyze(image, {"labels": weak}).text == "Probably valley."
+    assert mine.analyze(image, Facts(width=1, height=1, labels=weak)).text == "Probably valley."
     with pytest.raises(ConfigError, match="classic captioner template: 'lead2' is undefined"):
         ClassicCaptioner(template="{{ lead2 }}")

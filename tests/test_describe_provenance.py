@@ -52,7 +52,7 @@ def provenance(data: bytes, prompt: str | None = None) -> Provenance:
         from dataclasses import replace
 
         image = replace(image, prompt=prompt)
-    result = ProvenanceAnalyzer().analyze(image, {})
+    result = ProvenanceAnalyzer().analyze(image)
     assert isinstance(result, Provenance)
     return result
 
@@ -144,7 +144,7 @@ def test_a_huge_chunk_is_dropped_with_a_note(photos: dict[str, np.ndarray]) -> N
     data = png(photos["chelsea"][:64, :64], parameters="x" * 10_000_000, Title="kept")
     image = load_image(data)
     assert "parameters" not in image.metadata.text and image.metadata.text["Title"] == "kept"
-    p = ProvenanceAnalyzer().analyze(image, {})
+    p = ProvenanceAnalyzer().analyze(image)
     assert p.prompt == "" and any("'parameters'" in n and "over the limit" in n for n in p.notes)
     assert MAX_VALUE_BYTES < 10_000_000
 

@@ -167,7 +167,9 @@ def test_hedged_subjects_become_caption_objects_for_the_tags(profiles: ProfileSe
     from describe.analyzers.caption import ClassicCaptioner
 
     weak = labels(("lakeside", 0.08, "landscape"), ("seashore", 0.06, "landscape"))
-    caption = ClassicCaptioner().analyze(load_image(encode(np.zeros((8, 8, 3), np.uint8))), {"labels": weak})
+    caption = ClassicCaptioner().analyze(
+        load_image(encode(np.zeros((8, 8, 3), np.uint8))), Facts(width=8, height=8, labels=weak)
+    )
     assert caption.objects == ("lakeside", "seashore")
     facts = Facts(width=1, height=1, labels=weak, caption=caption)
     assert {"lakeside", "seashore"} <= {t.name for t in build_tags(facts, profiles.get("default").tags)}

@@ -200,7 +200,7 @@ def test_the_tag_vectors_reflect_the_user_vocabulary(tiny_siglip: Path, tmp_path
     )
     tagger.load()
     assert isinstance(tagger, SiglipTagger)
-    facts = tagger.analyze(load_image(photo(2), IntakeLimits()), {})
+    facts = tagger.analyze(load_image(photo(2), IntakeLimits()))
     assert isinstance(facts, ZeroShotFacts)
     # threshold 0: every tag is kept, the user's among them
     assert len(facts.tags) == len(tagger.vocabulary.tags) and "acme" in {t.name for t in facts.tags}

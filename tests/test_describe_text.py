@@ -51,7 +51,7 @@ def reader() -> TextReader:
 
 
 def read(reader: TextReader, image: PreparedImage) -> TextFacts:
-    facts = reader.analyze(image, {})
+    facts = reader.analyze(image)
     assert isinstance(facts, TextFacts)
     return facts
 
@@ -293,5 +293,5 @@ def test_trim_before_detection_follows_the_describers_setting(monkeypatch: pytes
         reader = describer_module.Describer(DescribeSettings(trim_memory=setting)).analyzer("text", "text")
         assert isinstance(reader, TextReader)
         reader.load()
-        reader.analyze(blank, {})
+        reader.analyze(blank)
         assert trims == (["trim"] if setting else []), setting

@@ -18,6 +18,7 @@ from describe.analyzers.vlm.catalog import CATALOG
 from describe.config import DescribeSettings
 from describe.describer import Describer
 from describe.errors import ModelError
+from describe.facts import Facts
 from describe.intake import IntakeLimits, load_image
 from tests import vlm_tiny
 from tests.conftest import encode
@@ -67,7 +68,7 @@ def test_loads_the_real_architecture_from_a_folder(name: str, tiny: dict[str, Pa
     model.load()  # type: ignore[attr-defined]
     assert type(model.model).__name__ == ARCHITECTURES[name]  # type: ignore[attr-defined]
     assert model.device == "cpu" and str(model.dtype) == "torch.float32"  # type: ignore[attr-defined]
-    [caption] = model.caption([image(90, 60)], [{}], None)  # type: ignore[attr-defined]
+    [caption] = model.caption([image(90, 60)], [Facts(width=90, height=60)], None)  # type: ignore[attr-defined]
     assert caption.source in (name, "classic") and caption.text and "\n" not in caption.text
 
 
@@ -84,7 +85,7 @@ def test_qwen_image_tokens_and_their_2d_positions(name: str, patch: int, tiny: d
     marked = model.token_types(batch["input_ids"])  # type: ignore[attr-defined]
     assert (marked == 1).equal(batch["input_ids"] == pad) and set(marked.unique().tolist()) == {0, 1}
     assert marked.sum(dim=1).tolist() == [int(g.prod()) // 4 for g in batch["image_grid_thw"]]
-    model.caption([image(90, 60, 1)], [{}], None)  # type: ignore[attr-defined]
+    model.caption([image(90, 60, 1)], [Facts(width=90, height=60)], None)  # type: ignore[attr-defined]
     # M-RoPE ran: a grid of image tokens spans fewer positions than tokens, so the text
     # after it is shifted back; without the token types the model silently falls back
     # to 1-D positions (a shift of 0) and reads the image as one long line

@@ -122,6 +122,6 @@ def test_an_empty_vlm_answer_falls_back_to_the_classic_sentence() -> None:
     from describe.analyzers.vlm.florence import Florence2Base
 
     empty = Caption("", "florence-2-base", objects=("car",), ocr="STOP", vlm=True)
-    facts = {"objects": ObjectFacts(counts=(ObjectCount("car", 1, 0.9),))}
+    facts = Facts(width=1, height=1, objects=ObjectFacts(counts=(ObjectCount("car", 1, 0.9),)))
     caption = Florence2Base().fallback(empty, facts)
     assert caption == Caption("An image of a car.", "classic", objects=("car",), ocr="STOP")

@@ -32,7 +32,7 @@ from describe import registry
 from describe.analyzers.base import BaseAnalyzer
 from describe.config import DescribeSettings
 from describe.describer import Describer
-from describe.facts import Caption
+from describe.facts import Caption, Facts
 from describe.intake import PreparedImage
 from indexer.batch import index_file
 from indexer.pipeline import Indexer, file_sha256
@@ -464,7 +464,7 @@ class FakeBatchCaption(BaseAnalyzer):
         self.batches.append(len(images))
         return [Caption(f"a picture {image.width} wide", self.name) for image in images]
 
-    def _analyze(self, image: PreparedImage, facts: dict[str, object]) -> Caption:
+    def _analyze(self, image: PreparedImage, facts: Facts) -> Caption:
         return self.caption([image], [facts], None)[0]
 
 

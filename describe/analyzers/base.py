@@ -1,7 +1,8 @@
 """The analyzer protocol and the base class every built-in analyzer uses.
 
-An analyzer looks at a PreparedImage (and the facts found before it) and
-returns one typed fact struct. Model-backed analyzers load once, lazily or
+An analyzer looks at a PreparedImage (and the Facts found before it, the same struct
+the describer returns, with the fields not yet computed left None) and returns one
+typed fact struct. Model-backed analyzers load once, lazily or
 eagerly, behind a lock, and stay resident for the life of the process.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from describe.errors import ModelError
+from describe.facts import Facts
 from describe.intake import PreparedImage
 
 if TYPE_CHECKING:
@@ -27,7 +29,7 @@ class Analyzer(Protocol):
 
     def load(self) -> None: ...
 
-    def analyze(self, image: PreparedImage, facts: dict[str, Any]) -> Any: ...
+    def analyze(self, image: PreparedImage, facts: Facts | None = None) -> Any: ...
 
 
 @runtime_checkable
@@ -37,7 +39,7 @@ class ProfileCaptioner(Protocol):
     of analyze() when an analyzer has it."""
 
     def caption(
-        self, images: Sequence[PreparedImage], facts: Sequence[dict[str, Any]], profile: Profile | None
+        self, images: Sequence[PreparedImage], facts: Sequence[Facts], profile: Profile | None
     ) -> list[Any]: ...
 
 
@@ -79,12 +81,14 @@ class BaseAnalyzer(ABC):
                 raise ModelError(f"cannot load the {self.name} analyzer: {exc}") from exc
             self._loaded = True
 
-    def analyze(self, image: PreparedImage, facts: dict[str, Any]) -> Any:
+    def analyze(self, image: PreparedImage, facts: Facts | None = None) -> Any:
+        """The fact this analyzer produces; `facts` holds what the analyzers before it
+        found (None: nothing yet, as when an analyzer is run on its own)."""
         self.load()
-        return self._analyze(image, facts)
+        return self._analyze(image, facts or Facts(width=image.width, height=image.height))
 
     def _load(self) -> None:  # noqa: B027 - optional hook, model-free analyzers skip it
         pass
 
     @abstractmethod
-    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> Any: ...
+    def _analyze(self, image: PreparedImage, facts: Facts) -> Any: ...

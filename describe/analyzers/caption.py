@@ -17,7 +17,7 @@ import jinja2
 
 from describe.analyzers.base import BaseAnalyzer
 from describe.errors import ConfigError
-from describe.facts import Caption, ObjectCount, ObjectFacts
+from describe.facts import Caption, Facts, ObjectCount, ObjectFacts
 from describe.intake import PreparedImage
 from describe.registry import register
 from describe.render.phrases import CaptionParts, caption_parts, render_caption
@@ -39,14 +39,14 @@ class ClassicCaptioner(BaseAnalyzer):
         if self.template is not None:
             _check(self.template)
 
-    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> Caption:
+    def _analyze(self, image: PreparedImage, facts: Facts) -> Caption:
         parts = caption_parts(
-            facts.get("objects"),
-            facts.get("labels"),
-            facts.get("text"),
+            facts.objects,
+            facts.labels,
+            facts.text,
             self.min_label_score,
-            colours=facts.get("colours"),
-            composition=facts.get("composition"),
+            colours=facts.colours,
+            composition=facts.composition,
         )
         return Caption(render_caption(parts, self.template), self.name, objects=parts.nouns())
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import cv2
 import msgspec
 import numpy as np
 
 from describe.analyzers.base import BaseAnalyzer
-from describe.facts import Colour, ColourFacts, ObjectFacts
+from describe.facts import Colour, ColourFacts, Facts, ObjectFacts
 from describe.intake import PreparedImage
 from describe.regions import region_shares
 from describe.registry import register
@@ -232,7 +231,7 @@ class ColourAnalyzer(BaseAnalyzer):
     requires = ("objects",)  # for each detection's colour; absent objects leave it empty
     needs_model = False
 
-    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> ColourFacts:
+    def _analyze(self, image: PreparedImage, facts: Facts) -> ColourFacts:
         max_colours = int(self.options.get("max_colours", 5))
         min_coverage = float(self.options.get("min_coverage", 0.05))
         full = rgb = image.rgb
@@ -287,7 +286,7 @@ class ColourAnalyzer(BaseAnalyzer):
             grayscale=grayscale,
             # in a black-and-white photo every shirt is gray: say nothing rather than that
             object_colours=box_colours(
-                families if not grayscale else np.full_like(families, ""), facts.get("objects")
+                families if not grayscale else np.full_like(families, ""), facts.objects
             ),
             bands=bands(families),
             texture=texture(rgb),

@@ -8,15 +8,13 @@ stay None / False.
 
 from __future__ import annotations
 
-from typing import Any
-
 import cv2
 import numpy as np
 from PIL import Image
 
 from describe.analyzers.base import BaseAnalyzer
 from describe.analyzers.colours import to_lab
-from describe.facts import CompositionFacts, DetectedObject, ObjectFacts, TextFacts
+from describe.facts import CompositionFacts, DetectedObject, Facts, ObjectFacts, TextFacts
 from describe.intake import PreparedImage
 from describe.registry import register
 
@@ -136,7 +134,7 @@ class CompositionAnalyzer(BaseAnalyzer):
     requires = ("objects", "text")
     needs_model = False
 
-    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> CompositionFacts:
+    def _analyze(self, image: PreparedImage, facts: Facts) -> CompositionFacts:
         scale = SIDE / max(image.width, image.height)
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         # Pillow's Lanczos filters properly at any ratio: the same scene at 600, 800 or 1024 px
@@ -146,12 +144,12 @@ class CompositionAnalyzer(BaseAnalyzer):
         sharp = sharpness(gray)
         brightness = float(gray.mean()) / 255.0
         saturation = float(cv2.cvtColor(small, cv2.COLOR_RGB2HSV)[:, :, 1].mean()) / 255.0
-        objects: ObjectFacts | None = facts.get("objects")
+        objects: ObjectFacts | None = facts.objects
         main = main_object(objects)
         orient = orientation(image.width, image.height)
         tiny = cv2.resize(small, (max(1, size[0] // 4), max(1, size[1] // 4)), interpolation=cv2.INTER_AREA)
         plain = plain_background(tiny)
-        texty = text_heavy(facts.get("text"))
+        texty = text_heavy(facts.text)
         return CompositionFacts(
             orientation=orient,
             aspect_ratio=round(image.width / image.height, 3),

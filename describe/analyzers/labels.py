@@ -44,7 +44,7 @@ from PIL import Image
 
 from describe.analyzers.base import BaseAnalyzer
 from describe.errors import ConfigError, ModelError
-from describe.facts import Label, LabelFacts
+from describe.facts import Facts, Label, LabelFacts
 from describe.intake import PreparedImage
 from describe.knowledge.hypernyms import hypernyms
 from describe.knowledge.labels import model_file
@@ -105,7 +105,7 @@ class ImageLabeler(BaseAnalyzer):
             )
         self._interpreter = interpreter
 
-    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> LabelFacts:
+    def _analyze(self, image: PreparedImage, facts: Facts) -> LabelFacts:
         whole = self.forward(self.preprocess(image.image))
         regions = [self.forward(self.preprocess(crop)) for crop in crops(image.image, self.crops)]
         return self.postprocess(whole, np.max(regions, axis=0) if regions else None)

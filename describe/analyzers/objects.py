@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from describe.analyzers.base import BaseAnalyzer
-from describe.facts import Box, DetectedObject, LabelFacts, ObjectCount, ObjectFacts
+from describe.facts import Box, DetectedObject, Facts, LabelFacts, ObjectCount, ObjectFacts
 from describe.intake import PreparedImage
 from describe.knowledge.crosscheck import doubted
 from describe.knowledge.labels import coco_labels, model_file
@@ -74,10 +74,10 @@ class ObjectDetector(BaseAnalyzer):
         )
         self._net = cv2.dnn.readNetFromTensorflow(str(graph), str(config))
 
-    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> ObjectFacts:
+    def _analyze(self, image: PreparedImage, facts: Facts) -> ObjectFacts:
         blob, windows = self.preprocess(image.rgb)
         found = self.postprocess(self.forward(blob), windows)
-        labels: LabelFacts | None = facts.get("labels")
+        labels: LabelFacts | None = facts.labels
         return set_aside_doubted(found, labels) if self.crosscheck and labels else found
 
     def preprocess(self, rgb: np.ndarray) -> tuple[np.ndarray, list[Window]]:

@@ -12,7 +12,7 @@ declares `uses_captioners`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from describe.analyzers.base import BaseAnalyzer
 from describe.facts import Box, Caption, Facts, PromptCheck
@@ -29,9 +29,8 @@ class PromptCheckAnalyzer(BaseAnalyzer):
     needs_model = False
     uses_captioners: ClassVar[bool] = True
 
-    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> PromptCheck | None:
-        known = Facts(width=image.width, height=image.height, **facts)
-        return check_prompt(known.provenance, known, self._grounder(image, known.caption))
+    def _analyze(self, image: PreparedImage, facts: Facts) -> PromptCheck | None:
+        return check_prompt(facts.provenance, facts, self._grounder(image, facts.caption))
 
     def _grounder(self, image: PreparedImage, caption: Caption | None) -> Grounder | None:
         """The grounding of the captioner that wrote this caption, if it grounds (a caption

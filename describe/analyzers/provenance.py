@@ -10,10 +10,9 @@ skipped with a note in ``Provenance.notes``; it never fails the image.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
 from describe.analyzers.base import BaseAnalyzer
-from describe.facts import Provenance
+from describe.facts import Facts, Provenance
 from describe.intake import PreparedImage
 from describe.provenance.generators import Generation, parse_a1111, read_generation
 from describe.provenance.metadata import FileMetadata
@@ -159,5 +158,5 @@ class ProvenanceAnalyzer(BaseAnalyzer):
     produces = "provenance"
     needs_model = False
 
-    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> Provenance:
+    def _analyze(self, image: PreparedImage, facts: Facts) -> Provenance:
         return read_provenance(image.metadata, image.prompt)

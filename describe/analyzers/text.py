@@ -41,7 +41,7 @@ from rapidocr.utils.process_img import apply_vertical_padding, get_rotate_crop_i
 from describe import model_wheels
 from describe.analyzers.base import BaseAnalyzer
 from describe.errors import ModelError
-from describe.facts import TextFacts, TextLine
+from describe.facts import Facts, TextFacts, TextLine
 from describe.intake import PreparedImage
 from describe.memory import release_freed_memory
 from describe.registry import register
@@ -219,7 +219,7 @@ class TextReader(BaseAnalyzer):
         self._chars: list[str] = list(chars)
         self._space = len(chars) - 1  # RapidOCR appends " " last; index 0 is the CTC blank
 
-    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> TextFacts:
+    def _analyze(self, image: PreparedImage, facts: Facts) -> TextFacts:
         bgr = image.bgr
         # The detector's activations are the largest transient buffers of a describe and
         # set the indexer's peak; what the analyzers before it freed goes back to the OS

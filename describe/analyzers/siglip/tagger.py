@@ -34,7 +34,7 @@ from describe.analyzers.siglip.vocabulary import Vocabulary, load_vocabulary
 from describe.analyzers.vlm.base import pick_device, quiet_transformers
 from describe.analyzers.vlm.hub import torch_missing, weights_path
 from describe.errors import ModelError
-from describe.facts import ZeroShotFacts
+from describe.facts import Facts, ZeroShotFacts
 from describe.intake import PreparedImage
 from describe.registry import register
 
@@ -188,7 +188,7 @@ class SiglipTagger(BaseAnalyzer):
 
     # --- the analyzer and the query side ---------------------------------------------------
 
-    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> ZeroShotFacts | None:
+    def _analyze(self, image: PreparedImage, facts: Facts) -> ZeroShotFacts | None:
         if not self.available:
             return None
         [vector] = self.embed_images([image])
@@ -216,5 +216,5 @@ class NoZeroShot(BaseAnalyzer):
     produces = "zero_shot"
     needs_model = False
 
-    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> None:
+    def _analyze(self, image: PreparedImage, facts: Facts) -> None:
         return None

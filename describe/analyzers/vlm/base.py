@@ -23,7 +23,7 @@ from describe.analyzers.caption import DEFAULT_MIN_LABEL_SCORE, ClassicCaptioner
 from describe.analyzers.vlm.catalog import ModelSpec
 from describe.analyzers.vlm.hub import torch_missing, weights_path
 from describe.errors import ModelError
-from describe.facts import Caption
+from describe.facts import Caption, Facts
 from describe.intake import PreparedImage
 from describe.render.phrases import classic_caption
 
@@ -153,11 +153,11 @@ class VisionLanguageCaptioner(BaseAnalyzer):
     def batch_size(self) -> int:
         return max(1, int(self.options.get("batch_size", 8 if self.device.startswith("cuda") else 2)))
 
-    def _analyze(self, image: PreparedImage, facts: dict[str, Any]) -> Caption:
+    def _analyze(self, image: PreparedImage, facts: Facts) -> Caption:
         return self.caption([image], [facts], None)[0]
 
     def caption(
-        self, images: Sequence[PreparedImage], facts: Sequence[dict[str, Any]], profile: Profile | None
+        self, images: Sequence[PreparedImage], facts: Sequence[Facts], profile: Profile | None
     ) -> list[Caption]:
         """Captions for several images, in batches of `batch_size`."""
         import torch
@@ -175,14 +175,14 @@ class VisionLanguageCaptioner(BaseAnalyzer):
             for caption, f in zip(out, facts, strict=True)
         ]
 
-    def fallback(self, caption: Caption, facts: dict[str, Any], profile: Profile | None = None) -> Caption:
+    def fallback(self, caption: Caption, facts: Facts, profile: Profile | None = None) -> Caption:
         """An empty answer (a model that stopped at once) gets the classic sentence from
         the other facts, asserting labels as the profile allows, reported as classic;
         what the model named or read is kept."""
-        text = facts.get("text")
+        text = facts.text
         sentence = classic_caption(
-            facts.get("objects"),
-            facts.get("labels"),
+            facts.objects,
+            facts.labels,
             has_text=bool(text and text.text),
             min_label_score=profile.min_label_score if profile else DEFAULT_MIN_LABEL_SCORE,
         )
