@@ -38,7 +38,7 @@ from describe.errors import ImageError
 from describe.memory import release_freed_memory
 from indexer.pipeline import PARTIAL_FILE_ERRORS, Indexer, Outcome, Prepared, failure_reason
 from indexer.records import analyze_each, describe_batch_size, image_record
-from indexer.state import FAILED, INDEXED, PENDING, utc_now
+from indexer.state import FAILED, INDEXED, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -136,8 +136,8 @@ class Batch:
         st = found.stat
         assert st is not None
         row = ix.state.get(rel)
-        if row and row.status != PENDING and row.same_stat(st.st_size, st.st_mtime_ns):
-            return "unchanged"  # indexed, or failed and not changed since: retried on change
+        if row and row.settled_at(st.st_size, st.st_mtime_ns):
+            return "unchanged"
         if isinstance(found.read_error, FileNotFoundError):
             return "changing"  # deleted while we read it; its deletion event follows
         if found.read_error is not None:  # unreadable (permissions, I/O): record it, carry on
@@ -147,7 +147,7 @@ class Batch:
             return "failed"
         if found.changed:
             return "changing"
-        if row and row.status == INDEXED and row.sha256 == found.sha and not row.stale:
+        if row and row.holds(found.sha):
             ix.state.update_stats(rel, st.st_size, st.st_mtime_ns)
             return "unchanged"
 

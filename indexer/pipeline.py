@@ -148,7 +148,7 @@ class Indexer:
             return Prepared(rel_path, early="outside")
         found = Prepared(rel_path, stat=st)
         row = self.state.get(rel_path)
-        if row and row.status != PENDING and row.same_stat(st.st_size, st.st_mtime_ns):
+        if row and row.settled_at(st.st_size, st.st_mtime_ns):
             return found  # unchanged: nothing to read
         try:
             found.sha = file_sha256(full)
@@ -156,7 +156,7 @@ class Indexer:
             found.read_error = exc
             return found
         found.changed = self.changed_since(full, st)
-        if found.changed or (row and row.status == INDEXED and row.sha256 == found.sha and not row.stale):
+        if found.changed or (row and row.holds(found.sha)):
             return found
         pid = point_id(found.sha)
         if self.store.get(pid) is None or not thumbnail_path(self.data_dir, pid).exists():

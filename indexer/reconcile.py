@@ -112,7 +112,8 @@ def reconcile(indexer: Indexer) -> Reconciled:
             else:
                 result.to_index.append(path)
         elif not row.same_stat(size, mtime_ns):
-            if row.status == INDEXED and not row.stale and _hash(indexer.root / path) == row.sha256:
+            # a touch: the hash is read only when the row could hold the content
+            if row.holds(row.sha256) and _hash(indexer.root / path) == row.sha256:
                 state.update_stats(path, size, mtime_ns)
                 result.touched += 1
             else:

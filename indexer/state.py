@@ -61,6 +61,16 @@ class FileRow:
     def same_stat(self, size: int, mtime_ns: int) -> bool:
         return self.size == size and self.mtime_ns == mtime_ns
 
+    def settled_at(self, size: int, mtime_ns: int) -> bool:
+        """Nothing to do without reading the file: indexed, or failed and not changed since
+        (a failed file is retried when it changes), at the size and mtime it had then."""
+        return self.status != PENDING and self.same_stat(size, mtime_ns)
+
+    def holds(self, sha256: str) -> bool:
+        """Indexed with this content and nothing in its point to bring up to date: a touch
+        or a copy back of the same bytes needs no describing."""
+        return self.status == INDEXED and self.sha256 == sha256 and not self.stale
+
 
 def _row(values: Any) -> FileRow:
     path, size, mtime_ns, sha, status, error, attempts, stale, updated = values

@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+import sysconfig
 import tomllib
 from functools import cache
 from importlib import metadata
@@ -108,7 +109,10 @@ def test_the_runtime_lock_has_no_torch_ray_or_test_tools() -> None:
 
 
 def test_this_environment_is_the_dev_lock() -> None:
-    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    # this environment's own site-packages: Ray puts its vendored copies (psutil,
+    # colorama) on sys.path once it is imported, and they are Ray's files, not installs
+    site = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions(path=site)}
     installed.pop("imgdesc")
     installed.pop("pip")  # the venv's own, from the Python that made it
     locked = pins("dev")
