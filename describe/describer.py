@@ -143,14 +143,18 @@ class Describer:
         with self._create_lock:
             if name not in self._analyzers:
                 kind = "captioner" if fact == "caption" else f"{fact} analyzer"
-                options: dict[str, Any] = {"threads": self.settings.threads}
-                if fact == "caption":
-                    options["download"] = self.settings.download_models
                 cls = self.registry.get(name, kind, fact)
+                offered: dict[str, Any] = {"threads": self.settings.threads}
+                if fact == "caption":
+                    offered["download"] = self.settings.download_models
                 if getattr(cls, "uses_captioners", False):
-                    options["captioners"] = self.resident_captioner  # the prompt check's grounding
+                    offered["captioners"] = self.resident_captioner  # the prompt check's grounding
                 if getattr(cls, "trims_memory", False):  # it hands freed heap back mid-analysis
-                    options["trim_memory"] = self.settings.trim_memory
+                    offered["trim_memory"] = self.settings.trim_memory
+                # what the describer offers goes only where the analyzer's options struct has
+                # room for it; the user's [analyzers.NAME] options are checked strictly
+                takes = getattr(getattr(cls, "Options", None), "__struct_fields__", None)
+                options = {k: v for k, v in offered.items() if takes is None or k in takes}
                 options.update(self.settings.analyzers.get(name, {}))
                 self._analyzers[name] = self.registry.create(name, kind, fact, **options)
             return self._analyzers[name]

@@ -21,7 +21,7 @@ from PIL import Image
 
 from catalog.store.base import DENSE, FOCUS, LABELS, SPARSE, ImagePoint, SparseVector, StoredImage
 from describe import registry
-from describe.analyzers.base import BaseAnalyzer
+from describe.analyzers.base import AnalyzerOptions, BaseAnalyzer
 from describe.config import DescribeSettings
 from describe.describer import Describer
 from describe.facts import (
@@ -43,12 +43,17 @@ from describe.intake import PreparedImage
 CALLS: Counter[str] = Counter()
 
 
+class _FakeOptions(AnalyzerOptions):
+    delay: float = 0.0  # seconds each image takes
+
+
 class _Fake(BaseAnalyzer):
     needs_model = False
+    Options = _FakeOptions
 
-    def analyze(self, image: PreparedImage, facts: Facts) -> Any:
+    def analyze(self, image: PreparedImage, facts: Facts | None = None) -> Any:
         CALLS[self.name] += 1
-        delay = float(self.options.get("delay", 0.0))
+        delay = self.opts.delay
         if delay:
             time.sleep(delay)  # stands in for model time in the crash and partial-write tests
         return super().analyze(image, facts)

@@ -14,7 +14,7 @@ from describe import registry
 from describe.analyzers.base import BaseAnalyzer
 from describe.config import DescribeSettings
 from describe.describer import Describer
-from describe.errors import NotAnImageError, UnknownNameError
+from describe.errors import ConfigError, NotAnImageError, UnknownNameError
 from describe.facts import Caption, Facts
 from describe.intake import PreparedImage
 from tests.conftest import encode
@@ -152,3 +152,20 @@ def test_the_shared_thread_pool_is_sized_once_from_the_settings() -> None:
         assert cv2.getNumThreads() == 1
     finally:
         cv2.setNumThreads(before)
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        ({"objects": {"min_scor": 0.4}}, "unknown field `min_scor`"),
+        ({"labels": {"top_k": "ten"}}, "Expected `int`, got `str` - at `$.top_k`"),
+    ],
+)
+def test_a_typo_in_an_analyzers_options_is_an_error_naming_the_key(options: dict, says: str) -> None:  # type: ignore[type-arg]
+    describer = Describer(DescribeSettings(captioner="classic", analyzers=options))
+    name = next(iter(options))
+    with pytest.raises(ConfigError) as caught:
+        describer.analyzer(name, name)
+    message = caught.value.message
+    assert message.startswith(f"options of the {name} analyzer: ") and says in message
+    assert "(valid: " in message and "threads)" in message and "\n" not in message

@@ -236,9 +236,9 @@ def test_blank_image_skips_recognition(reader: TextReader, monkeypatch: pytest.M
 @pytest.mark.slow
 def test_min_score_option(reader: TextReader, monkeypatch: pytest.MonkeyPatch) -> None:
     banner = render(["SUMMER SALE 50% OFF"])
-    monkeypatch.setitem(reader.options, "min_score", 1.01)  # options are read per call
+    monkeypatch.setattr(reader.opts, "min_score", 1.01)  # options are read per call
     assert read(reader, banner) == TextFacts()
-    monkeypatch.setitem(reader.options, "min_score", 0.5)
+    monkeypatch.setattr(reader.opts, "min_score", 0.5)
     assert read(reader, banner).text == "SUMMER SALE 50% OFF"
 
 

@@ -13,7 +13,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from describe.errors import ModelError
+import msgspec
+
+from describe.errors import ConfigError, ModelError
 from describe.facts import Facts
 from describe.intake import PreparedImage
 
@@ -43,6 +45,27 @@ class ProfileCaptioner(Protocol):
     ) -> list[Any]: ...
 
 
+class AnalyzerOptions(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """What every analyzer takes (`[analyzers.NAME]` in imgdesc.toml, and what the
+    Describer passes). An analyzer with options of its own subclasses this as its
+    `Options`: an unknown key or a wrong type is then a ConfigError naming it, where a
+    typo used to be ignored without a word."""
+
+    threads: int = 2
+
+
+class CaptionerOptions(AnalyzerOptions):
+    download: bool = False  # the Describer passes its download_models to every captioner
+
+
+def parse_options(options_type: type[AnalyzerOptions], options: dict[str, Any], name: str) -> Any:
+    try:
+        return msgspec.convert(options, options_type, strict=False)
+    except msgspec.ValidationError as exc:
+        valid = ", ".join(options_type.__struct_fields__)
+        raise ConfigError(f"options of the {name} analyzer: {exc} (valid: {valid})") from None
+
+
 class BaseAnalyzer(ABC):
     """Idempotent, thread-safe load(); subclasses write only _load and _analyze."""
 
@@ -58,8 +81,12 @@ class BaseAnalyzer(ABC):
     #: the describer's `trim_memory` setting is passed in (it hands freed heap back mid-analysis)
     trims_memory: ClassVar[bool] = False
 
+    #: the options struct; `self.opts` holds the parsed options, `self.options` the raw dict
+    Options: ClassVar[type[AnalyzerOptions]] = AnalyzerOptions
+
     def __init__(self, **options: Any) -> None:
         self.options = options
+        self.opts: Any = parse_options(self.Options, options, self.name)
         self._loaded = not self.needs_model
         self._lock = threading.Lock()
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from describe.analyzers.base import BaseAnalyzer
+from describe.analyzers.base import AnalyzerOptions, BaseAnalyzer
 from describe.errors import ConfigError
 from describe.facts import Caption, Facts, ObjectCount, ObjectFacts
 from describe.intake import PreparedImage
@@ -25,17 +25,24 @@ from describe.render.phrases import CaptionParts, caption_parts, render_caption
 DEFAULT_MIN_LABEL_SCORE = 0.3
 
 
+class ClassicOptions(AnalyzerOptions):
+    min_label_score: float = DEFAULT_MIN_LABEL_SCORE
+    template: str | None = None  # a Jinja sentence template in place of describe/data/caption.toml's
+
+
 @register("classic", "offline")
 class ClassicCaptioner(BaseAnalyzer):
     name = "classic"
+    Options = ClassicOptions
+    opts: ClassicOptions
     produces = "caption"
     requires = ("objects", "labels", "text", "colours", "composition")
     needs_model = False
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.min_label_score = float(options.get("min_label_score", DEFAULT_MIN_LABEL_SCORE))
-        self.template: str | None = options.get("template")
+        self.min_label_score = float(self.opts.min_label_score)
+        self.template: str | None = self.opts.template
         if self.template is not None:
             _check(self.template)
 

@@ -17,7 +17,7 @@ import cv2
 import msgspec
 import numpy as np
 
-from describe.analyzers.base import BaseAnalyzer
+from describe.analyzers.base import AnalyzerOptions, BaseAnalyzer
 from describe.facts import Colour, ColourFacts, Facts, ObjectFacts
 from describe.intake import PreparedImage
 from describe.regions import region_shares
@@ -224,16 +224,22 @@ def bright_points(rgb: np.ndarray) -> bool:
     return bool(count - 1 >= MIN_POINTS and np.median(areas) <= MAX_POINT_AREA * gray.size)
 
 
+class ColourOptions(AnalyzerOptions):
+    max_colours: int = 5
+    min_coverage: float = 0.05
+
+
 @register("colours", "colors", "palette")
 class ColourAnalyzer(BaseAnalyzer):
     name = "colours"
+    Options = ColourOptions
+    opts: ColourOptions
     produces = "colours"
     requires = ("objects",)  # for each detection's colour; absent objects leave it empty
     needs_model = False
 
     def _analyze(self, image: PreparedImage, facts: Facts) -> ColourFacts:
-        max_colours = int(self.options.get("max_colours", 5))
-        min_coverage = float(self.options.get("min_coverage", 0.05))
+        max_colours, min_coverage = self.opts.max_colours, self.opts.min_coverage
         full = rgb = image.rgb
         scale = min(1.0, SIDE / max(rgb.shape[:2]))
         if scale < 1.0:  # area averaging also smooths sensor noise and JPEG speckle

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from describe.analyzers.base import BaseAnalyzer
+from describe.analyzers.base import AnalyzerOptions, BaseAnalyzer
 from describe.analyzers.colours import to_lab
 from describe.facts import CompositionFacts, DetectedObject, Facts, ObjectFacts, TextFacts
 from describe.intake import PreparedImage
@@ -127,9 +127,15 @@ def _area(box: tuple[float, float, float, float]) -> float:
     return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
+class CompositionOptions(AnalyzerOptions):
+    blur_threshold: float = BLUR_THRESHOLD
+
+
 @register("composition")
 class CompositionAnalyzer(BaseAnalyzer):
     name = "composition"
+    Options = CompositionOptions
+    opts: CompositionOptions
     produces = "composition"
     requires = ("objects", "text")
     needs_model = False
@@ -158,7 +164,7 @@ class CompositionAnalyzer(BaseAnalyzer):
             contrast=round(min(1.0, float(gray.std()) / 127.5), 4),
             saturation=round(saturation, 4),
             sharpness=round(sharp, 2),
-            blurry=sharp < float(self.options.get("blur_threshold", BLUR_THRESHOLD)),
+            blurry=sharp < self.opts.blur_threshold,
             lighting=lighting(brightness),
             subject_position=position(main.box) if main else None,
             shot=shot(objects, orient, plain, texty),

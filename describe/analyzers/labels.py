@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from describe.analyzers.base import BaseAnalyzer
+from describe.analyzers.base import AnalyzerOptions, BaseAnalyzer
 from describe.errors import ConfigError, ModelError
 from describe.facts import Facts, Label, LabelFacts
 from describe.intake import PreparedImage
@@ -60,18 +60,27 @@ DEFAULT_TOP_K = 10
 CROPS = ("halves", "quadrants", "none")
 
 
+class LabelOptions(AnalyzerOptions):
+    top_k: int = DEFAULT_TOP_K
+    min_score: float = DEFAULT_MIN_SCORE
+    centre_crop: bool = False
+    crops: str = "halves"
+
+
 @register("labels", "classifier")
 class ImageLabeler(BaseAnalyzer):
     name = "labels"
+    Options = LabelOptions
+    opts: LabelOptions
     produces = "labels"
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.top_k = int(options.get("top_k", DEFAULT_TOP_K))
-        self.min_score = float(options.get("min_score", DEFAULT_MIN_SCORE))
-        self.centre_crop = bool(options.get("centre_crop", False))
+        self.top_k = self.opts.top_k
+        self.min_score = self.opts.min_score
+        self.centre_crop = self.opts.centre_crop
         # classify crops too (see the module docstring)
-        self.crops = str(options.get("crops", "halves"))
+        self.crops = self.opts.crops
         if self.crops not in CROPS:
             raise ConfigError(f"labels: crops must be one of {', '.join(CROPS)}, not {self.crops!r}")
         self._interpreter: Any = None
@@ -91,7 +100,7 @@ class ImageLabeler(BaseAnalyzer):
             synonyms = [s.strip() for s in line.split(",") if s.strip()]
             name = tax.names.get(i, synonyms[0])
             self._classes.append((name, tuple(s for s in synonyms if s != name), category_of(i)))
-        threads = int(self.options.get("threads", 2))
+        threads = self.opts.threads
         with _native_stderr_silenced():  # LiteRT's C++ prints an INFO line on every load
             interpreter = Interpreter(
                 model_path=str(model_file("efficientnet_lite3.tflite")), num_threads=threads

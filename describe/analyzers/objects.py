@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from describe.analyzers.base import BaseAnalyzer
+from describe.analyzers.base import AnalyzerOptions, BaseAnalyzer
 from describe.facts import Box, DetectedObject, Facts, LabelFacts, ObjectCount, ObjectFacts
 from describe.intake import PreparedImage
 from describe.knowledge.crosscheck import doubted
@@ -46,20 +46,30 @@ Window = tuple[float, float, float, float]
 FULL: Window = (0.0, 0.0, 1.0, 1.0)
 
 
+class ObjectOptions(AnalyzerOptions):
+    min_score: float = DEFAULT_MIN_SCORE
+    common_min_score: float = DEFAULT_COMMON_MIN_SCORE
+    max_objects: int = 20
+    tiles: bool = False
+    crosscheck: bool = True
+
+
 @register("objects", "detector")
 class ObjectDetector(BaseAnalyzer):
     name = "objects"
+    Options = ObjectOptions
+    opts: ObjectOptions
     produces = "objects"
     # when the profile has labels, they run first: detections they contradict are doubted
     requires = ("labels",)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.min_score = float(options.get("min_score", DEFAULT_MIN_SCORE))
-        self.common_min_score = float(options.get("common_min_score", DEFAULT_COMMON_MIN_SCORE))
-        self.max_objects = int(options.get("max_objects", 20))
-        self.tiles = bool(options.get("tiles", False))
-        self.crosscheck = bool(options.get("crosscheck", True))
+        self.min_score = self.opts.min_score
+        self.common_min_score = self.opts.common_min_score
+        self.max_objects = self.opts.max_objects
+        self.tiles = self.opts.tiles
+        self.crosscheck = self.opts.crosscheck
         self.labels = coco_labels()
         self._net: Any = None
         # cv2.dnn.Net keeps per-call state: one forward at a time.

@@ -12,18 +12,25 @@ declares `uses_captioners`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from describe.analyzers.base import BaseAnalyzer
+from describe.analyzers.base import AnalyzerOptions, BaseAnalyzer
 from describe.facts import Box, Caption, Facts, PromptCheck
 from describe.intake import PreparedImage
 from describe.provenance.prompt_check import Grounder, PhraseGrounder, check_prompt
 from describe.registry import register
 
 
+class PromptCheckOptions(AnalyzerOptions):
+    ground: bool = True  # ground the prompt's phrases with the captioner, when it can
+    captioners: Any = None  # the Describer's lookup of resident captioners (uses_captioners)
+
+
 @register("prompt_check", "prompt-check")
 class PromptCheckAnalyzer(BaseAnalyzer):
     name = "prompt_check"
+    Options = PromptCheckOptions
+    opts: PromptCheckOptions
     produces = "prompt_check"
     requires = ("provenance", "objects", "labels", "text", "colours", "caption")
     needs_model = False
@@ -35,8 +42,8 @@ class PromptCheckAnalyzer(BaseAnalyzer):
     def _grounder(self, image: PreparedImage, caption: Caption | None) -> Grounder | None:
         """The grounding of the captioner that wrote this caption, if it grounds (a caption
         that fell back to the classic sentence names classic, which does not)."""
-        lookup: Callable[[str], object] | None = self.options.get("captioners")
-        if caption is None or lookup is None or not self.options.get("ground", True):
+        lookup: Callable[[str], object] | None = self.opts.captioners
+        if caption is None or lookup is None or not self.opts.ground:
             return None
         captioner = lookup(caption.source)
         if not isinstance(captioner, PhraseGrounder):

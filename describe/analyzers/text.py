@@ -39,7 +39,7 @@ import numpy as np
 from rapidocr.utils.process_img import apply_vertical_padding, get_rotate_crop_image
 
 from describe import model_wheels
-from describe.analyzers.base import BaseAnalyzer
+from describe.analyzers.base import AnalyzerOptions, BaseAnalyzer
 from describe.errors import ModelError
 from describe.facts import Facts, TextFacts, TextLine
 from describe.intake import PreparedImage
@@ -179,10 +179,21 @@ def _section(section: Any, **values: Any) -> Any:
     return config
 
 
+class TextOptions(AnalyzerOptions):
+    trim_memory: bool = True  # the describer's setting (passed because of `trims_memory`)
+    detector: str = DEFAULT_DETECTOR
+    recogniser: str = DEFAULT_RECOGNISER
+    min_score: float | None = None  # None: the recogniser's own (THRESHOLDS)
+    det_side: int = DEFAULT_DET_SIDE
+    use_cls: bool = False  # 180°-rotated text is rare; the classifier costs a pass
+
+
 @register("text", "ocr")
 class TextReader(BaseAnalyzer):
     name = "text"
     produces = "text"
+    Options = TextOptions
+    opts: TextOptions
     trims_memory = True  # before the detector: the describer passes its `trim_memory`
 
     def _load(self) -> None:
@@ -194,11 +205,10 @@ class TextReader(BaseAnalyzer):
         from rapidocr.utils.parse_parameters import ParseParams
 
         logger.setLevel(logging.WARNING)  # it logs every engine it builds at INFO
-        threads = int(self.options.get("threads", 2))
-        # the describer's `trim_memory` setting (passed because of `trims_memory` above)
-        self.trim_memory = bool(self.options.get("trim_memory", True))
-        detector = _choose("detector", DETECTORS, str(self.options.get("detector", DEFAULT_DETECTOR)))
-        recogniser = str(self.options.get("recogniser", DEFAULT_RECOGNISER))
+        threads = self.opts.threads
+        self.trim_memory = self.opts.trim_memory
+        detector = _choose("detector", DETECTORS, self.opts.detector)
+        recogniser = self.opts.recogniser
         rec_model = _choose("recogniser", RECOGNISERS, recogniser)
         self._min_score, self._sure_score = THRESHOLDS[recogniser]
         config = ParseParams.load(DEFAULT_CFG_PATH)
@@ -231,9 +241,9 @@ class TextReader(BaseAnalyzer):
         if not quads:
             return TextFacts()
         crops = [get_rotate_crop_image(bgr, quad) for quad in quads]
-        if self.options.get("use_cls", False):  # 180°-rotated text is rare; the classifier costs a pass
+        if self.opts.use_cls:  # 180°-rotated text is rare; the classifier costs a pass
             crops = self._cls(crops).img_list or crops
-        min_score = float(self.options.get("min_score", self._min_score))
+        min_score = self._min_score if self.opts.min_score is None else self.opts.min_score
         words: list[Word] = []
         for quad, (text, score) in zip(quads, self._recognise(crops), strict=True):
             if score >= min_score and _plausible(text, score, self._sure_score):
@@ -253,7 +263,7 @@ class TextReader(BaseAnalyzer):
 
     def _detect(self, bgr: np.ndarray) -> list[np.ndarray]:
         """Text quads (4×2 float32, clockwise from top-left) in full-image pixels."""
-        side = int(self.options.get("det_side", DEFAULT_DET_SIDE))
+        side = self.opts.det_side
         h, w = bgr.shape[:2]
         scale = min(1.0, side / max(h, w))
         small = (

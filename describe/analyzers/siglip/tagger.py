@@ -27,7 +27,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from describe.analyzers.base import BaseAnalyzer
+from describe.analyzers.base import AnalyzerOptions, BaseAnalyzer
 from describe.analyzers.siglip.catalog import DEFAULT_TAGGER, TAGGERS
 from describe.analyzers.siglip.scores import match_probability
 from describe.analyzers.siglip.vocabulary import Vocabulary, load_vocabulary
@@ -60,9 +60,19 @@ def _pooled(output: Any) -> Any:
     return getattr(output, "pooler_output", output)
 
 
+class SiglipOptions(AnalyzerOptions):
+    model: str | None = None  # a tagger from the catalog, a folder or a Hub repo id
+    download: bool = False
+    device: str = "auto"
+    vocabulary_file: str | None = None  # your own tags, added to the built-in vocabulary
+    cache_dir: str | None = None  # where the tags' text vectors are kept
+
+
 @register("siglip2", "siglip")
 class SiglipTagger(BaseAnalyzer):
     name = "siglip2"
+    Options = SiglipOptions
+    opts: SiglipOptions
     produces = "zero_shot"
 
     def __init__(self, **options: Any) -> None:

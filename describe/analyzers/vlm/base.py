@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from describe.analyzers.base import BaseAnalyzer
+from describe.analyzers.base import AnalyzerOptions, BaseAnalyzer, CaptionerOptions
 from describe.analyzers.caption import DEFAULT_MIN_LABEL_SCORE, ClassicCaptioner
 from describe.analyzers.vlm.catalog import ModelSpec
 from describe.analyzers.vlm.hub import torch_missing, weights_path
@@ -82,9 +82,23 @@ def clean(text: str) -> str:
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
+class VLMOptions(CaptionerOptions):
+    """A VLM's options; None means the model's or the device's own default (see the
+    properties below: a GPU decodes with beams and bigger batches)."""
+
+    model: str | None = None  # a folder or a Hub repo id in place of the catalog's
+    device: str = "auto"
+    max_new_tokens: int | None = None
+    num_beams: int | None = None
+    batch_size: int | None = None
+    quantize: str | None = None  # "int8" or "none"
+    prompt: str | None = None  # in place of the profile's
+
+
 class VisionLanguageCaptioner(BaseAnalyzer):
     produces = "caption"
     requires = ()
+    Options: ClassVar[type[AnalyzerOptions]] = VLMOptions
     spec: ClassVar[ModelSpec]
     #: generation length when the options don't say
     default_max_new_tokens: ClassVar[int] = 96

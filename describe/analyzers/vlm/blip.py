@@ -5,9 +5,10 @@ baseline. BLIP takes no instructions, so the profile's prompt is not used; a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from describe.analyzers.vlm.base import VisionLanguageCaptioner, clean
+from describe.analyzers.base import AnalyzerOptions
+from describe.analyzers.vlm.base import VisionLanguageCaptioner, VLMOptions, clean
 from describe.analyzers.vlm.catalog import CATALOG
 from describe.facts import Caption
 from describe.intake import PreparedImage
@@ -17,7 +18,12 @@ if TYPE_CHECKING:
     from describe.render.profiles import Profile
 
 
+class BlipOptions(VLMOptions):
+    prefix: str = ""  # text the caption starts from (conditional captioning)
+
+
 class BlipCaptioner(VisionLanguageCaptioner):
+    Options: ClassVar[type[AnalyzerOptions]] = BlipOptions
     default_max_new_tokens = 30
     attn_implementation = None  # BLIP's attention has no SDPA path in transformers 5
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from describe.analyzers.base import AnalyzerOptions
+from describe.analyzers.vlm.base import VLMOptions
 from describe.analyzers.vlm.catalog import CATALOG
 from describe.analyzers.vlm.chat import ChatCaptioner
 from describe.intake import PreparedImage
@@ -43,7 +45,12 @@ CPU_MAX_PIXELS = 336 * 336
 MIN_PIXELS = 56 * 56
 
 
+class QwenOptions(VLMOptions):
+    max_pixels: int | None = None  # the image budget in pixels; None: the device's default
+
+
 class QwenVLCaptioner(ChatCaptioner):
+    Options: ClassVar[type[AnalyzerOptions]] = QwenOptions
     image_placeholder = "<|image_pad|>"
     #: transformers' class for the checkpoint's architecture (named, so the import stays lazy)
     model_class: ClassVar[str]

@@ -13,8 +13,10 @@ turns tiling on, and it is on by default on a GPU.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from describe.analyzers.base import AnalyzerOptions
+from describe.analyzers.vlm.base import VLMOptions
 from describe.analyzers.vlm.catalog import CATALOG
 from describe.analyzers.vlm.chat import ChatCaptioner
 from describe.intake import PreparedImage
@@ -24,7 +26,13 @@ if TYPE_CHECKING:
     from describe.render.profiles import Profile
 
 
+class SmolVLMOptions(VLMOptions):
+    split_image: bool | None = None  # tile the image at 512 px; None: on a GPU only
+
+
 class SmolVLMCaptioner(ChatCaptioner):
+    Options: ClassVar[type[AnalyzerOptions]] = SmolVLMOptions
+
     def fallback_template(self) -> str:
         from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE
 
