@@ -36,7 +36,17 @@ from catalog.store.base import StoredImage, point_id
 from catalog.thumbs import thumbnail_path, write_thumbnail
 from describe.errors import ImageError
 from describe.memory import release_freed_memory
-from indexer.pipeline import PARTIAL_FILE_ERRORS, Indexer, Outcome, Prepared, failure_reason
+from indexer.pipeline import (
+    PARTIAL_FILE_ERRORS,
+    Indexer,
+    Outcome,
+    Prepared,
+    Read,
+    Skipped,
+    Unchanged,
+    Unreadable,
+    failure_reason,
+)
 from indexer.records import analyze_each, describe_batch_size, image_record
 from indexer.state import FAILED, INDEXED, utc_now
 
@@ -84,7 +94,7 @@ class Batch:
         # files prepared ahead: the captioner's next batch and one more, so decoding
         # never waits for inference and at most this many decoded images wait in memory
         self.read_ahead = self.describe_size + 1
-        self._images: list[Prepared] = []  # decoded, waiting for the captioner's batch
+        self._images: list[Read] = []  # decoded, waiting for the captioner's batch
         self._points: list[_Described] = []  # described, waiting for the store
         self._opened: float | None = None  # when the first file of the open batch came
         self._finished: Finished = []
@@ -119,31 +129,33 @@ class Batch:
     def _touches(self, found: Prepared) -> bool:
         if not len(self):
             return False
-        if found.early in ("missing", "outside"):
+        if isinstance(found, Skipped) and found.why in ("missing", "outside"):
             return True  # a removal: it may change the paths of a point in the batch
+        sha = found.sha if isinstance(found, Read) else None
         held = [(f.rel, f.sha) for f in self._images] + [(d.rel, d.payload.sha256) for d in self._points]
-        return any(found.rel == rel or found.sha == sha for rel, sha in held)
+        return any(found.rel == rel or sha == held_sha for rel, held_sha in held)
 
     # --- one file -----------------------------------------------------------------------
 
     def _start(self, found: Prepared) -> Outcome | None:
         """The file's decisions and first writes; None when it waits in the batch."""
         ix, rel = self.indexer, found.rel
-        if found.early is not None:
-            if found.early != "skipped":  # vanished, or a link that now leads out: forget it
+        if isinstance(found, Skipped):
+            if found.why != "skipped":  # vanished, or a link that now leads out: forget it
                 ix.remove_path(rel)
-            return "missing" if found.early == "missing" else "skipped"
+            return "missing" if found.why == "missing" else "skipped"
         st = found.stat
-        assert st is not None
-        row = ix.state.get(rel)
+        row = ix.state.get(rel)  # again: an earlier file of this batch may have settled it
         if row and row.settled_at(st.st_size, st.st_mtime_ns):
             return "unchanged"
-        if isinstance(found.read_error, FileNotFoundError):
-            return "changing"  # deleted while we read it; its deletion event follows
-        if found.read_error is not None:  # unreadable (permissions, I/O): record it, carry on
-            reason = failure_reason(found.read_error, str(ix.root / rel), rel)
+        if isinstance(found, Unchanged):
+            return "changing"  # its row moved since the read side looked: look again
+        if isinstance(found, Unreadable):
+            if isinstance(found.error, FileNotFoundError):
+                return "changing"  # deleted while we read it; its deletion event follows
+            reason = failure_reason(found.error, str(ix.root / rel), rel)  # permissions, I/O
             ix.state.fail_new(rel, st.st_size, st.st_mtime_ns, "", reason)
-            logger.warning("cannot read %s: %s", rel, found.read_error)
+            logger.warning("cannot read %s: %s", rel, found.error)
             return "failed"
         if found.changed:
             return "changing"
@@ -158,10 +170,9 @@ class Batch:
             return self._fail(found, exc)
         return None if outcome is None else self._end(rel, outcome)
 
-    def _link_or_hold(self, found: Prepared) -> Outcome | None:
+    def _link_or_hold(self, found: Read) -> Outcome | None:
         ix = self.indexer
         pid = point_id(found.sha)
-        assert found.stat is not None
         if ix.store.get(pid) is not None:
             ix.sync_point(found.sha)  # a move or a duplicate: same bytes, no new description
             if not thumbnail_path(ix.data_dir, pid).exists():  # thumbs/ was cleared
@@ -191,7 +202,6 @@ class Batch:
             if isinstance(analysis, Exception):
                 self._finished.append((found.rel, self._fail(found, analysis)))
                 continue
-            assert found.stat is not None
             pid = point_id(found.sha)
             try:
                 payload = image_record(
@@ -248,9 +258,8 @@ class Batch:
                 errors[item.rel] = failure_reason(exc)
         return errors
 
-    def _fail(self, found: Prepared, exc: Exception) -> Outcome:
+    def _fail(self, found: Read, exc: Exception) -> Outcome:
         full = self.indexer.root / found.rel
-        assert found.stat is not None
         if isinstance(exc, PARTIAL_FILE_ERRORS) and self.indexer.still_written(
             full, found.stat, self.settle_seconds
         ):

@@ -79,22 +79,48 @@ def without_path(reason: str, path: str) -> str:
     return reason[len(prefix) :] if reason.startswith(prefix) else reason
 
 
-@dataclass
-class Prepared:
-    """What the read side found for one path; the writing side decides from it."""
+@dataclass(frozen=True)
+class Skipped:
+    """Settled without a look at the file: an ignored or non-regular file ("skipped"), a
+    vanished one ("missing"), or a link that now leads out of the folder ("outside")."""
 
     rel: str
-    # settled without a look at the content: an ignored or non-regular file ("skipped"),
-    # a vanished one ("missing"), or a link that now leads out of the folder ("outside")
-    early: Literal["skipped", "missing", "outside"] | None = None
-    stat: os.stat_result | None = None
-    sha: str = ""
-    read_error: OSError | None = None
+    why: Literal["skipped", "missing", "outside"]
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """Its row says indexed (or failed) at this size and mtime: nothing was read."""
+
+    rel: str
+    stat: os.stat_result
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """Stat worked, reading the bytes did not (permissions, I/O, deleted meanwhile)."""
+
+    rel: str
+    stat: os.stat_result
+    error: OSError
+
+
+@dataclass
+class Read:
+    """Hashed; decoded ahead when a description or a thumbnail will need it."""
+
+    rel: str
+    stat: os.stat_result
+    sha: str
     changed: bool = False  # size or mtime moved while it was hashed: still being written
-    image: PreparedImage | None = None  # decoded only when a description or thumbnail needs it
+    image: PreparedImage | None = None
     thumbnail: bytes = b""  # encoded from `image` ahead, with it
     decode_error: Exception | None = None
     decode_ms: float = 0.0
+
+
+# What the read side found for one path; the writing side decides from it (batch.py).
+Prepared = Skipped | Unchanged | Unreadable | Read
 
 
 class Indexer:
@@ -136,25 +162,23 @@ class Indexer:
         """The read side of one path: stat, hash, and decode when the content will need
         describing or a thumbnail. Writes nothing, so it can run in another thread."""
         if is_ignored(rel_path):
-            return Prepared(rel_path, early="skipped")
+            return Skipped(rel_path, "skipped")
         full = self.root / rel_path
         try:
             st = full.stat()
         except FileNotFoundError:
-            return Prepared(rel_path, early="missing")
+            return Skipped(rel_path, "missing")
         if not full.is_file():
-            return Prepared(rel_path, early="skipped")
+            return Skipped(rel_path, "skipped")
         if not self.inside_root(full):
-            return Prepared(rel_path, early="outside")
-        found = Prepared(rel_path, stat=st)
+            return Skipped(rel_path, "outside")
         row = self.state.get(rel_path)
         if row and row.settled_at(st.st_size, st.st_mtime_ns):
-            return found  # unchanged: nothing to read
+            return Unchanged(rel_path, st)
         try:
-            found.sha = file_sha256(full)
+            found = Read(rel_path, st, file_sha256(full))
         except OSError as exc:
-            found.read_error = exc
-            return found
+            return Unreadable(rel_path, st, exc)
         found.changed = self.changed_since(full, st)
         if found.changed or (row and row.holds(found.sha)):
             return found
@@ -163,7 +187,7 @@ class Indexer:
             self._decode(found)
         return found
 
-    def decode(self, found: Prepared) -> PreparedImage:
+    def decode(self, found: Read) -> PreparedImage:
         """The working copy of the file, decoded once (here, unless prepare did)."""
         self._decode(found)
         if found.decode_error is not None:
@@ -171,7 +195,7 @@ class Indexer:
         assert found.image is not None
         return found.image
 
-    def _decode(self, found: Prepared) -> None:
+    def _decode(self, found: Read) -> None:
         """Decode into `found`, keeping an error for the writing side to record."""
         if found.image is not None or found.decode_error is not None:
             return
