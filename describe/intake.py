@@ -7,6 +7,7 @@ an upright RGB image whose longest side is at most ``max_side`` pixels.
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -147,6 +148,17 @@ def _check_size(label: str, size: int, limits: IntakeLimits) -> None:
         )
 
 
+def _bomb(label: str, exc: Image.DecompressionBombError, limits: IntakeLimits) -> TooManyPixelsError:
+    """Pillow refuses a frame over twice its own limit before it tells us the size; its
+    message carries the pixel count, which the answer states beside our limit."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    size = f"{int(found[1]) / 1e6:.1f} MP" if found else "too many pixels"
+    return TooManyPixelsError(
+        f"{label}: {size}, over the {limits.max_pixels / 1e6:.0f} MP limit (decompression bomb guard)",
+        {"pixels": int(found[1]) if found else None, "limit": limits.max_pixels},
+    )
+
+
 def _decode(fh: BinaryIO, label: str, limits: IntakeLimits) -> PreparedImage:
     try:
         with warnings.catch_warnings():
@@ -155,8 +167,8 @@ def _decode(fh: BinaryIO, label: str, limits: IntakeLimits) -> PreparedImage:
             img = Image.open(fh, formats=_available_formats())
     except UnidentifiedImageError:
         raise NotAnImageError(f"{label}: not an image (or an unsupported format)") from None
-    except Image.DecompressionBombError:
-        raise TooManyPixelsError(f"{label}: too many pixels (decompression bomb guard)") from None
+    except Image.DecompressionBombError as exc:
+        raise _bomb(label, exc, limits) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise CorruptImageError(f"{label}: cannot read image: {exc}") from None
 
@@ -177,8 +189,8 @@ def _decode(fh: BinaryIO, label: str, limits: IntakeLimits) -> PreparedImage:
         orientation = _ORIENTATION.get(img.getexif().get(ExifTags.Base.Orientation, 1))
         metadata = read_metadata(img)  # before the raster is converted and the file closed
         rgb = _shrink_to_rgb(img, limits.max_side)
-    except Image.DecompressionBombError:
-        raise TooManyPixelsError(f"{label}: too many pixels (decompression bomb guard)") from None
+    except Image.DecompressionBombError as exc:
+        raise _bomb(label, exc, limits) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise CorruptImageError(f"{label}: truncated or corrupt image: {exc}") from None
     finally:

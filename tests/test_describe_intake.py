@@ -129,6 +129,17 @@ def test_decompression_bomb_is_refused_before_decoding() -> None:
         load_image(encode(gradient(400, 400), "PNG"), IntakeLimits(max_pixels=1000))
 
 
+def test_a_frame_pillow_refuses_itself_still_names_its_size_and_the_limit() -> None:
+    """Over twice Pillow's own limit, Image.open refuses before the size is known to us:
+    the answer still states the megapixels and our limit, as the README promises."""
+    bomb = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(bomb, "PNG")  # 400 MP of one bit: a small file
+    with pytest.raises(TooManyPixelsError) as caught:
+        load_image(bomb.getvalue(), name="bomb.png")
+    assert caught.value.message == "bomb.png: 400.0 MP, over the 100 MP limit (decompression bomb guard)"
+    assert caught.value.detail == {"pixels": 400_000_000, "limit": 100_000_000}
+
+
 def test_byte_limit() -> None:
     data = encode(gradient(100, 100), "PNG")
     with pytest.raises(FileTooLargeError, match="over the"):
