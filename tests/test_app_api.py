@@ -104,6 +104,13 @@ def test_image_record_thumbnail_and_file_by_id(catalog: TestClient) -> None:
     assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/webp"
     original = catalog.get(f"/api/images/{hit['id']}/file")
     assert original.status_code == 200 and original.content[:2] == b"\xff\xd8"
+    for response in (thumb, original, catalog.get("/static/style.css")):  # files are what we say they are
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path", ["/static/style.css%00.png", "/static/x%00.png", "/static/%00"])
+def test_a_nul_in_a_static_path_is_404_not_500(catalog: TestClient, path: str) -> None:
+    assert catalog.get(path).status_code == 404
 
 
 @pytest.mark.parametrize("bad_id", ["../../etc/passwd", "not-a-uuid", "00000000-0000-0000-0000-000000000000"])

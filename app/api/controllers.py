@@ -51,6 +51,10 @@ def original_path(root: Path, record: StoredImage) -> Path | None:
     return None
 
 
+# a file is shown as the type we name (from its extension), never as what a browser sniffs
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
+
+
 class ApiController(Controller):
     path = "/api"
     tags = ["api"]  # noqa: RUF012 - Litestar's own attribute type
@@ -117,7 +121,7 @@ class ApiController(Controller):
         path = thumbnail_path(services.settings.data_dir, check_id(id))
         if not await services.reads.run(path.is_file):
             raise NotFoundError(f"no thumbnail for image {id!r}")
-        return File(path, content_disposition_type="inline", media_type="image/webp")
+        return File(path, content_disposition_type="inline", media_type="image/webp", headers=NOSNIFF)
 
     @get(
         "/images/{id:str}/file",
@@ -141,7 +145,13 @@ class ApiController(Controller):
         if path is None:
             raise NotFoundError(f"the file for image {id!r} is no longer in the watched folder")
         media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return File(path, content_disposition_type="inline", filename=path.name, media_type=media_type)
+        return File(
+            path,
+            content_disposition_type="inline",
+            filename=path.name,
+            media_type=media_type,
+            headers=NOSNIFF,
+        )
 
     @get("/tags", responses=errors(400, 503))
     async def tag_counts(

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from litestar import Router
+from litestar import Request, Response, Router
 from litestar.di import Provide
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -47,6 +47,18 @@ def template_engine() -> JinjaTemplateEngine:
     return JinjaTemplateEngine.from_environment(env)
 
 
+def _no_nul(request: Request[Any, Any, Any]) -> None:
+    """A NUL can name no file; the file system would refuse it with a ValueError (a 500)."""
+    if "\x00" in request.url.path:
+        raise NotFoundException("no such file")
+
+
+def _nosniff(response: Response[Any]) -> Response[Any]:
+    """Static files are served as the type their name says, never as what a browser guesses."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 def web_config(settings: Settings) -> dict[str, Any]:
     """Litestar arguments for the pages; server.create_app merges them in."""
     uploads = UploadArea(Path(settings.data_dir) / "uploads")
@@ -58,7 +70,10 @@ def web_config(settings: Settings) -> dict[str, Any]:
         exception_handlers={ImgdescError: page_error, HTTPException: page_error, Exception: page_error},
         include_in_schema=False,
     )
-    static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)
+    static = create_static_files_router(
+        path="/static", directories=[STATIC], include_in_schema=False,
+        before_request=_no_nul, after_request=_nosniff,
+    )  # fmt: skip
     return {
         "route_handlers": [pages, static],
         "plugins": [HTMXPlugin()],
