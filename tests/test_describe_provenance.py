@@ -140,6 +140,21 @@ def test_exif_image_description_is_a_prompt_of_last_resort(photos: dict[str, np.
     assert (p.prompt, p.source, p.ai_generated) == ("Two cups of espresso on a table", "file:exif", False)
 
 
+@pytest.mark.parametrize(
+    "comment",
+    ["File written by Adobe Photoshop\u00a8 5.0", "Created with GIMP", "Optimized by JPEGmini 3.14"],
+)
+def test_a_software_signature_is_not_a_prompt(photos: dict[str, np.ndarray], comment: str) -> None:
+    """A plain photo an editor signed has no prompt, so nothing is checked against it."""
+    p = provenance(png(photos["coffee"][:64, :64], Comment=comment))
+    assert (p.prompt, p.source) == ("", "")
+
+
+def test_a_comment_that_describes_the_picture_is_still_a_prompt(photos: dict[str, np.ndarray]) -> None:
+    p = provenance(png(photos["coffee"][:64, :64], Comment="Made with love: two cups of espresso on a table"))
+    assert (p.prompt, p.source) == ("Made with love: two cups of espresso on a table", "file:text")
+
+
 def test_a_huge_chunk_is_dropped_with_a_note(photos: dict[str, np.ndarray]) -> None:
     data = png(photos["chelsea"][:64, :64], parameters="x" * 10_000_000, Title="kept")
     image = load_image(data)

@@ -10,6 +10,10 @@ skipped with a note in ``Provenance.notes``; it never fails the image.
 from __future__ import annotations
 
 import contextlib
+import re
+import tomllib
+from functools import cache
+from importlib.resources import files
 
 from describe.analyzers.base import BaseAnalyzer
 from describe.facts import Facts, Provenance
@@ -93,8 +97,16 @@ def read_xmp(raw: bytes, notes: list[str]) -> _Xmp:
 
 
 def _is_placeholder(text: str) -> bool:
-    """Camera firmware fills ImageDescription with its name ("OLYMPUS DIGITAL CAMERA", "SONY DSC")."""
-    return text.isupper() and len(text.split()) <= 3
+    """Camera firmware fills ImageDescription with its name ("OLYMPUS DIGITAL CAMERA",
+    "SONY DSC"); editors and converters sign comments ("File written by Adobe Photoshop?
+    5.0"): neither says what the picture shows (describe/data/software_notes.toml)."""
+    return (text.isupper() and len(text.split()) <= 3) or _software_note().match(text.strip()) is not None
+
+
+@cache
+def _software_note() -> re.Pattern[str]:
+    data = tomllib.loads(files("describe").joinpath("data/software_notes.toml").read_text("utf-8"))
+    return re.compile("|".join(f"(?:{p})" for p in data["patterns"]), re.IGNORECASE)
 
 
 def read_provenance(meta: FileMetadata, caller_prompt: str | None = None) -> Provenance:
