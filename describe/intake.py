@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
@@ -25,6 +25,7 @@ from describe.errors import (
     TooManyPixelsError,
 )
 from describe.provenance.metadata import FileMetadata, read_metadata
+from describe.provenance.png_text import drop_oversized_text
 
 # Formats we accept. Pillow can open more (EPS, PSD, …) but those pull in
 # external tools or are rarely what a user meant to upload.
@@ -159,7 +160,26 @@ def _bomb(label: str, exc: Image.DecompressionBombError, limits: IntakeLimits) -
     )
 
 
+class _TextTooLarge(Exception):
+    """A compressed text chunk inflates past Pillow's limit (see _decode)."""
+
+
 def _decode(fh: BinaryIO, label: str, limits: IntakeLimits) -> PreparedImage:
+    """Decode, and when a compressed PNG text chunk is a zip bomb, decode again without it:
+    the picture is described, the metadata keeps a note of what was left out."""
+    try:
+        return _decode_once(fh, label, limits)
+    except _TextTooLarge:
+        fh.seek(0)
+        data, notes = drop_oversized_text(fh.read())
+        if not notes:
+            raise CorruptImageError(f"{label}: a text chunk is too large to read") from None
+        image = _decode_once(io.BytesIO(data), label, limits)
+        meta = image.metadata
+        return replace(image, metadata=replace(meta, notes=(*meta.notes, *notes)))
+
+
+def _decode_once(fh: BinaryIO, label: str, limits: IntakeLimits) -> PreparedImage:
     try:
         with warnings.catch_warnings():
             # We enforce our own pixel limit below; silence Pillow's warning twin.
@@ -170,6 +190,8 @@ def _decode(fh: BinaryIO, label: str, limits: IntakeLimits) -> PreparedImage:
     except Image.DecompressionBombError as exc:
         raise _bomb(label, exc, limits) from None
     except (OSError, SyntaxError, ValueError) as exc:
+        if "MAX_TEXT_CHUNK" in str(exc):
+            raise _TextTooLarge from None
         raise CorruptImageError(f"{label}: cannot read image: {exc}") from None
 
     fmt = img.format or "UNKNOWN"
@@ -192,6 +214,8 @@ def _decode(fh: BinaryIO, label: str, limits: IntakeLimits) -> PreparedImage:
     except Image.DecompressionBombError as exc:
         raise _bomb(label, exc, limits) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        if "MAX_TEXT_CHUNK" in str(exc):  # a text chunk after the pixels
+            raise _TextTooLarge from None
         raise CorruptImageError(f"{label}: truncated or corrupt image: {exc}") from None
     finally:
         img.close()  # the full-size raster goes now, not when the caller drops its last reference

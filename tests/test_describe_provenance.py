@@ -164,6 +164,32 @@ def test_a_huge_chunk_is_dropped_with_a_note(photos: dict[str, np.ndarray]) -> N
     assert MAX_VALUE_BYTES < 10_000_000
 
 
+@pytest.mark.parametrize("itxt", [False, True])
+def test_a_compressed_chunk_that_inflates_to_50_mb_is_skipped_and_the_image_described(
+    photos: dict[str, np.ndarray], itxt: bool
+) -> None:
+    info = PngImagePlugin.PngInfo()
+    bomb = "x" * 50_000_000  # 50 MB of text, a few kB compressed
+    info.add_itxt("Comment", bomb, zip=True) if itxt else info.add_text("Comment", bomb, zip=True)
+    info.add_text("Title", "kept")
+    buf = io.BytesIO()
+    Image.fromarray(photos["chelsea"][:64, :64]).save(buf, "PNG", pnginfo=info)
+    assert len(buf.getvalue()) < 1_000_000
+    image = load_image(buf.getvalue(), name="bomb.png")
+    assert (image.width, image.height) == (64, 64) and image.metadata.text == {"Title": "kept"}
+    kind = "iTXt" if itxt else "zTXt"
+    assert image.metadata.notes == (f"the {kind} chunk 'Comment' inflates past 1 MiB: skipped",)
+    assert ProvenanceAnalyzer().analyze(image).notes == image.metadata.notes
+
+
+def test_a_png_without_oversized_chunks_passes_through_untouched(photos: dict[str, np.ndarray]) -> None:
+    from describe.provenance.png_text import drop_oversized_text
+
+    data = png(photos["chelsea"][:32, :32], Title="small", Comment="a cat")
+    assert drop_oversized_text(data) == (data, [])
+    assert drop_oversized_text(b"not a png") == (b"not a png", [])
+
+
 def test_invalid_json_is_ignored_with_a_note(photos: dict[str, np.ndarray]) -> None:
     p = provenance(png(photos["chelsea"][:64, :64], prompt='{"3": {"class_type": "KSampler", '))
     assert p.prompt == "" and p.notes == ("text chunk 'prompt' is not valid JSON: ignored",)
