@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from catalog.embed import TextEmbedder
+from catalog.names import storable
 from catalog.points import point_encoder, reembedded
 from catalog.store.base import Store, point_id
 from catalog.thumbs import delete_thumbnail, thumbnail_bytes, thumbnail_path
@@ -224,7 +225,7 @@ class Indexer:
     def sync_point(self, sha: str, exclude: str | None = None) -> None:
         """Make the point's paths equal the state table's; delete it when none are left."""
         pid = point_id(sha)
-        paths = [p for p in self.state.paths_for(sha) if p != exclude]
+        paths = [p for p in self.state.paths_for(sha) if exclude is None or p != storable(exclude)]
         exists = self.store.get(pid) is not None
         if not paths:
             if exists:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from catalog.names import storable
 from catalog.store.base import point_id
 from describe.files import is_hidden, looks_like_image
 from indexer.batch import index_file
@@ -88,8 +89,12 @@ def reconcile(indexer: Indexer) -> Reconciled:
         logger.error("watched folder %s is missing; leaving the index as it is", indexer.root)
         return result
     disk = scan(indexer.root)
-    rows = {row.path: row for row in state.rows()}
-    for path in _lost_points(indexer, rows):
+    # rows under the name as it is on disk: a name that is not UTF-8 is kept escaped
+    # (state.storable), and every state call maps it the same way
+    on_disk = {storable(p): p for p in disk}
+    rows = {on_disk.get(row.path, row.path): row for row in state.rows()}
+    for lost in _lost_points(indexer, rows):
+        path = on_disk.get(lost, lost)
         if path in disk:
             state.requeue(path)
             rows[path] = replace(rows[path], status=PENDING)

@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from catalog.names import storable
+
 PENDING, INDEXED, FAILED = "pending", "indexed", "failed"
 STATUSES = (PENDING, INDEXED, FAILED)
 
@@ -79,6 +81,10 @@ def _row(values: Any) -> FileRow:
     )
 
 
+def _storable(args: tuple[object, ...]) -> tuple[object, ...]:
+    return tuple(storable(a) if isinstance(a, str) else a for a in args)
+
+
 class IndexState:
     """One connection shared by the worker and request threads, serialised by a lock
     (SQLite connections are not safe to use from two threads at once)."""
@@ -105,11 +111,11 @@ class IndexState:
 
     def _all(self, sql: str, args: tuple[object, ...] = ()) -> list[Any]:
         with self._lock:
-            return list(self._db.execute(sql, args).fetchall())
+            return list(self._db.execute(sql, _storable(args)).fetchall())
 
     def _run(self, sql: str, args: tuple[object, ...] = ()) -> None:
         with self._lock:
-            self._db.execute(sql, args)
+            self._db.execute(sql, _storable(args))
 
     # --- queries ---------------------------------------------------------------
 
@@ -162,7 +168,9 @@ class IndexState:
         """Mark a path pending with its new content, before anything touches the store.
         An older content's hash moves to `stale`; attempts count tries of this version."""
         with self._lock:  # one connection, so the lock makes read-then-write atomic
-            found = self._db.execute(f"SELECT {_COLUMNS} FROM files WHERE path = ?", (path,)).fetchone()
+            found = self._db.execute(
+                f"SELECT {_COLUMNS} FROM files WHERE path = ?", _storable((path,))
+            ).fetchone()
             old = _row(found) if found else None
             stale = set(old.stale) if old else set()
             if old and old.sha256 and old.sha256 != sha256:
@@ -174,8 +182,8 @@ class IndexState:
             )
             self._db.execute(
                 f"INSERT OR REPLACE INTO files ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (row.path, row.size, row.mtime_ns, row.sha256, row.status, row.error, row.attempts,
-                 ",".join(row.stale), row.updated_at),
+                _storable((row.path, row.size, row.mtime_ns, row.sha256, row.status, row.error, row.attempts,
+                 ",".join(row.stale), row.updated_at)),
             )  # fmt: skip
             return row
 

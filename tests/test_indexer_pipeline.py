@@ -25,6 +25,7 @@ from fakes import (
 )
 from PIL import Image
 
+from catalog.names import on_disk
 from catalog.points import document_text, focus_text
 from catalog.store.base import ImagePoint, point_id
 from catalog.thumbs import THUMB_SIDE, thumbnail_path
@@ -191,6 +192,27 @@ def test_bad_files_fail_with_a_reason_and_the_rest_index(env: Env) -> None:
     (env.root / "cut.png").write_bytes(image_bytes(7))  # fixed: retried because it changed
     assert env.run()["described"] == 1
     assert env.indexer.status().failed == 2
+
+
+def test_a_name_that_is_not_utf8_is_indexed_under_an_escaped_spelling(env: Env) -> None:
+    """Linux allows any bytes but / and NUL in a name; Python hands the stray ones over as
+    surrogates, which SQLite and JSON refuse. Such a file is indexed like the rest."""
+    good = write_images(env.root, 3)
+    odd = os.fsdecode(b"bad\xff\xfe.png")
+    shutil.copy(env.root / good[0], env.root / odd)
+    (env.root / good[0]).write_bytes(image_bytes(42))  # so the odd file's bytes are its own
+    summary = env.run()
+    assert summary["described"] == 4 and summary.get("failed", 0) == 0
+    status = env.indexer.status()
+    assert (status.indexed, status.pending, status.failed) == (4, 0, 0)
+    record = env.store.get(env.point(odd))
+    assert record is not None and record.paths == ["bad\\xff\\xfe.png"]
+    assert env.run()["total"] == 0  # found again under the same spelling: nothing to do
+    assert on_disk(record.paths[0]) == odd  # the original is found again to serve it
+    (env.root / odd).unlink()
+    env.run()
+    assert env.store.get(point_id(file_sha256(env.root / good[1]))) is not None
+    assert env.indexer.status().indexed == 3 and env.store.count() == 3
 
 
 def test_unexpected_errors_are_recorded_and_indexing_goes_on(

@@ -25,6 +25,7 @@ from litestar.response import File
 from app.api.schemas import DescribeForm, SearchResponse, TagCount
 from app.errors import NotFoundError, check_id, errors
 from app.services import Services
+from catalog.names import on_disk
 from catalog.store.base import StoredImage
 from catalog.thumbs import thumbnail_path
 from indexer.status import IndexStatus
@@ -44,7 +45,8 @@ HTTP_DATE = ResponseHeader(
 def original_path(root: Path, record: StoredImage) -> Path | None:
     """The first of the record's paths that is still a file inside the watched folder."""
     base = root.resolve()
-    for rel in record.paths:
+    # a name that is not UTF-8 is stored escaped (catalog/names.py): its own spelling next
+    for rel in dict.fromkeys(n for stored in record.paths for n in (stored, on_disk(stored))):
         path = (base / rel).resolve()
         if path.is_relative_to(base) and path.is_file():
             return path
