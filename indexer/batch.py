@@ -38,6 +38,7 @@ from describe.errors import ImageError
 from describe.memory import release_freed_memory
 from indexer.pipeline import (
     PARTIAL_FILE_ERRORS,
+    Broken,
     Indexer,
     Outcome,
     Prepared,
@@ -111,7 +112,10 @@ class Batch:
     def add(self, found: Prepared) -> Finished:
         if self._touches(found):
             self._flush()
-        outcome = self._start(found)
+        try:
+            outcome = self._start(found)
+        except Exception as exc:  # one file's error (a bug, a journal write) is that file's
+            outcome = self._broken(found.rel, exc)
         if outcome is not None:
             self._finished.append((found.rel, outcome))
         if self.due():
@@ -140,6 +144,8 @@ class Batch:
     def _start(self, found: Prepared) -> Outcome | None:
         """The file's decisions and first writes; None when it waits in the batch."""
         ix, rel = self.indexer, found.rel
+        if isinstance(found, Broken):
+            return self._broken(rel, found.error)
         if isinstance(found, Skipped):
             if found.why != "skipped":  # vanished, or a link that now leads out: forget it
                 ix.remove_path(rel)
@@ -257,6 +263,16 @@ class Batch:
                 logger.exception("failed to index %s", item.rel)
                 errors[item.rel] = failure_reason(exc)
         return errors
+
+    def _broken(self, rel: str, exc: Exception) -> Outcome:
+        """Failed for a reason no file should cause: recorded as failed with the reason (so
+        it shows, and a change to the file retries it), the rest of the batch goes on."""
+        logger.error("failed to index %s", rel, exc_info=exc)
+        try:
+            self.indexer.state.fail_new(rel, 0, 0, "", failure_reason(exc, str(self.indexer.root / rel), rel))
+        except Exception:  # the journal itself is failing: the file stays as it was
+            logger.exception("cannot record the failure of %s", rel)
+        return "failed"
 
     def _fail(self, found: Read, exc: Exception) -> Outcome:
         full = self.indexer.root / found.rel

@@ -120,8 +120,17 @@ class Read:
     decode_ms: float = 0.0
 
 
+@dataclass(frozen=True)
+class Broken:
+    """The read side failed in a way no file should make it fail (a bug, a journal error):
+    that file is recorded failed with the reason, and the files around it go on."""
+
+    rel: str
+    error: Exception
+
+
 # What the read side found for one path; the writing side decides from it (batch.py).
-Prepared = Skipped | Unchanged | Unreadable | Read
+Prepared = Skipped | Unchanged | Unreadable | Read | Broken
 
 
 class Indexer:
@@ -160,6 +169,14 @@ class Indexer:
     # --- indexing -------------------------------------------------------------------
 
     def prepare(self, rel_path: str) -> Prepared:
+        """The read side of one path (see _prepare); never raises for one file's sake."""
+        try:
+            return self._prepare(rel_path)
+        except Exception as exc:
+            logger.exception("cannot read %s", rel_path)
+            return Broken(rel_path, exc)
+
+    def _prepare(self, rel_path: str) -> Prepared:
         """The read side of one path: stat, hash, and decode when the content will need
         describing or a thumbnail. Writes nothing, so it can run in another thread."""
         if is_ignored(rel_path):

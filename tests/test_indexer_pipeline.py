@@ -233,6 +233,31 @@ def test_unexpected_errors_are_recorded_and_indexing_goes_on(
     assert failure.error == "RuntimeError: store unavailable second line"
 
 
+def test_an_error_no_file_should_cause_fails_that_file_and_the_batch_goes_on(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A journal read that raises for one path (as a name SQLite refused once did), on
+    the read side and again on the writing side: that file is failed with the reason,
+    the files around it in the same batch are indexed, and none is left pending."""
+    write_images(env.root, 5)
+    real = env.indexer.state.get
+
+    def flaky(path: str) -> object:
+        if path == "img002.png":
+            raise RuntimeError("journal hiccup")
+        return real(path)
+
+    monkeypatch.setattr(env.indexer.state, "get", flaky)
+    summary = env.run()
+    assert summary["described"] == 4 and summary["failed"] == 1
+    status = env.indexer.status()
+    assert (status.indexed, status.pending, status.failed) == (4, 0, 1)
+    assert [(f.path, f.error) for f in status.failures] == [("img002.png", "RuntimeError: journal hiccup")]
+    monkeypatch.setattr(env.indexer.state, "get", real)
+    (env.root / "img002.png").write_bytes(image_bytes(77))  # changed: retried, and now indexed
+    assert env.run()["described"] == 1 and env.indexer.status().failed == 0
+
+
 def test_hidden_and_temporary_files_are_skipped(env: Env) -> None:
     write_images(env.root, 1)
     (env.root / ".hidden.png").write_bytes(image_bytes(1))
