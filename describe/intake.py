@@ -25,7 +25,7 @@ from describe.errors import (
     TooManyPixelsError,
 )
 from describe.provenance.metadata import FileMetadata, read_metadata
-from describe.provenance.png_text import drop_oversized_text
+from describe.provenance.png_text import drop_oversized_text, undecodable_text
 
 # Formats we accept. Pillow can open more (EPS, PSD, …) but those pull in
 # external tools or are rarely what a user meant to upload.
@@ -167,16 +167,19 @@ class _TextTooLarge(Exception):
 def _decode(fh: BinaryIO, label: str, limits: IntakeLimits) -> PreparedImage:
     """Decode, and when a compressed PNG text chunk is a zip bomb, decode again without it:
     the picture is described, the metadata keeps a note of what was left out."""
+    notes = undecodable_text(fh)
     try:
-        return _decode_once(fh, label, limits)
+        image = _decode_once(fh, label, limits)
     except _TextTooLarge:
         fh.seek(0)
-        data, notes = drop_oversized_text(fh.read())
-        if not notes:
+        data, dropped = drop_oversized_text(fh.read())
+        if not dropped:
             raise CorruptImageError(f"{label}: a text chunk is too large to read") from None
         image = _decode_once(io.BytesIO(data), label, limits)
-        meta = image.metadata
-        return replace(image, metadata=replace(meta, notes=(*meta.notes, *notes)))
+        notes += dropped
+    if not notes:
+        return image
+    return replace(image, metadata=replace(image.metadata, notes=(*image.metadata.notes, *notes)))
 
 
 def _decode_once(fh: BinaryIO, label: str, limits: IntakeLimits) -> PreparedImage:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import zlib
 
 import numpy as np
 import pytest
@@ -179,6 +180,18 @@ def test_a_compressed_chunk_that_inflates_to_50_mb_is_skipped_and_the_image_desc
     assert (image.width, image.height) == (64, 64) and image.metadata.text == {"Title": "kept"}
     kind = "iTXt" if itxt else "zTXt"
     assert image.metadata.notes == (f"the {kind} chunk 'Comment' inflates past 1 MiB: skipped",)
+    assert ProvenanceAnalyzer().analyze(image).notes == image.metadata.notes
+
+
+def test_an_itxt_chunk_that_is_not_utf8_is_noted_and_the_rest_kept(photos: dict[str, np.ndarray]) -> None:
+    """Pillow drops such a chunk without a word; the description says it was there."""
+    data = png(photos["chelsea"][:32, :32], Title="kept")
+    body = b"prompt\0\0\0\0\0a cat \xff\xfe on a mat"  # uncompressed iTXt, its text not UTF-8
+    chunk = len(body).to_bytes(4, "big") + b"iTXt" + body + zlib.crc32(b"iTXt" + body).to_bytes(4, "big")
+    at = data.index(b"IDAT") - 4
+    image = load_image(data[:at] + chunk + data[at:], name="odd.png")
+    assert image.metadata.text == {"Title": "kept"}
+    assert image.metadata.notes == ("the iTXt chunk 'prompt' is not valid UTF-8: ignored",)
     assert ProvenanceAnalyzer().analyze(image).notes == image.metadata.notes
 
 

@@ -1,5 +1,6 @@
-"""Compressed PNG text chunks that would inflate past Pillow's limit, left out before the
-image is opened again. Pillow refuses the whole image when one zTXt or iTXt chunk
+"""PNG text chunks Pillow cannot keep. Compressed ones that would inflate past Pillow's
+limit are left out before the image is opened again, and iTXt chunks that are not UTF-8
+(which Pillow drops silently) get a note. Pillow refuses the whole image when one zTXt or iTXt chunk
 decompresses past `PngImagePlugin.MAX_TEXT_CHUNK` (a zip bomb in a comment); the
 picture is still worth describing, so intake retries without those chunks and keeps a
 note for each (describe/intake.py). Each chunk is inflated at most to the limit: the
@@ -8,6 +9,7 @@ check costs no more memory than Pillow's own would."""
 from __future__ import annotations
 
 import zlib
+from typing import BinaryIO
 
 from PIL import PngImagePlugin
 
@@ -55,3 +57,50 @@ def _inflates_past(kind: bytes, body: bytes, limit: int) -> bool:
     except zlib.error:
         return False  # damaged, not large: Pillow's own handling applies
     return bool(inflater.unconsumed_tail)
+
+
+def undecodable_text(fh: BinaryIO) -> list[str]:
+    """A note for each iTXt chunk whose text is not UTF-8: Pillow drops those without a
+    word. Walks the chunk headers (seeking past every other chunk's data), reads only iTXt
+    bodies up to the text limit, and leaves `fh` where it was."""
+    start = fh.tell()
+    notes: list[str] = []
+    try:
+        if fh.read(len(SIGNATURE)) != SIGNATURE:
+            return notes
+        while len(head := fh.read(8)) == 8 and head[4:8] != b"IEND":
+            length = int.from_bytes(head[:4], "big")
+            if head[4:8] == b"iTXt" and length <= PngImagePlugin.MAX_TEXT_CHUNK:
+                problem = _not_utf8(fh.read(length))
+                fh.seek(4, 1)  # the CRC
+                if problem:
+                    notes.append(problem)
+            else:
+                fh.seek(length + 4, 1)
+    except OSError:
+        pass  # a damaged file: decoding reports it
+    finally:
+        fh.seek(start)
+    return notes
+
+
+def _not_utf8(body: bytes) -> str | None:
+    key, _, rest = body.partition(b"\0")
+    if len(rest) < 2:
+        return None
+    compressed, fields = rest[0] == 1, rest[2:].split(b"\0", 2)
+    if len(fields) < 3:
+        return None
+    lang, translated, text = fields
+    if compressed:
+        inflater = zlib.decompressobj()
+        try:
+            text = inflater.decompress(text, PngImagePlugin.MAX_TEXT_CHUNK)
+        except zlib.error:
+            return None
+    try:
+        for part in (lang, translated, text):
+            part.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"the iTXt chunk {key.decode('latin-1')!r} is not valid UTF-8: ignored"
+    return None
