@@ -9,7 +9,6 @@ import base64
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -33,6 +32,7 @@ from playwright.sync_api import (
 
 from tests.conftest import encode
 from tests.waiting import wait_for
+from tools.first_start import free_port, stop
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -76,13 +76,6 @@ class Watch:
     console_errors: list[str] = field(default_factory=list)  # CSP violations, 404s, script errors
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def wait_for_catalog(site: Site, process: subprocess.Popen[bytes], timeout: float = 240) -> None:
     def indexed() -> bool:
         if process.poll() is not None:
@@ -123,11 +116,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, photos: dict[str, np.ndarray]
         wait_for_catalog(site, process)
         yield site
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 @pytest.fixture(scope="module")

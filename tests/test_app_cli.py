@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tools.first_start import free_port
 
 pytestmark = pytest.mark.slow
 IMGDESC = str(Path(sys.executable).parent / "imgdesc")
@@ -109,12 +110,6 @@ def held_store(tmp_path: Path) -> Iterator[Path]:
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     yield data
     holder.communicate("", timeout=30)  # closing stdin lets it exit
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_a_second_server_on_a_held_store_exits_at_once(held_store: Path, tmp_path: Path) -> None:

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import encode
-from tests.test_app_browser import free_port
 from tests.waiting import wait_for
+from tools.first_start import free_port, stop
 
 pytestmark = pytest.mark.slow
 IMGDESC = str(Path(sys.executable).with_name("imgdesc"))
@@ -61,8 +61,7 @@ def test_offline_search_ranks_a_served_store_as_the_server_does(
             for q in QUERIES
         }
     finally:
-        server.terminate()
-        server.wait(30)
+        stop(server)
     for query in QUERIES:  # the server is gone: the CLI opens the store itself
         done = subprocess.run(
             [IMGDESC, "search", query, "--json", "--data-dir", str(data)],

@@ -3,8 +3,9 @@ data folder, time to health "ok", then a dropped picture indexed and described.
 
 Needs only the runtime install (the standard library and Pillow), so `.ci/run` runs it
 on the runtime venv before the dev lock goes on top, and tests/test_install.py runs it
-in the suite. Exit 0 when health reached "ok" and the picture was indexed; any other
-health status, a server that exits, or a timeout exits 1 with one line saying which.
+in the suite; the tests that start a server borrow free_port() and stop(). Exit 0 when
+health reached "ok" and the picture was indexed; any other health status, a server that
+exits, or a timeout exits 1 with one line saying which.
 Prints one JSON line: {"health_ok_s": ..., "indexed_s": ..., "description": ...}.
 
     python tools/first_start.py [--max-start SECONDS]
@@ -54,7 +55,7 @@ def first_start(max_start: float | None) -> dict[str, Any]:
         base = Path(tmp)
         images, data, log_file = base / "images", base / "data", base / "server.log"
         images.mkdir()
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("IMGDESC_")}
         command = [str(imgdesc), "serve", "--host", "127.0.0.1", "--port", str(port),
@@ -75,11 +76,7 @@ def first_start(max_start: float | None) -> dict[str, Any]:
                 raise Failed(f"search lists {len(hits)} images, not the one dropped")
             image = _get(url, f"/api/images/{hits[0]['id']}")
         finally:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
     description = str(image.get("description") or "")
     if not description:
         raise Failed("the indexed picture has no description")
@@ -141,7 +138,16 @@ def _get(url: str, path: str) -> dict[str, Any]:
         return body
 
 
-def _free_port() -> int:
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Ask the server to stop (SIGTERM: it closes its store), then make sure it has."""
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
