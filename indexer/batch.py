@@ -25,16 +25,20 @@ the paths a point was given are still right when it is written.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 from catalog.points import image_vector
 from catalog.store.base import StoredImage, point_id
 from catalog.thumbs import thumbnail_path, write_thumbnail
 from describe.errors import ImageError
+from describe.intake import PreparedImage
 from describe.memory import release_freed_memory
 from indexer.pipeline import (
     PARTIAL_FILE_ERRORS,
@@ -74,6 +78,17 @@ class _Described:
     image: list[float] | None = None  # the SigLIP image embedding, when a tagger is active
 
 
+class FileOps(Protocol):
+    """The indexer's operations on files and their points that a batch calls (pipeline.py)."""
+
+    def decode(self, found: Read) -> PreparedImage: ...
+    def changed_since(self, full: Path, st: os.stat_result) -> bool: ...
+    def still_written(self, full: Path, st: os.stat_result, settle_seconds: float) -> bool: ...
+    def remove_path(self, rel_path: str) -> None: ...
+    def sync_point(self, sha: str, exclude: str | None = None) -> None: ...
+    def sync_stale(self, rel_path: str) -> None: ...
+
+
 class Batch:
     """The writing side: takes prepared files in order and makes every write, in the
     order the module docstring sets out. `add` and `flush` return the files whose
@@ -87,7 +102,18 @@ class Batch:
         max_items: int | None = None,
         max_wait: float | None = None,
     ) -> None:
-        self.indexer = indexer
+        # What the writing side uses, named once rather than reached for through the
+        # indexer: the journal, the store and its point encoder, the describer and its two
+        # profiles, the folders, and the indexer's file operations (FileOps).
+        self.state, self.store, self.points = indexer.state, indexer.store, indexer.points
+        self.describer, self.profile, self.alt_profile = (
+            indexer.describer,
+            indexer.profile,
+            indexer.alt_profile,
+        )
+        self.embedding_model = indexer.embedder.name
+        self.root, self.data_dir = indexer.root, indexer.data_dir
+        self.files: FileOps = indexer
         self.settle_seconds = settle_seconds
         self.max_items = max_items or MAX_ITEMS
         self.max_wait = MAX_WAIT if max_wait is None else max_wait
@@ -143,15 +169,15 @@ class Batch:
 
     def _start(self, found: Prepared) -> Outcome | None:
         """The file's decisions and first writes; None when it waits in the batch."""
-        ix, rel = self.indexer, found.rel
+        rel = found.rel
         if isinstance(found, Broken):
             return self._broken(rel, found.error)
         if isinstance(found, Skipped):
             if found.why != "skipped":  # vanished, or a link that now leads out: forget it
-                ix.remove_path(rel)
+                self.files.remove_path(rel)
             return "missing" if found.why == "missing" else "skipped"
         st = found.stat
-        row = ix.state.get(rel)  # again: an earlier file of this batch may have settled it
+        row = self.state.get(rel)  # again: an earlier file of this batch may have settled it
         if row and row.settled_at(st.st_size, st.st_mtime_ns):
             return "unchanged"
         if isinstance(found, Unchanged):
@@ -159,17 +185,17 @@ class Batch:
         if isinstance(found, Unreadable):
             if isinstance(found.error, FileNotFoundError):
                 return "changing"  # deleted while we read it; its deletion event follows
-            reason = failure_reason(found.error, str(ix.root / rel), rel)  # permissions, I/O
-            ix.state.fail_new(rel, st.st_size, st.st_mtime_ns, "", reason)
+            reason = failure_reason(found.error, str(self.root / rel), rel)  # permissions, I/O
+            self.state.fail_new(rel, st.st_size, st.st_mtime_ns, "", reason)
             logger.warning("cannot read %s: %s", rel, found.error)
             return "failed"
         if found.changed:
             return "changing"
         if row and row.holds(found.sha):
-            ix.state.update_stats(rel, st.st_size, st.st_mtime_ns)
+            self.state.update_stats(rel, st.st_size, st.st_mtime_ns)
             return "unchanged"
 
-        ix.state.begin(rel, st.st_size, st.st_mtime_ns, found.sha)  # step 1
+        self.state.begin(rel, st.st_size, st.st_mtime_ns, found.sha)  # step 1
         try:
             outcome = self._link_or_hold(found)
         except Exception as exc:  # one bad file never stops the indexer
@@ -177,16 +203,15 @@ class Batch:
         return None if outcome is None else self._end(rel, outcome)
 
     def _link_or_hold(self, found: Read) -> Outcome | None:
-        ix = self.indexer
         pid = point_id(found.sha)
-        if ix.store.get(pid) is not None:
-            ix.sync_point(found.sha)  # a move or a duplicate: same bytes, no new description
-            if not thumbnail_path(ix.data_dir, pid).exists():  # thumbs/ was cleared
-                ix.decode(found)
-                write_thumbnail(ix.data_dir, pid, found.thumbnail)
+        if self.store.get(pid) is not None:
+            self.files.sync_point(found.sha)  # a move or a duplicate: same bytes, no new description
+            if not thumbnail_path(self.data_dir, pid).exists():  # thumbs/ was cleared
+                self.files.decode(found)
+                write_thumbnail(self.data_dir, pid, found.thumbnail)
             return "linked"
-        ix.decode(found)  # decoded ahead as a rule; here only if the store changed since
-        if ix.changed_since(ix.root / found.rel, found.stat):
+        self.files.decode(found)  # decoded ahead as a rule; here only if the store changed since
+        if self.files.changed_since(self.root / found.rel, found.stat):
             return "changing"
         if self._opened is None:
             self._opened = time.monotonic()
@@ -199,10 +224,9 @@ class Batch:
         """Step 2 for the decoded images held: analyse (in one call when the captioner
         batches), compose the record, write the thumbnail, let go of the pixels."""
         held, self._images = self._images, []
-        ix = self.indexer
         described_at = utc_now()
-        images = [ix.decode(found) for found in held]
-        analyses = analyze_each(ix.describer, images, ix.profile)
+        images = [self.files.decode(found) for found in held]
+        analyses = analyze_each(self.describer, images, self.profile)
         for found, image, analysis in zip(held, images, analyses, strict=True):
             thumbnail, found.image, found.thumbnail = found.thumbnail, None, b""  # the batch keeps no pixels
             if isinstance(analysis, Exception):
@@ -211,12 +235,13 @@ class Batch:
             pid = point_id(found.sha)
             try:
                 payload = image_record(
-                    ix.describer, analysis, image,
-                    profile=ix.profile, alt_profile=ix.alt_profile, sha256=found.sha,
-                    paths=ix.state.paths_for(found.sha), size_bytes=found.stat.st_size,
-                    described_at=described_at, embedding_model=ix.embedder.name, decode_ms=found.decode_ms,
+                    self.describer, analysis, image,
+                    profile=self.profile, alt_profile=self.alt_profile, sha256=found.sha,
+                    paths=self.state.paths_for(found.sha), size_bytes=found.stat.st_size,
+                    described_at=described_at, embedding_model=self.embedding_model,
+                    decode_ms=found.decode_ms,
                 )  # fmt: skip
-                write_thumbnail(ix.data_dir, pid, thumbnail)  # before the point: a point always has one
+                write_thumbnail(self.data_dir, pid, thumbnail)  # before the point: a point always has one
             except Exception as exc:
                 self._finished.append((found.rel, self._fail(found, exc)))
                 continue
@@ -244,12 +269,11 @@ class Batch:
         """Embed and upsert the batch in one call (one store flush); when that fails,
         each point alone, so the one the embedder or the store refuses is found and
         the others are still stored. Returns path → reason for those that failed."""
-        ix = self.indexer
         if len(written) > 1:
             try:
                 images = {item.pid: item.image for item in written if item.image is not None}
                 items = [(item.pid, item.payload) for item in written]
-                ix.store.upsert(ix.points.points(items, images))  # step 3
+                self.store.upsert(self.points.points(items, images))  # step 3
                 return {}
             except Exception as exc:
                 logger.warning(
@@ -258,7 +282,7 @@ class Batch:
         errors = {}
         for item in written:
             try:
-                ix.store.upsert([ix.points.point(item.pid, item.payload, item.image)])
+                self.store.upsert([self.points.point(item.pid, item.payload, item.image)])
             except Exception as exc:
                 logger.exception("failed to index %s", item.rel)
                 errors[item.rel] = failure_reason(exc)
@@ -269,14 +293,14 @@ class Batch:
         it shows, and a change to the file retries it), the rest of the batch goes on."""
         logger.error("failed to index %s", rel, exc_info=exc)
         try:
-            self.indexer.state.fail_new(rel, 0, 0, "", failure_reason(exc, str(self.indexer.root / rel), rel))
+            self.state.fail_new(rel, 0, 0, "", failure_reason(exc, str(self.root / rel), rel))
         except Exception:  # the journal itself is failing: the file stays as it was
             logger.exception("cannot record the failure of %s", rel)
         return "failed"
 
     def _fail(self, found: Read, exc: Exception) -> Outcome:
-        full = self.indexer.root / found.rel
-        if isinstance(exc, PARTIAL_FILE_ERRORS) and self.indexer.still_written(
+        full = self.root / found.rel
+        if isinstance(exc, PARTIAL_FILE_ERRORS) and self.files.still_written(
             full, found.stat, self.settle_seconds
         ):
             return self._end(found.rel, "changing")  # a slow writer paused longer than the quiet interval
@@ -289,12 +313,12 @@ class Batch:
 
     def _end(self, rel: str, outcome: Outcome, error: str = "") -> Outcome:
         """Step 4 for one file (or, for a file still being written, undo step 1's count)."""
-        state = self.indexer.state
+        state = self.state
         if outcome == "changing":
             state.undo_attempt(rel)
             return outcome  # stays pending; the watcher or a restart picks it up again
         try:
-            self.indexer.sync_stale(rel)
+            self.files.sync_stale(rel)
         except Exception as exc:
             logger.exception("cannot update old store entries for %s", rel)
             state.finish(rel, FAILED, failure_reason(exc), clear_stale=False)
