@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.names import storable
+from describe.errors import ImgdescError
 
 PENDING, INDEXED, FAILED = "pending", "indexed", "failed"
 STATUSES = (PENDING, INDEXED, FAILED)
@@ -85,6 +86,24 @@ def _storable(args: tuple[object, ...]) -> tuple[object, ...]:
     return tuple(storable(a) if isinstance(a, str) else a for a in args)
 
 
+class JournalDamagedError(ImgdescError):
+    """The index journal cannot be read. Moving it aside loses nothing that cannot be
+    found again: the next start indexes the folder into a new journal, and images the
+    store already holds are linked to their files, not described again."""
+
+    status_code = 503
+
+    def __init__(self, path: Path, reason: str) -> None:
+        reason = " ".join(reason.replace("*** in database main ***", "").split())[:200]
+        super().__init__(
+            f"the index journal {path} is damaged ({reason}); move it aside with its -wal and "
+            f"-shm files (mkdir {path.parent}/damaged && mv {path}* {path.parent}/damaged/) and "
+            "start again: the folder is indexed into a new journal, and images already in the "
+            "store are not described again",
+            {"path": str(path)},
+        )
+
+
 class IndexState:
     """One connection shared by the worker and request threads, serialised by a lock
     (SQLite connections are not safe to use from two threads at once)."""
@@ -98,12 +117,22 @@ class IndexState:
         # autocommit: every statement is its own durable transaction, so the
         # write order chosen by the pipeline is the order that reaches the disk.
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode survives a killed process; only a power cut can drop the
-        # last commits, and the pipeline's writes are idempotent, so that costs a redo.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a killed process; only a power cut can drop the
+            # last commits, and the pipeline's writes are idempotent, so that costs a redo.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+            # garbled pages open fine and fail later, one query at a time: look once, now
+            # (quick_check reads every page but skips index cross-checks: milliseconds here)
+            verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise JournalDamagedError(self.path, str(exc)) from None
+        if verdict != "ok":
+            self._db.close()
+            raise JournalDamagedError(self.path, str(verdict))
 
     def close(self) -> None:
         with self._lock:

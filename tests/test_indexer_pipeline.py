@@ -528,3 +528,50 @@ def test_a_batching_captioner_gets_its_batches(env: Env) -> None:
         assert {p.payload.captioner for p in env.store.points.values()} == {FakeBatchCaption.name}
     finally:
         registry.unregister(FakeBatchCaption.name)
+
+
+@pytest.mark.parametrize("damage", ["garbled", "truncated"])
+def test_a_damaged_journal_is_an_error_naming_the_file_and_the_remedy(tmp_path: Path, damage: str) -> None:
+    """Garbled pages used to open fine and fail one query at a time behind a health of
+    "ok"; a truncated file named no file and no remedy."""
+    from indexer.state import IndexState, JournalDamagedError
+
+    state = IndexState(tmp_path)
+    for n in range(400):  # a few pages of rows
+        state.fail_new(f"folder/image-{n:04d}.png", n, n, "", "x" * 100)
+    state._run("PRAGMA wal_checkpoint(TRUNCATE)")
+    state.close()
+    journal = tmp_path / IndexState.FILENAME
+    data = bytearray(journal.read_bytes())
+    if damage == "garbled":
+        data[8192:16384] = b"\xa5" * 8192  # two pages of rows overwritten
+    else:
+        data = data[: len(data) // 3]
+    journal.write_bytes(bytes(data))
+    with pytest.raises(JournalDamagedError) as caught:
+        IndexState(tmp_path)
+    message = caught.value.message
+    assert str(journal) in message and "move it aside" in message and "\n" not in message
+    assert caught.value.status_code == 503
+    damaged = tmp_path / "damaged"  # the remedy works: a new journal opens
+    damaged.mkdir()
+    for path in tmp_path.glob(f"{IndexState.FILENAME}*"):
+        path.rename(damaged / path.name)
+    IndexState(tmp_path).close()
+
+
+def test_after_the_journal_is_moved_aside_the_folder_is_linked_again_not_described(env: Env) -> None:
+    """What the damaged-journal message promises."""
+    from indexer.state import IndexState
+
+    write_images(env.root, 3)
+    assert env.run()["described"] == 3
+    env.indexer.close()
+    aside = env.data / "damaged"
+    aside.mkdir()
+    for path in env.data.glob(f"{IndexState.FILENAME}*"):
+        path.rename(aside / path.name)
+    env.reopen()
+    summary = env.run()
+    assert summary.get("described", 0) == 0 and summary["linked"] == 3
+    assert env.indexer.status().indexed == 3
