@@ -28,6 +28,7 @@ import onnxruntime as ort  # type: ignore[import-untyped]
 from catalog.atomic import replacing
 from describe import model_wheels
 from describe.errors import ModelError
+from describe.onnx_session import session_options
 
 log = logging.getLogger(__name__)
 
@@ -133,21 +134,6 @@ class OnnxSentenceEncoder:
         }
         (vectors,) = self._session.run(["sentence_embedding"], feeds)
         return np.asarray(vectors, dtype=np.float32)
-
-
-def session_options(threads: int | None) -> Any:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or 1
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    # Idle workers sleep instead of spinning: with spinning, a query takes ~40× longer
-    # as soon as another process holds one of the cores (docs/NEXT_STEPS.md §2).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.log_severity_level = 3  # warnings about unused initialisers are noise
-    # Without ORT's arena the buffers of a run go back to malloc (and the describer's
-    # trim): 23 MB less resident after a batch of long texts, the same query time.
-    options.enable_cpu_mem_arena = False
-    return options
 
 
 def open_encoder(cache_dir: Path, model_name: str, threads: int | None = None) -> OnnxSentenceEncoder:

@@ -44,6 +44,7 @@ from describe.errors import ModelError
 from describe.facts import Facts, TextFacts, TextLine
 from describe.intake import PreparedImage
 from describe.memory import release_freed_memory
+from describe.onnx_session import session_options
 from describe.registry import register
 
 SPACE_PROB = 0.01
@@ -131,14 +132,9 @@ def _session(model: Model, threads: int) -> Any:
     model is read from a wheel or loading fails, nothing is fetched."""
     import onnxruntime as ort  # type: ignore[import-untyped]
 
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 4
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.enable_cpu_mem_arena = False  # the library's own default
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(_model_source(model), sess_options=opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(
+        _model_source(model), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+    )
 
 
 def _model_source(model: Model) -> str | bytes:
