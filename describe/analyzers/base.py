@@ -81,11 +81,10 @@ class BaseAnalyzer(ABC):
     #: the describer's `trim_memory` setting is passed in (it hands freed heap back mid-analysis)
     trims_memory: ClassVar[bool] = False
 
-    #: the options struct; `self.opts` holds the parsed options, `self.options` the raw dict
+    #: the options struct; `self.opts` holds the parsed options
     Options: ClassVar[type[AnalyzerOptions]] = AnalyzerOptions
 
     def __init__(self, **options: Any) -> None:
-        self.options = options
         self.opts: Any = parse_options(self.Options, options, self.name)
         self._loaded = not self.needs_model
         self._lock = threading.Lock()

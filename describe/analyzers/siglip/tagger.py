@@ -77,8 +77,8 @@ class SiglipTagger(BaseAnalyzer):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.vocabulary: Vocabulary = load_vocabulary(options.get("vocabulary_file"))
-        wanted = str(options.get("model") or DEFAULT_TAGGER)
+        self.vocabulary: Vocabulary = load_vocabulary(self.opts.vocabulary_file)
+        wanted = self.opts.model or DEFAULT_TAGGER
         spec = TAGGERS.get(wanted)
         self.source = spec.repo if spec else wanted  # recorded per point as the image model
         self.model_name = spec.name if spec else self.name  # for `imgdesc models pull`
@@ -101,15 +101,13 @@ class SiglipTagger(BaseAnalyzer):
         import torch
 
         try:
-            path = weights_path(
-                self.model_name, self.source, allow_download=bool(self.options.get("download", False))
-            )
+            path = weights_path(self.model_name, self.source, allow_download=self.opts.download)
         except ModelError as exc:
             log.warning("%s; describing without zero-shot tags", exc.message)
             return
-        self.device = pick_device(str(self.options.get("device", "auto")))
+        self.device = pick_device(self.opts.device)
         if self.device == "cpu":
-            torch.set_num_threads(max(1, int(self.options.get("threads", 2))))
+            torch.set_num_threads(max(1, self.opts.threads))
         quiet_transformers()
         self._load_model(path)
         self.available = True
@@ -131,7 +129,7 @@ class SiglipTagger(BaseAnalyzer):
         stamp = [(w.name, w.stat().st_size, w.stat().st_mtime_ns) for w in weights]
         key = msgspec.json.encode([str(path.resolve()), stamp, TEXT_LENGTH, self.vocabulary.tags])
         default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "imgdesc" / "tag-vectors"
-        folder = Path(str(self.options.get("cache_dir") or default)).expanduser()
+        folder = Path(self.opts.cache_dir or default).expanduser()
         return folder / f"{hashlib.sha256(key).hexdigest()[:24]}.npy"
 
     def _cached_tag_vectors(self, path: Path) -> np.ndarray:

@@ -99,6 +99,7 @@ class VisionLanguageCaptioner(BaseAnalyzer):
     produces = "caption"
     requires = ()
     Options: ClassVar[type[AnalyzerOptions]] = VLMOptions
+    opts: VLMOptions
     spec: ClassVar[ModelSpec]
     #: generation length when the options don't say
     default_max_new_tokens: ClassVar[int] = 96
@@ -121,12 +122,12 @@ class VisionLanguageCaptioner(BaseAnalyzer):
             raise ModelError(f"{self.name} runs on PyTorch: {why}")
         import torch
 
-        source = str(self.options.get("model") or self.spec.repo)
-        self.path = weights_path(self.name, source, allow_download=bool(self.options.get("download", False)))
-        self.device = pick_device(str(self.options.get("device", "auto")))
+        source = str(self.opts.model or self.spec.repo)
+        self.path = weights_path(self.name, source, allow_download=self.opts.download)
+        self.device = pick_device(self.opts.device)
         self.dtype = pick_dtype(self.device)
         if self.device == "cpu":
-            torch.set_num_threads(max(1, int(self.options.get("threads", 2))))
+            torch.set_num_threads(max(1, self.opts.threads))
         quiet_transformers()
         try:
             self._load_model(self.path)
@@ -142,7 +143,7 @@ class VisionLanguageCaptioner(BaseAnalyzer):
     @property
     def quantize(self) -> str:
         """With "int8", the Linear layers run dynamically quantised on a CPU (docs/CAPTIONERS.md)."""
-        return str(self.options.get("quantize", self.default_quantize))
+        return self.default_quantize if self.opts.quantize is None else self.opts.quantize
 
     @abstractmethod
     def _load_model(self, path: Path) -> None:
@@ -156,16 +157,18 @@ class VisionLanguageCaptioner(BaseAnalyzer):
 
     @property
     def max_new_tokens(self) -> int:
-        return int(self.options.get("max_new_tokens", self.default_max_new_tokens))
+        return self.default_max_new_tokens if self.opts.max_new_tokens is None else self.opts.max_new_tokens
 
     @property
     def num_beams(self) -> int:
         # beam search triples decoding time; worth it on a GPU, not on a CPU
-        return int(self.options.get("num_beams", 3 if self.device.startswith("cuda") else 1))
+        beams: int | None = self.opts.num_beams
+        return (3 if self.device.startswith("cuda") else 1) if beams is None else beams
 
     @property
     def batch_size(self) -> int:
-        return max(1, int(self.options.get("batch_size", 8 if self.device.startswith("cuda") else 2)))
+        size: int | None = self.opts.batch_size
+        return max(1, (8 if self.device.startswith("cuda") else 2) if size is None else size)
 
     def _analyze(self, image: PreparedImage, facts: Facts) -> Caption:
         return self.caption([image], [facts], None)[0]
@@ -215,7 +218,7 @@ class VisionLanguageCaptioner(BaseAnalyzer):
         return moved
 
     def prompt(self, profile: Profile | None) -> str:
-        return str(self.options.get("prompt") or (profile.prompt if profile else DEFAULT_PROMPT))
+        return self.opts.prompt or (profile.prompt if profile else DEFAULT_PROMPT)
 
     @abstractmethod
     def preprocess(self, images: list[PreparedImage], profile: Profile | None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ class BlipOptions(VLMOptions):
 
 class BlipCaptioner(VisionLanguageCaptioner):
     Options: ClassVar[type[AnalyzerOptions]] = BlipOptions
+    opts: BlipOptions
     default_max_new_tokens = 30
     attn_implementation = None  # BLIP's attention has no SDPA path in transformers 5
 
@@ -40,7 +41,7 @@ class BlipCaptioner(VisionLanguageCaptioner):
                 "pixel_values"
             ]
         }
-        prefix = str(self.options.get("prefix", "")).strip()
+        prefix = self.opts.prefix.strip()
         if prefix:
             # BLIP's generate swaps [CLS] for its [DEC] token and drops the trailing [SEP]
             batch["input_ids"] = self.tokenizer([prefix] * len(images), return_tensors="pt")["input_ids"]

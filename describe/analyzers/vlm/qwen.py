@@ -51,6 +51,7 @@ class QwenOptions(VLMOptions):
 
 class QwenVLCaptioner(ChatCaptioner):
     Options: ClassVar[type[AnalyzerOptions]] = QwenOptions
+    opts: QwenOptions
     image_placeholder = "<|image_pad|>"
     #: transformers' class for the checkpoint's architecture (named, so the import stays lazy)
     model_class: ClassVar[str]
@@ -69,7 +70,7 @@ class QwenVLCaptioner(ChatCaptioner):
     @property
     def max_pixels(self) -> int:
         default = self.gpu_max_pixels if self.device.startswith("cuda") else self.cpu_max_pixels
-        return int(self.options.get("max_pixels", default))
+        return default if self.opts.max_pixels is None else self.opts.max_pixels
 
     def preprocess(self, images: list[PreparedImage], profile: Profile | None) -> dict[str, Any]:
         pixels = self.image_processor(

@@ -32,6 +32,7 @@ class SmolVLMOptions(VLMOptions):
 
 class SmolVLMCaptioner(ChatCaptioner):
     Options: ClassVar[type[AnalyzerOptions]] = SmolVLMOptions
+    opts: SmolVLMOptions
 
     def fallback_template(self) -> str:
         from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE
@@ -47,7 +48,8 @@ class SmolVLMCaptioner(ChatCaptioner):
 
     @property
     def split_image(self) -> bool:
-        return bool(self.options.get("split_image", self.device.startswith("cuda")))
+        split: bool | None = self.opts.split_image
+        return self.device.startswith("cuda") if split is None else split
 
     def preprocess(self, images: list[PreparedImage], profile: Profile | None) -> dict[str, Any]:
         from transformers.models.smolvlm.processing_smolvlm import get_image_prompt_string
