@@ -242,7 +242,8 @@ class Indexer:
     def sync_point(self, sha: str, exclude: str | None = None) -> None:
         """Make the point's paths equal the state table's; delete it when none are left."""
         pid = point_id(sha)
-        paths = [p for p in self.state.paths_for(sha) if exclude is None or p != storable(exclude)]
+        left_out = None if exclude is None else storable(exclude)  # as the journal spells it
+        paths = [p for p in self.state.paths_for(sha) if p != left_out]
         exists = self.store.get(pid) is not None
         if not paths:
             if exists:
