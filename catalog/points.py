@@ -85,6 +85,7 @@ def stored_image(
         alt=alt,
         caption=main.caption or "",
         tags=main.tags,
+        tag_details=main.tag_details,
         colors=main.colors,
         objects=main.objects,
         boxes=list(boxes),
@@ -104,6 +105,8 @@ def stored_image(
         describer_version=describer_version,
         prompt_check=main.prompt_check,
         provenance=main.provenance,
+        machine_description=main.description,
+        machine_tags=main.tags,
     )
 
 

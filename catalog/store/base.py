@@ -27,6 +27,7 @@ from describe.facts import (
     ObjectCount,
     PromptCheck,
     Provenance,
+    Tag,
 )
 
 DENSE = "dense"
@@ -91,14 +92,32 @@ class SchemaChangedError(ImgdescError):
         self.missing = list(missing)
 
 
+class Edit(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What people changed about one image content (catalog/edits.py keeps these by
+    sha256, apart from the store, so a rebuilt store or journal gets them back).
+    `description` None: the machine's text stands. Tags are added and removed on top
+    of the machine's, so a re-description keeps the person's changes."""
+
+    description: str | None = None
+    add_tags: list[str] = []
+    remove_tags: list[str] = []
+    edited_by: str | None = None  # the account, once accounts exist; None before
+    edited_at: str = ""  # ISO 8601, UTC
+    # the sha256 of the content these edits were made on, when a file at the same path
+    # was replaced by new bytes and the edits carried over ("" when made on this content)
+    carried_from: str = ""
+
+
 class StoredImage(msgspec.Struct, kw_only=True):
     sha256: str
     paths: list[str]  # relative to the watched folder, POSIX separators
     filename: str  # of the first path
-    description: str
+    description: str  # effective: the person's text when they set one, else the machine's
     alt: str = ""
     caption: str = ""  # what the captioner said; embedded instead of the whole paragraph
-    tags: list[str] = []
+    tags: list[str] = []  # effective: the machine's, minus removed, plus added (and the file's own)
+    # each effective tag with where it came from (objects, labels, …, file, user) and score
+    tag_details: list[Tag] = []
     colors: list[Colour] = []
     objects: list[ObjectCount] = []
     boxes: list[DetectedObject] = []  # each detection, box normalised to [0, 1]; the image page draws them
@@ -121,6 +140,11 @@ class StoredImage(msgspec.Struct, kw_only=True):
     # from; searchable through the sparse view only (catalog/points.py)
     prompt_check: PromptCheck | None = None
     provenance: Provenance | None = None
+    # what the machine said, kept beside the effective fields when a person edited them
+    # (equal to description / tags until then), so nothing the models said is lost
+    machine_description: str = ""
+    machine_tags: list[str] = []
+    edit: Edit | None = None
 
 
 def decode_payload(payload: dict[str, object] | None) -> StoredImage:
