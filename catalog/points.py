@@ -17,7 +17,8 @@ by search/ with calibrated weights:
   a query's score is the probability-weighted mean of its similarity to each label:
   it uses the distribution instead of words cut at a threshold.
 - ``sparse``: BM25 term weights of the recall document, for exact words (OCR text,
-  rare names) the sentence model blurs; plus, at PROMPT_SPARSE_WEIGHT, the words of the
+  rare names) the sentence model blurs; plus the words of the title and description the
+  file carries (FILE_TEXT_SPARSE_WEIGHT) and, at PROMPT_SPARSE_WEIGHT, those of the
   generation prompt. The prompt is in no dense view: it says what was asked for, not
   what the image shows, so a search for its words finds the image below the images
   that are seen to show them.
@@ -56,6 +57,10 @@ HYPERNYM_WEIGHT = 0.5
 _LABEL_CACHE_SIZE = 4096  # distinct label names seen; ImageNet has 1000
 # A prompt word weighs this much of a recall-document word in the sparse view.
 PROMPT_SPARSE_WEIGHT = 0.5
+# A word of the file's own title or description (a person wrote it about this picture)
+# weighs as much as a recall-document word; it is in the sparse view only, like the
+# prompt, so the dense views stay what the models saw.
+FILE_TEXT_SPARSE_WEIGHT = 1.0
 
 
 def stored_image(
@@ -141,16 +146,35 @@ def prompt_text(p: StoredImage) -> str:
     return clean(p.prompt_check.prompt) if p.prompt_check else ""
 
 
+def file_text(p: StoredImage) -> str:
+    """The title and description the file itself carries (describe/provenance/keywords.py);
+    the description only when the provenance did not take it as the prompt (an XMP
+    dc:description is both), which weighs less. "" without either."""
+    prov = p.provenance
+    if prov is None:
+        return ""
+    description = prov.file_description
+    if " ".join(description.split()) == " ".join(prov.prompt.split()):
+        description = ""
+    return "\n".join(text for text in (prov.title, description) if text)
+
+
 def sparse_terms(p: StoredImage, document: str) -> SparseVector:
-    """The recall document's term weights plus the prompt's at PROMPT_SPARSE_WEIGHT."""
+    """The recall document's term weights, plus the file's own title and description at
+    FILE_TEXT_SPARSE_WEIGHT and the prompt's at PROMPT_SPARSE_WEIGHT."""
     base = sparse_vector(document)
-    prompt = prompt_text(p)
-    if not prompt:
+    extras = [
+        (text, weight)
+        for text, weight in ((file_text(p), FILE_TEXT_SPARSE_WEIGHT), (prompt_text(p), PROMPT_SPARSE_WEIGHT))
+        if text
+    ]
+    if not extras:
         return base
     weights = dict(zip(base.indices, base.values, strict=True))
-    extra = sparse_vector(prompt)
-    for index, value in zip(extra.indices, extra.values, strict=True):
-        weights[index] = round(weights.get(index, 0.0) + value * PROMPT_SPARSE_WEIGHT, 4)
+    for text, weight in extras:
+        extra = sparse_vector(text)
+        for index, value in zip(extra.indices, extra.values, strict=True):
+            weights[index] = round(weights.get(index, 0.0) + value * weight, 4)
     ordered = sorted(weights.items())
     return SparseVector(indices=[i for i, _ in ordered], values=[v for _, v in ordered])
 

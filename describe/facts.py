@@ -145,6 +145,13 @@ class Provenance(msgspec.Struct, frozen=True):
     ai_marker: str = ""
     # metadata that was there but could not be used (too big, bad JSON, bad encoding)
     notes: tuple[str, ...] = ()
+    # the words a person (or their photo manager) wrote into the file, as written: XMP
+    # dc:subject and lr:hierarchicalSubject, IPTC Keywords, EXIF XPKeywords
+    # (describe/provenance/keywords.py); they become tags with source "file"
+    keywords: tuple[str, ...] = ()
+    title: str = ""  # XMP dc:title, IPTC Object Name, EXIF XPTitle
+    # XMP dc:description, else IPTC Caption-Abstract: what the file says the picture is
+    file_description: str = ""
 
 
 class Evidence(msgspec.Struct, frozen=True):

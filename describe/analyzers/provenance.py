@@ -19,6 +19,7 @@ from describe.analyzers.base import BaseAnalyzer
 from describe.facts import Facts, Provenance
 from describe.intake import PreparedImage
 from describe.provenance.generators import Generation, parse_a1111, read_generation
+from describe.provenance.keywords import read_file_words
 from describe.provenance.metadata import FileMetadata
 from describe.registry import register
 
@@ -136,6 +137,7 @@ def read_provenance(meta: FileMetadata, caller_prompt: str | None = None) -> Pro
     if len(prompt) > MAX_PROMPT_CHARS:
         notes.append(f"the prompt is {len(prompt)} characters; the first {MAX_PROMPT_CHARS} are checked")
         prompt = prompt[:MAX_PROMPT_CHARS]
+    words = read_file_words(meta, exif, notes)  # the file's own keywords, title and description
     gen = generation or Generation(source="", generator="")
     return Provenance(
         prompt=prompt,
@@ -148,6 +150,9 @@ def read_provenance(meta: FileMetadata, caller_prompt: str | None = None) -> Pro
         ai_generated=bool(ai_marker),
         ai_marker=ai_marker,
         notes=tuple(notes),
+        keywords=words.keywords,
+        title=words.title,
+        file_description=words.description,
     )
 
 

@@ -2,7 +2,8 @@
 
 Only what the provenance analyzer reads is kept, each value capped, so a PreparedImage
 never carries megabytes of someone's text chunk: PNG/WebP text chunks (Pillow's
-``info``), the XMP packet and a few EXIF text fields. Nothing here raises: metadata
+``info``), the XMP packet, a few EXIF text fields and the IPTC-IIM keywords, title and
+caption (JPEG's Photoshop block, TIFF's IPTC tag). Nothing here raises: metadata
 that cannot be read is dropped with a note, and the image is still described.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PIL import Image
+from PIL import Image, ImageFile, IptcImagePlugin
 
 #: One text value (a PNG chunk, an EXIF field). A1111 prompts are a few KiB; a ComfyUI
 #: `prompt` graph tens of KiB; its `workflow` (layout included) can reach a few hundred.
@@ -22,9 +23,23 @@ MAX_TEXT_KEYS = 32
 MAX_KEY_CHARS = 80
 
 # EXIF text fields that carry descriptions or the writing tool (tag ids from the EXIF 2.32 spec).
-EXIF_IFD0 = {0x010E: "ImageDescription", 0x0131: "Software", 0x013B: "Artist", 0x9C9C: "XPComment"}
+EXIF_IFD0 = {
+    0x010E: "ImageDescription",
+    0x0131: "Software",
+    0x013B: "Artist",
+    0x9C9B: "XPTitle",
+    0x9C9C: "XPComment",
+    0x9C9E: "XPKeywords",
+}
 EXIF_SUB_IFD = 0x8769
 EXIF_SUB = {0x9286: "UserComment"}
+# IPTC-IIM datasets (record 2, the IIM 4.2 spec) people write words into; 1:90 names the
+# character set of the rest (ESC % G is UTF-8)
+IPTC_DATASETS = {(2, 25): "Keywords", (2, 5): "ObjectName", (2, 120): "Caption-Abstract"}
+IPTC_CHARSET = (1, 90)
+IPTC_UTF8 = b"\x1b%G"
+# The IIM caps a keyword at 64 bytes, but nothing enforces it: a count cap as well
+MAX_IPTC_VALUES = 256
 # Pillow keys in `info` that are not text chunks
 _NOT_TEXT = frozenset({"exif", "xmp", "icc_profile", "dpi", "transparency", "gamma", "aspect", "srgb"})
 
@@ -36,6 +51,7 @@ class FileMetadata:
     text: dict[str, str] = field(default_factory=dict)  # PNG tEXt/iTXt/zTXt, WebP, GIF comment
     xmp: bytes = b""
     exif: dict[str, str | bytes] = field(default_factory=dict)  # EXIF_IFD0 / EXIF_SUB names
+    iptc: dict[str, tuple[str, ...]] = field(default_factory=dict)  # IPTC_DATASETS names, decoded
     notes: tuple[str, ...] = ()
 
 
@@ -45,7 +61,8 @@ def read_metadata(img: Image.Image) -> FileMetadata:
     text = _text_chunks(img, notes)
     xmp = _xmp(img, notes)
     exif = _exif(img, notes)
-    return FileMetadata(text=text, xmp=xmp, exif=exif, notes=tuple(notes))
+    iptc = _iptc(img, notes)
+    return FileMetadata(text=text, xmp=xmp, exif=exif, iptc=iptc, notes=tuple(notes))
 
 
 def _size(value: str | bytes) -> int:
@@ -119,3 +136,41 @@ def _exif(img: Image.Image, notes: list[str]) -> dict[str, str | bytes]:
             continue
         out[name] = value
     return out
+
+
+def _iptc(img: Image.Image, notes: list[str]) -> dict[str, tuple[str, ...]]:
+    """IPTC_DATASETS as text: UTF-8 when 1:90 says so, else UTF-8 when it decodes, else
+    Latin-1 (old writers used the platform's 8-bit set and said nothing)."""
+    if not isinstance(img, ImageFile.ImageFile):
+        return {}
+    try:  # None for formats without IPTC (only JPEG, MPO and TIFF carry it)
+        info = IptcImagePlugin.getiptcinfo(img)
+    except Exception as exc:  # a damaged Photoshop block: Pillow raises whatever its parser met
+        notes.append(f"IPTC unreadable: {type(exc).__name__}")
+        return {}
+    if not info:
+        return {}
+    utf8 = info.get(IPTC_CHARSET) == IPTC_UTF8
+    out: dict[str, tuple[str, ...]] = {}
+    for key, name in IPTC_DATASETS.items():
+        raw = info.get(key)
+        values = [raw] if isinstance(raw, bytes) else list(raw or [])
+        if len(values) > MAX_IPTC_VALUES:
+            notes.append(f"IPTC {name} has {len(values)} values; the first {MAX_IPTC_VALUES} are read")
+            values = values[:MAX_IPTC_VALUES]
+        if sum(len(v) for v in values) > MAX_VALUE_BYTES:
+            notes.append(f"IPTC {name} is over the limit: ignored")
+            continue
+        texts = tuple(_iptc_text(v, utf8) for v in values if v)
+        if texts:
+            out[name] = texts
+    return out
+
+
+def _iptc_text(value: bytes, utf8: bool) -> str:
+    if utf8:
+        return value.decode("utf-8", "replace")
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")

@@ -26,6 +26,9 @@ BACKDROPS = frozenset({"white", "black"})
 GROUP_SIZE = 3
 GROUP_WORDS = {"bird": "flock", "animal": "herd", "person": "group"}
 SETTING_MIN_SCORE = 0.15
+# the keywords a person wrote into the file: sure by definition
+FILE_SOURCE = "file"
+FILE_SCORE = 1.0
 AI_GENERATED = "ai-generated"
 PROMPT_MISMATCH = "prompt-mismatch"
 
@@ -161,6 +164,15 @@ def provenance_tags(facts: Facts) -> list[Tag]:
     return out
 
 
+def file_tags(facts: Facts) -> list[Tag]:
+    """The keywords the file carries (describe/provenance/keywords.py), normalised as every
+    tag and every tag filter is, with source "file": a person chose them, so they are never
+    cut by max_tags and win over a model's tag of the same name."""
+    keywords = facts.provenance.keywords if facts.provenance else ()
+    names = dict.fromkeys(n for n in map(normalise_tag, keywords) if n)
+    return [Tag(name, FILE_SOURCE, FILE_SCORE) for name in names]
+
+
 def build_tags(facts: Facts, rules: TagRules) -> list[Tag]:
     best: dict[str, Tag] = {}
     for tag in _candidates(facts, rules):
@@ -176,4 +188,7 @@ def build_tags(facts: Facts, rules: TagRules) -> list[Tag]:
     kept_tags = list(best.values())[: rules.max_tags]
     if "provenance" in rules.sources:
         kept_tags += [t for t in provenance_tags(facts) if t.name not in best]
+        # the file's keywords are provenance too: what the file says about itself
+        from_file = {t.name: t for t in file_tags(facts)}
+        kept_tags = [from_file.pop(t.name, t) for t in kept_tags] + list(from_file.values())
     return kept_tags
