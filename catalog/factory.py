@@ -9,17 +9,22 @@ its vectors.
 from __future__ import annotations
 
 import logging
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from catalog.embed import Embedder, TextEmbedder
 from catalog.settings import CatalogSettings
+from catalog.space import DiskState
 from describe.describer import Describer
+from describe.errors import ImgdescError
 
 if TYPE_CHECKING:
     from catalog.store.base import Store
     from catalog.store.factory import StoreClaim
+    from catalog.store.guarded import GuardedStore
     from describe.analyzers.siglip.tagger import SiglipTagger
 
 log = logging.getLogger(__name__)
@@ -86,33 +91,101 @@ def active_tagger(describer: Describer) -> SiglipTagger | None:
 
 def open_store(
     settings: CatalogSettings, models: Models, claim: StoreClaim | None = None, rebuild: bool = True
-) -> Store:
-    """The configured store, sized for the models. With `rebuild`, a store built with
-    another embedding size, or by an older imgdesc without the focus/labels vectors, is
-    recreated, and the indexer fills it again from the folder (its points are gone);
-    without, that is the store's error (a search must never drop the points).
+) -> GuardedStore:
+    """The configured store, sized for the models, behind a GuardedStore (a read the
+    storage cannot answer is a 503, and a damaged embedded store can be swapped for a
+    rebuilt one). With `rebuild`, a store built with another embedding size, or by an
+    older imgdesc without the focus/labels vectors, is recreated, and an embedded store
+    that cannot be loaded at all (damaged files, a repair killed half-way) is moved aside
+    to data/qdrant.damaged-<time> and started anew: the indexer fills it again from the
+    folder. Without `rebuild`, that is the store's error (a search must never drop points).
     `claim`: the embedded store's lock, taken before the models loaded (claim_store)."""
     from catalog.store.base import DimensionMismatchError, SchemaChangedError
+    from catalog.store.factory import move_aside
     from catalog.store.factory import open_store as open_configured
+    from catalog.store.guarded import GuardedStore
 
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    folder = None if settings.qdrant_url else data_dir / "qdrant"
 
-    def opened(recreate: bool = False) -> Store:
+    def opened(recreate: bool = False, fresh: bool = False) -> Store:
+        # `fresh`: a new folder after the old one moved aside, with its own lock
         return open_configured(
             data_dir, models.embedder.dim, url=settings.qdrant_url, api_key=settings.qdrant_api_key,
-            recreate=recreate, claim=claim, image_size=models.image_size,
+            recreate=recreate, claim=None if fresh else claim, image_size=models.image_size,
         )  # fmt: skip
 
+    def guarded(store: Store) -> GuardedStore:
+        return GuardedStore(store, reopen=(lambda: opened(fresh=True)) if folder else None, folder=folder)
+
     if not rebuild:
-        return opened()
+        return guarded(opened())
+    if folder is not None and (too_full := _too_full_to_load(data_dir, folder)) is not None:
+        return _read_only_copy(guarded, folder, too_full, models, claim)
     try:
-        return opened()
+        return guarded(opened())
     except DimensionMismatchError as exc:
         log.warning("%s; recreating the store", exc.message)
     except SchemaChangedError:
         log.warning("the store was made by an older imgdesc without the focus/labels vectors; rebuilding it")
-    return opened(recreate=True)
+    except ImgdescError:
+        raise  # in use by another process, a server that refuses: not damage
+    except Exception as exc:
+        if folder is None:
+            raise
+        aside = move_aside(folder)
+        log.error("the store at %s cannot be loaded (%s); moved it to %s, rebuilding it", folder, exc, aside)
+        return guarded(opened(fresh=True))
+    return guarded(opened(recreate=True))
+
+
+def _too_full_to_load(data_dir: Path, folder: Path) -> DiskState | None:
+    """On a RAM-backed file system, loading the store touches its holes, and with less free
+    space than they need the process dies of SIGBUS (catalog/space.py): the state then."""
+    from catalog.space import MB, DiskGuard, holes
+
+    guard = DiskGuard(data_dir, store_dir=folder)
+    if not guard.memory_fs or not folder.is_dir():
+        return None
+    need = holes(folder) + 8 * MB
+    return None if guard.free() >= need else DiskState(str(data_dir), guard.free(), need)
+
+
+def _read_only_copy(
+    guarded: Callable[[Store], GuardedStore],
+    folder: Path,
+    full: DiskState,
+    models: Models,
+    claim: StoreClaim | None,
+) -> GuardedStore:
+    """Serve search from a copy of the store in a temporary folder on another file system
+    (its holes stay holes), never written; the indexer waits for space, then loads the
+    store in place (GuardedStore.open_in_place). Where no such folder has room, the
+    start-up fails saying the disk is full, rather than dying."""
+    import tempfile
+
+    from catalog.space import DiskFullError, sparse_copy
+    from catalog.store.edge import LOCK_FILE
+    from catalog.store.factory import open_store as open_configured
+
+    parent = Path(tempfile.gettempdir())
+    if parent.stat().st_dev == folder.stat().st_dev:
+        raise DiskFullError(full)
+    copy = Path(tempfile.mkdtemp(prefix="imgdesc-read-only-", dir=parent))
+    try:
+        sparse_copy(folder, copy / "qdrant")
+        (copy / "qdrant" / LOCK_FILE).unlink(missing_ok=True)
+        inner = open_configured(copy, models.embedder.dim, image_size=models.image_size)
+    except Exception as exc:
+        shutil.rmtree(copy, ignore_errors=True)
+        raise DiskFullError(full) from exc
+    if claim is not None:
+        claim.handed_over = False  # released when the caller's claim ends; taken again in place
+    store = guarded(inner)
+    store.read_only, store.copy = full, copy
+    log.error("%s; searching a read-only copy of the store in %s", DiskFullError(full).message, copy)
+    return store
 
 
 def open_catalog(

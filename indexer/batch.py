@@ -15,6 +15,12 @@ Write order (why a kill at any moment loses nothing and duplicates nothing):
 4. then, file by file, the points named in `stale` drop this path (or are deleted when
    no path is left), and the row is marked *indexed* (or *failed* with a reason).
 
+A full disk stops the batch, not the files: before describing and before writing, the
+data folder's free space is checked (catalog/space.py), and a write that fails for lack of
+space raises DiskFullError out of the batch instead of failing its file. The batch's rows
+stay pending, nothing half-written is marked indexed, and the watcher pauses until space
+is back.
+
 A kill before step 3 leaves the batch's rows pending: a restart describes them again.
 A kill after it leaves rows pending whose points exist: a restart only sets their paths
 (no second description). Nothing else touches a batch's paths or contents while it is
@@ -35,6 +41,7 @@ from pathlib import Path
 from typing import Protocol
 
 from catalog.points import image_vector
+from catalog.space import DiskFullError, DiskGuard, is_out_of_space
 from catalog.store.base import StoredImage, point_id
 from catalog.thumbs import thumbnail_path, write_thumbnail
 from describe.errors import ImageError
@@ -113,6 +120,7 @@ class Batch:
         )
         self.embedding_model = indexer.embedder.name
         self.root, self.data_dir = indexer.root, indexer.data_dir
+        self.space: DiskGuard = indexer.space
         self.files: FileOps = indexer
         self.settle_seconds = settle_seconds
         self.max_items = max_items or MAX_ITEMS
@@ -141,6 +149,7 @@ class Batch:
         try:
             outcome = self._start(found)
         except Exception as exc:  # one file's error (a bug, a journal write) is that file's
+            _raise_if_full(self.space, exc)
             outcome = self._broken(found.rel, exc)
         if outcome is not None:
             self._finished.append((found.rel, outcome))
@@ -223,6 +232,9 @@ class Batch:
     def _describe(self) -> None:
         """Step 2 for the decoded images held: analyse (in one call when the captioner
         batches), compose the record, write the thumbnail, let go of the pixels."""
+        if not self._images:
+            return
+        self.space.ensure()  # before the work: a full disk would throw the descriptions away
         held, self._images = self._images, []
         described_at = utc_now()
         images = [self.files.decode(found) for found in held]
@@ -254,6 +266,11 @@ class Batch:
         self._opened = None
         if not written:
             return
+        try:
+            self.space.ensure()
+        except DiskFullError:
+            self._points = written  # kept: written once space is back, if the process lives
+            raise
         errors = self._write(written)
         # the embedder's buffers, sized to the batch's longest documents, go back to the
         # OS before the next batch's describing makes its own (the describer trims after
@@ -276,6 +293,7 @@ class Batch:
                 self.store.upsert(self.points.points(items, images))  # step 3
                 return {}
             except Exception as exc:
+                _raise_if_full(self.space, exc)
                 logger.warning(
                     "writing %d points at once failed (%s); writing them one by one", len(written), exc
                 )
@@ -284,6 +302,7 @@ class Batch:
             try:
                 self.store.upsert([self.points.point(item.pid, item.payload, item.image)])
             except Exception as exc:
+                _raise_if_full(self.space, exc)
                 logger.exception("failed to index %s", item.rel)
                 errors[item.rel] = failure_reason(exc)
         return errors
@@ -291,6 +310,7 @@ class Batch:
     def _broken(self, rel: str, exc: Exception) -> Outcome:
         """Failed for a reason no file should cause: recorded as failed with the reason (so
         it shows, and a change to the file retries it), the rest of the batch goes on."""
+        _raise_if_full(self.space, exc)
         logger.error("failed to index %s", rel, exc_info=exc)
         try:
             self.state.fail_new(rel, 0, 0, "", failure_reason(exc, str(self.root / rel), rel))
@@ -299,6 +319,7 @@ class Batch:
         return "failed"
 
     def _fail(self, found: Read, exc: Exception) -> Outcome:
+        _raise_if_full(self.space, exc)
         full = self.root / found.rel
         if isinstance(exc, PARTIAL_FILE_ERRORS) and self.files.still_written(
             full, found.stat, self.settle_seconds
@@ -320,11 +341,19 @@ class Batch:
         try:
             self.files.sync_stale(rel)
         except Exception as exc:
+            _raise_if_full(self.space, exc)
             logger.exception("cannot update old store entries for %s", rel)
             state.finish(rel, FAILED, failure_reason(exc), clear_stale=False)
             return "failed"
         state.finish(rel, FAILED if error else INDEXED, error)
         return outcome
+
+
+def _raise_if_full(space: DiskGuard, exc: BaseException) -> None:
+    """A write that failed for lack of space stops the batch (its rows stay pending)
+    rather than failing the file it was for."""
+    if is_out_of_space(exc):
+        raise DiskFullError(space.now()) from exc
 
 
 class ReadAhead:

@@ -22,6 +22,7 @@ from typing import Literal
 from catalog.embed import TextEmbedder
 from catalog.names import storable
 from catalog.points import point_encoder, reembedded
+from catalog.space import DiskGuard
 from catalog.store.base import Store, point_id
 from catalog.thumbs import delete_thumbnail, thumbnail_bytes, thumbnail_path
 from describe.describer import Describer
@@ -29,7 +30,7 @@ from describe.errors import CorruptImageError, EmptyFileError, ImageError, NotAn
 from describe.files import is_hidden
 from describe.intake import PreparedImage, load_image
 from indexer.records import ALT_PROFILE
-from indexer.state import FAILED, INDEXED, PENDING, IndexState, utc_now
+from indexer.state import FAILED, INDEXED, PENDING, open_journal, utc_now
 from indexer.status import Failure, IndexStatus
 
 logger = logging.getLogger(__name__)
@@ -150,7 +151,9 @@ class Indexer:
         self.store = store
         self.profile = describer.profiles.get(profile or describer.settings.profile)
         self.alt_profile = describer.profiles.get(ALT_PROFILE)
-        self.state = IndexState(self.data_dir)
+        self.state = open_journal(self.data_dir)  # a damaged one is moved aside and rebuilt
+        # when writes must stop for lack of space (the store's folder: its holes count on tmpfs)
+        self.space = DiskGuard(self.data_dir, store_dir=self.data_dir / "qdrant")
         self.points = point_encoder(embedder)
 
     def close(self) -> None:

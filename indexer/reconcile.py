@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from catalog.names import storable
+from catalog.space import is_out_of_space
 from catalog.store.base import point_id
 from describe.files import is_hidden, looks_like_image
 from indexer.batch import index_file
@@ -103,7 +104,8 @@ def reconcile(indexer: Indexer) -> Reconciled:
 
     for path in sorted(disk.keys() & rows.keys()):
         row, (size, mtime_ns) = rows[path], disk[path]
-        if row.status == FAILED and row.error.startswith(GAVE_UP):
+        # older versions failed files for a crash loop or a full disk: neither is the file's fault
+        if row.status == FAILED and (row.error.startswith(GAVE_UP) or is_out_of_space(Exception(row.error))):
             state.requeue(path)
             row = rows[path] = replace(row, status=PENDING)
         if row.status == PENDING:

@@ -9,10 +9,12 @@ from pathlib import Path
 
 from catalog.embed import TextEmbedder
 from catalog.store.base import Store
+from catalog.store.guarded import GuardedStore
 from describe.describer import Describer
 from indexer.batch import index_paths
 from indexer.pipeline import Indexer
 from indexer.reconcile import reconcile
+from indexer.repair import find_damage, rebuild
 
 Progress = Callable[[int, int, str], None]
 
@@ -37,6 +39,11 @@ def run_once(indexer: Indexer, progress: Progress | None = None, retries: int = 
     total, path) as each file's outcome becomes final. Files the process stopped on
     before come last, without waiting out their backoff: a one-shot run is the user
     asking for them now, and the rest is done by then."""
+    store = indexer.store
+    if isinstance(store, GuardedStore):  # a damaged store is moved aside and filled again below
+        damage = find_damage(store)
+        if damage is not None:
+            rebuild(store, damage, expected=indexer.state.indexed_images())
     reembedded = indexer.reembed_all() if indexer.needs_reembed() else 0
     indexer.reembed_images()
     plan = reconcile(indexer)

@@ -13,6 +13,7 @@ synced, which makes a content change safe to interrupt at any moment.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from typing import Any
 
 from catalog.names import storable
 from describe.errors import ImgdescError
+
+logger = logging.getLogger(__name__)
 
 PENDING, INDEXED, FAILED = "pending", "indexed", "failed"
 STATUSES = (PENDING, INDEXED, FAILED)
@@ -246,3 +249,24 @@ class IndexState:
 
     def delete(self, path: str) -> None:
         self._run("DELETE FROM files WHERE path = ?", (path,))
+
+
+def open_journal(data_dir: str | Path) -> IndexState:
+    """The journal, or — when it is damaged — a new one, the damaged files moved aside
+    into data/index.damaged-<time>/ (never deleted). Nothing is lost that cannot be found
+    again: the store's payloads hold every content's sha256, so the next reconcile hashes
+    the folder's files and links each to its point without describing it again; only
+    files the store does not hold are described. Failures and crash counts start over."""
+    try:
+        return IndexState(data_dir)
+    except JournalDamagedError as damaged:
+        path = Path(data_dir) / IndexState.FILENAME
+        aside = path.parent / f"index.damaged-{utc_now().replace(':', '')}"
+        aside.mkdir(parents=True, exist_ok=True)
+        for part in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+            if part.exists():
+                part.replace(aside / part.name)
+        logger.error(
+            "%s; moved it to %s and rebuilding it from the folder and the store", damaged.message, aside
+        )
+        return IndexState(data_dir)

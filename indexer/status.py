@@ -11,6 +11,7 @@ from typing import Protocol
 
 import msgspec
 
+from catalog.space import DiskState
 from catalog.store.base import Store
 
 
@@ -20,6 +21,16 @@ class Failure(msgspec.Struct, frozen=True):
     path: str
     error: str
     updated_at: str  # ISO 8601, UTC
+
+
+class Repair(msgspec.Struct, frozen=True):
+    """What health and status say while a rebuilt store fills again."""
+
+    reason: str  # what the check found
+    moved_to: str  # where the damaged store now is
+    started_at: str  # ISO 8601, UTC
+    expected: int  # images the journal knew when the store was moved aside
+    stored: int = 0  # images in the new store so far
 
 
 class IndexStatus(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -33,6 +44,11 @@ class IndexStatus(msgspec.Struct, frozen=True, omit_defaults=True):
     watching: str | None  # the watched folder; null when the server watches none
     # the watcher's start-up reconcile has queued its work; only a watcher sends it
     ready: bool | None = None
+    # set while the data folder's disk is full: indexing waits for space, search goes on
+    disk_full: DiskState | None = None
+    # set while a damaged store, moved aside, is rebuilt: what was found, where it went,
+    # and how many images are back (search answers from those meanwhile)
+    repair: Repair | None = None
 
 
 class StatusSource(Protocol):

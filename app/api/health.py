@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
@@ -14,14 +15,19 @@ from app.runtime import Runtime
 NOT_READY = ResponseSpec(
     dict[str, Any],
     description='`{"status": "loading", "error": null}` with `Retry-After` while models load; '
-    '`{"status": "failed", "error": "why"}` when they could not be loaded',
+    '`{"status": "failed", "error": "why"}` when they could not be loaded (a damaged journal '
+    "or store names its file and the remedy)",
     generate_examples=False,
 )
 
 
-@get("/api/health", sync_to_thread=False, tags=["api"], responses={**errors(), 503: NOT_READY})
-def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-    """`ok` with what is loaded; 503 with `loading` or `failed` (and why) before that."""
+@get("/api/health", tags=["api"], responses={**errors(), 503: NOT_READY})
+async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """`ok` with what is loaded; `disk_full` (with `disk`: the data folder, its free and
+    needed bytes) while indexing waits for space; `repairing` (with `repair`: what was
+    found, where the damaged store went, images expected and stored so far) while a
+    damaged store is rebuilt. Search answers in all three. 503 with `loading` or `failed`
+    (and why) before the services exist."""
     runtime: Runtime = request.app.state["runtime"]
     headers: dict[str, str] = {}
     s = runtime.services
@@ -39,4 +45,10 @@ def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         "store": "server" if s.settings.qdrant_url else "embedded",
         "watching": s.settings.watch,
     }
+    if s.watcher is not None:
+        status = await s.reads.run(s.index_status)  # the repair's progress counts the store
+        if status.disk_full is not None:
+            body["status"], body["disk"] = "disk_full", msgspec.to_builtins(status.disk_full)
+        if status.repair is not None:
+            body["status"], body["repair"] = "repairing", msgspec.to_builtins(status.repair)
     return Response(body, status_code=200, headers=headers)

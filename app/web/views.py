@@ -111,8 +111,28 @@ def status_view(status: IndexStatus | None, state: str = "ready", error: str | N
         "pending": status.pending,
         "failed": status.failed,
         "watching": status.watching,
-        "poll": status.pending > 0,
+        "poll": status.pending > 0 or status.disk_full is not None or status.repair is not None,
+        "alert": status_alert(status),
     }
+
+
+def status_alert(status: IndexStatus) -> str:
+    """The banner line for a catalog that is not well: a full disk, a store being rebuilt."""
+    if status.disk_full is not None:
+        full = status.disk_full
+        return (
+            f"Disk full: {full.path} has {full.free_bytes / 2**20:.1f} MB free, "
+            f"{full.needed_bytes / 2**20:.0f} MB are needed. Indexing is paused and resumes by "
+            "itself once space is freed; search answers from what is stored."
+        )
+    if status.repair is not None:
+        repair = status.repair
+        return (
+            f"Rebuilding the store: {repair.stored} of {repair.expected} images are back. It was "
+            f"damaged ({repair.reason}) and is kept at {repair.moved_to}; search answers from "
+            "what is rebuilt so far."
+        )
+    return ""
 
 
 def captioner_choices(describer: Describer) -> list[str]:

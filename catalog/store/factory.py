@@ -5,9 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from catalog.store.base import Store
+
+
+def move_aside(folder: Path) -> Path:
+    """Move a damaged store out of the way, never deleting it: <folder>.damaged-<UTC time>."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    aside = folder.with_name(f"{folder.name}.damaged-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = folder.with_name(f"{folder.name}.damaged-{stamp}-{n}")
+    folder.rename(aside)
+    return aside
 
 
 def open_store(
