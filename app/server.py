@@ -15,6 +15,7 @@ from litestar.di import Provide
 
 from app.api.controllers import ApiController
 from app.api.docs import docs_config
+from app.api.export import ExportController
 from app.api.health import health
 from app.config import Settings
 from app.errors import JSON_HANDLERS
@@ -51,7 +52,7 @@ def create_app(settings: Settings, build: Callable[[Settings], Services] = build
 
     web = web_config(settings)  # htmx pages, templates and static files
     return Litestar(
-        route_handlers=[health, ApiController, *web.pop("route_handlers")],
+        route_handlers=[health, ApiController, ExportController, *web.pop("route_handlers")],
         dependencies={"services": Provide(runtime.ready, sync_to_thread=False)},
         # every route, pages, REST, static files and docs alike (see app/guards.py)
         guards=[host_guard(settings), same_origin_guard],

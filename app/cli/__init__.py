@@ -1,9 +1,9 @@
 """The `imgdesc` command line: the Typer root, one module per command group.
 
 describing.py: describe, profiles; catalog.py: serve, index, search (client.py asks a
-running server); models.py: models prepare/list/pull/bench; bench.py and evaluate.py: the
-dev tools (their code, in app/dev/bench/ and app/dev/evaluation/, is imported only when they
-run). Each command builds Settings once, then calls a service; errors meant for
+running server); export.py: export; models.py: models prepare/list/pull/bench; bench.py
+and evaluate.py: the dev tools (their code, in app/dev/bench/ and app/dev/evaluation/, is
+imported only when they run). Each command builds Settings once, then calls a service; errors meant for
 people are printed as one line, never a traceback."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from app.cli import catalog, describing
 from app.cli.bench import bench
 from app.cli.common import err
 from app.cli.evaluate import evaluate
+from app.cli.export import export
 from app.cli.models import models
 from describe.errors import ImgdescError
 
@@ -32,6 +33,7 @@ cli.command()(describing.profiles)
 cli.command()(catalog.serve)
 cli.command()(catalog.index)
 cli.command()(catalog.search)
+cli.command()(export)
 cli.add_typer(models, name="models")
 cli.add_typer(bench, name="bench")
 cli.command("eval")(evaluate)
