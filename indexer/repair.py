@@ -55,13 +55,14 @@ def rebuild(store: GuardedStore, reason: str, expected: int) -> Repair | None:
     if store.reopen is None or store.folder is None:
         logger.error("the store is damaged (%s) and cannot be rebuilt here", reason)
         return None
-    old: Store = store.inner
+    # moved while still open (its files and maps follow the rename), so a search never
+    # meets a closed store: it reads the old one until the new one is swapped in
+    aside = move_aside(store.folder)
+    old: Store = store.swap(store.reopen())
     try:
         old.close()
-    except Exception:  # a damaged store may fail to flush; it is moved aside either way
+    except Exception:  # a damaged store may fail to flush; it is aside either way
         logger.exception("closing the damaged store failed")
-    aside = move_aside(store.folder)
-    store.swap(store.reopen())
     logger.error(
         "the store was damaged (%s); moved it to %s and rebuilding it: %d images to describe again",
         reason, aside, expected,

@@ -177,7 +177,8 @@ def test_out_of_space_is_told_from_other_errors() -> None:
 
 @pytest.fixture()
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A 600 MB tmpfs (an embedded store is 250-350 MB on paper, all of it real on tmpfs), where this test may mount one (root in CI); skipped elsewhere."""
+    """A 600 MB tmpfs, where the test may mount one (root in CI); skipped elsewhere. An
+    embedded store is 250-350 MB on paper, and on tmpfs all of it is real once touched."""
     where = tmp_path / "tmpfs"
     where.mkdir()
     mounted = subprocess.run(
