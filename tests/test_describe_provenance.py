@@ -233,3 +233,27 @@ def test_hostile_xmp_is_refused_with_a_note() -> None:
 def test_a_plain_photo_has_no_provenance(photos: dict[str, np.ndarray]) -> None:
     p = provenance(png(photos["coffee"][:64, :64]))
     assert p == Provenance()
+
+
+@pytest.mark.parametrize(
+    ("raw", "read", "noted"),
+    [("café au lait".encode(), "café au lait", False), (b"caf\xe9 \xff\xfe", "café ÿþ", True)],
+)
+def test_a_tEXt_chunk_is_read_as_utf8_when_it_is_and_noted_when_it_is_not(
+    raw: bytes, read: str, noted: bool
+) -> None:
+    """ComfyUI and A1111 write UTF-8 into tEXt, which Pillow reads as Latin-1 ("cafÃ©");
+    bytes that are not UTF-8 are kept as Latin-1, with a note rather than silently."""
+    from PIL import PngImagePlugin
+
+    from describe.provenance.metadata import read_metadata
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("prompt", raw.decode("latin-1"))  # tEXt holding exactly these bytes
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buf, "PNG", pnginfo=info)
+    with Image.open(io.BytesIO(buf.getvalue())) as img:
+        img.load()
+        found = read_metadata(img)
+    assert found.text["prompt"] == read
+    assert any("'prompt' is not valid UTF-8" in note for note in found.notes) == noted

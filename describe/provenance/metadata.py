@@ -88,6 +88,8 @@ def _text_chunks(img: Image.Image, notes: list[str]) -> dict[str, str]:
                 continue
         if not isinstance(value, str):
             continue
+        if type(value) is str and not value.isascii():  # a PNG tEXt chunk, which Pillow reads as Latin-1
+            value = _tEXt_text(key, value, notes)
         if len(out) >= MAX_TEXT_KEYS:
             notes.append(f"more than {MAX_TEXT_KEYS} text chunks: the rest ignored")
             break
@@ -100,6 +102,17 @@ def _text_chunks(img: Image.Image, notes: list[str]) -> dict[str, str]:
         total += size
         out[key[:MAX_KEY_CHARS]] = value
     return out
+
+
+def _tEXt_text(key: str, value: str, notes: list[str]) -> str:
+    """tEXt is Latin-1 by the PNG spec, but ComfyUI and A1111 write UTF-8 bytes into it
+    ("café" would read as "cafÃ©"): UTF-8 when the bytes are, else Latin-1 with a note."""
+    raw = value.encode("latin-1", "replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        notes.append(f"the tEXt chunk {key[:MAX_KEY_CHARS]!r} is not valid UTF-8: read as Latin-1")
+        return value
 
 
 def _xmp(img: Image.Image, notes: list[str]) -> bytes:
