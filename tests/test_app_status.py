@@ -62,7 +62,7 @@ def test_openapi_documents_the_status(tmp_path: Path) -> None:
     answer = doc["paths"]["/api/index/status"]["get"]["responses"]["200"]
     ref = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     schema = doc["components"]["schemas"][ref]
-    assert set(schema["properties"]) == COUNTS | {"ready"}
-    assert set(schema["required"]) == COUNTS  # `ready` comes only from a watcher
+    assert set(schema["properties"]) == COUNTS | {"ready", "disk_full", "repair"}
+    assert set(schema["required"]) == COUNTS  # the others come only from a watcher, when they apply
     failures = schema["properties"]["failures"]["items"]["$ref"].rsplit("/", 1)[1]
     assert set(doc["components"]["schemas"][failures]["properties"]) == {"path", "error", "updated_at"}
