@@ -66,3 +66,31 @@ def test_openapi_documents_the_status(tmp_path: Path) -> None:
     assert set(schema["required"]) == COUNTS  # the others come only from a watcher, when they apply
     failures = schema["properties"]["failures"]["items"]["$ref"].rsplit("/", 1)[1]
     assert set(doc["components"]["schemas"][failures]["properties"]) == {"path", "error", "updated_at"}
+
+
+def test_a_full_disk_and_a_repair_show_in_health_status_and_the_banner(tmp_path: Path) -> None:
+    """What a paused or rebuilding catalog tells its users; search answers meanwhile."""
+    from catalog.space import DiskState
+    from indexer.status import Repair
+
+    images = tmp_path / "images"
+    write_images(images, 1)
+    with fake_analyzers(), fake_site(tmp_path, images) as client:
+        wait_for(lambda: client.get("/api/index/status").json()["indexed"] == 1)
+        watcher = client.app.state["runtime"].services.watcher
+        watcher.disk_full = DiskState(str(tmp_path / "data"), 3 * 2**20, 80 * 2**20, "2026-12-07T20:00:00Z")
+        health = client.get("/api/health").json()
+        status = client.get("/api/index/status").json()
+        page = client.get("/")
+        search = client.get("/api/search", params={"q": "test card"})
+        assert health["status"] == "disk_full" and health["disk"]["free_bytes"] == 3 * 2**20
+        assert status["disk_full"]["path"] == str(tmp_path / "data")
+        assert "Disk full" in page.text and "3.0 MB free" in page.text
+        assert search.status_code == 200 and search.json()["hits"]
+        watcher.disk_full = None
+        watcher.repair = Repair("payloads unreadable", str(tmp_path / "data/qdrant.damaged-x"), "t", 5)
+        watcher.enqueue("img000.png")  # the rebuild is under way: something is queued
+        health = client.get("/api/health").json()
+        assert health["status"] == "repairing" and health["repair"]["expected"] == 5
+        assert "Rebuilding the store" in client.get("/").text
+        wait_for(lambda: client.get("/api/health").json()["status"] == "ok")  # done once the queue is empty
