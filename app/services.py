@@ -4,12 +4,15 @@ shared by REST handlers and pages, closed on shutdown."""
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.config import Settings
 from app.work import ReadPool, WorkLane
+from catalog.curate import Curator, curated_encoder
+from catalog.edits import EditStore
 from catalog.embed import TextEmbedder
 from catalog.factory import open_catalog
 from catalog.store.base import Store
@@ -23,6 +26,9 @@ if TYPE_CHECKING:
     from catalog.store.factory import StoreClaim
 
 log = logging.getLogger(__name__)
+# builds Services.curator once; here, not a field: Litestar's dependency injection
+# converts every field of Services, and a lock is no type it can convert
+_CURATOR_LOCK = threading.Lock()
 
 
 @dataclass
@@ -35,6 +41,19 @@ class Services:
     lane: WorkLane  # model inference: describing uploads (bounded, 503 when full)
     watcher: Watcher | None = None  # when a folder is watched
     reads: ReadPool = field(default_factory=ReadPool)  # search, store reads, status
+    _curator: Curator | None = field(default=None, init=False, repr=False)
+
+    @property
+    def curator(self) -> Curator:
+        """People's edits (catalog/curate.py). The watcher's own when a folder is watched, so
+        the indexer and the edits share one EditStore and its lock; else one over the store."""
+        with _CURATOR_LOCK:
+            if self._curator is None and self.watcher is not None:
+                self._curator = self.watcher.indexer.curator
+            elif self._curator is None:
+                edits = EditStore(self.settings.data_dir)
+                self._curator = Curator(self.store, curated_encoder(self.embedder, edits))
+            return self._curator
 
     @property
     def watch_root(self) -> Path | None:
@@ -55,6 +74,8 @@ class Services:
             self.watcher.stop()
         self.lane.shutdown()
         self.reads.shutdown()
+        if self._curator is not None and self.watcher is None:  # the watcher closes its own
+            self._curator.edits.close()
         self.store.close()
 
 

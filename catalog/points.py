@@ -27,6 +27,10 @@ Optionally a fifth, ``image``: the image embedding of an image-text model (the S
 tagger, describe/analyzers/siglip/), searched with the same model's text tower — the
 pixels themselves rather than what the analyzers said about them. Only points described
 with the tagger carry it; indexer/image_vectors.py fills it in for the others.
+
+A person's edits (catalog/edits.py) count in every text view: their description stands
+in for the caption, their tags join the documents, and a tag they removed leaves the
+labels, the objects and the label vector too (the payload keeps what the machine said).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from catalog import phrase_cache
 from catalog.embed import Embedder, TextEmbedder, sparse_vector
 from catalog.store.base import ImagePoint, SparseVector, StoredImage
 from describe.facts import Description, DetectedObject, Label, ZeroShotFacts
+from describe.knowledge.vocabulary import normalise_tag
 from describe.provenance.prompt_phrases import clean
 
 # Ancestors of labels at least this likely (best of image and crops) join the recall
@@ -126,14 +131,37 @@ def _words(labels: Sequence[Label]) -> list[str]:
     return list(dict.fromkeys(words))
 
 
+def said(p: StoredImage) -> str:
+    """The image in words: the description a person wrote (catalog/edits.py), else the
+    caption, else the paragraph."""
+    return p.description if p.edit and p.edit.description is not None else (p.caption or p.description)
+
+
+def _removed(p: StoredImage) -> set[str]:
+    return set(p.edit.remove_tags) if p.edit else set()
+
+
+def kept_labels(p: StoredImage) -> Sequence[Label]:
+    """The label candidates, less those a person removed as tags (and removed ancestors):
+    no view says what a person said the picture is not."""
+    removed = _removed(p)
+    if not removed:
+        return p.labels
+    return [
+        replace(lb, hypernyms=tuple(h for h in lb.hypernyms if normalise_tag(h) not in removed))
+        for lb in p.labels
+        if normalise_tag(lb.name) not in removed
+    ]
+
+
 def document_text(p: StoredImage) -> str:
     """The recall document: caption, tags, label candidates with their ancestors, text.
     Not the whole paragraph: its framing and colour sentences are alike across images
     and blur the vectors (colours still match through the tags)."""
     tags = set(p.tags)
-    labels = [w for w in _words(p.labels) if w.lower() not in tags]
+    labels = [w for w in _words(kept_labels(p)) if w.lower() not in tags]
     parts = [
-        p.caption or p.description,
+        said(p),
         "Tags: " + ", ".join(p.tags) if p.tags else "",
         "Labels: " + ", ".join(labels) if labels else "",
         f"Text: {' '.join(p.text.split())}" if p.text.strip() else "",
@@ -181,16 +209,21 @@ def sparse_terms(p: StoredImage, document: str) -> SparseVector:
 
 def focus_text(p: StoredImage) -> str:
     """The precision document: 'A photo of daisy, pot. Objects: potted plant. Text: …'."""
-    sure = sorted((lb for lb in p.labels if lb.score > FOCUS_LABEL_SCORE), key=lambda lb: -lb.score)
+    sure = sorted((lb for lb in kept_labels(p) if lb.score > FOCUS_LABEL_SCORE), key=lambda lb: -lb.score)
     objects = dict.fromkeys(b.label for b in p.boxes if b.score > FOCUS_OBJECT_SCORE)
     if not objects:  # points without boxes (older payloads) still have the counts
         objects = dict.fromkeys(c.label for c in p.objects if c.score > FOCUS_OBJECT_SCORE)
+    removed = _removed(p)
+    if removed:
+        objects = {o: None for o in objects if normalise_tag(o) not in removed}
+    added = p.edit.add_tags if p.edit else []  # a person's tags are as sure as anything here
     parts = [
         "A photo of " + ", ".join(lb.name for lb in sure[:FOCUS_LABELS]) + "." if sure else "",
         "Objects: " + ", ".join(objects) + "." if objects else "",
+        "Tagged: " + ", ".join(added) + "." if added else "",
         f"Text: {' '.join(p.text.split())}" if p.text.strip() else "",
     ]
-    return " ".join(part for part in parts if part) or (p.caption or p.description)
+    return " ".join(part for part in parts if part) or said(p)
 
 
 class PointEncoder:
@@ -228,7 +261,7 @@ class PointEncoder:
                 sparse=sparse_terms(p, doc),
                 payload=p,
                 focus=f,
-                labels=self.label_vector(p.labels),
+                labels=self.label_vector(kept_labels(p)),
                 image=images.get(pid),
             )
             for (pid, p), doc, d, f in zip(items, documents, dense, focus, strict=True)

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from catalog.curate import Curator, curated_encoder
+from catalog.edits import EditStore
 from catalog.embed import TextEmbedder
 from catalog.names import storable
-from catalog.points import point_encoder, reembedded
+from catalog.points import reembedded
 from catalog.space import DiskGuard
-from catalog.store.base import Store, point_id
+from catalog.store.base import Store, StoredImage, point_id
 from catalog.thumbs import delete_thumbnail, thumbnail_bytes, thumbnail_path
 from describe.describer import Describer
 from describe.errors import CorruptImageError, EmptyFileError, ImageError, NotAnImageError
@@ -154,10 +156,16 @@ class Indexer:
         self.state = open_journal(self.data_dir)  # a damaged one is moved aside and rebuilt
         # when writes must stop for lack of space (the store's folder: its holes count on tmpfs)
         self.space = DiskGuard(self.data_dir, store_dir=self.data_dir / "qdrant")
-        self.points = point_encoder(embedder)
+        # people's edits, kept apart from the journal and the store (catalog/edits.py): every
+        # point this indexer writes carries its content's edit, and a file replaced by new
+        # bytes hands its edit on to them
+        self.edits = EditStore(self.data_dir)
+        self.points = curated_encoder(embedder, self.edits, replaced=self.replaced_contents)
+        self.curator = Curator(store, self.points)
 
     def close(self) -> None:
         self.state.close()
+        self.edits.close()
 
     def rel(self, path: str | Path) -> str:
         # abspath, not resolve(): a symlink inside the folder must keep its own name
@@ -256,9 +264,18 @@ class Indexer:
             self.store.set_paths(pid, paths)
 
     def sync_stale(self, rel_path: str) -> None:
+        """After the path's point was written: older contents' points drop the path, and the
+        point of its content is rewritten if a person's edit came in while it was written."""
         row = self.state.get(rel_path)
         for sha in row.stale if row else ():
             self.sync_point(sha)
+        if row and row.sha256:
+            self.curator.settle(row.sha256)
+
+    def replaced_contents(self, payload: StoredImage) -> list[str]:
+        """The older contents of a payload's paths, their points not yet told (the row's
+        `stale`): a file replaced by these bytes, whose edit the new content takes over."""
+        return [sha for path in payload.paths if (row := self.state.get(path)) for sha in row.stale]
 
     def remove_path(self, rel_path: str) -> None:
         row = self.state.get(rel_path)
@@ -291,8 +308,8 @@ class Indexer:
             now = utc_now()
             kept = self.store.image_vectors([pid for pid, _ in chunk])  # an upsert replaces every vector
             fresh = [(pid, reembedded(p, self.embedder.name, now)) for pid, p in chunk]
-            points = self.points.points(fresh, kept)
-            self.store.upsert(points)
+            with self.edits.lock:  # no person's edit lands between the encoding and the upsert
+                self.store.upsert(self.points.points(fresh, kept))
         if stale:
             logger.info("re-embedded %d images with %s", len(stale), self.embedder.name)
         self.state.set_meta("embedding_model", self.embedder.name)

@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import get, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import File
 
-from app.api.schemas import DescribeForm, SearchResponse, TagCount
+from app.api.edits import ImageEdits
+from app.api.schemas import DescribeForm, SearchResponse, TagCount, image_body
 from app.errors import NotFoundError, check_id, errors
 from app.services import Services
 from catalog.names import on_disk
@@ -57,7 +58,7 @@ def original_path(root: Path, record: StoredImage) -> Path | None:
 NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 
 
-class ApiController(Controller):
+class ApiController(ImageEdits):  # with PATCH /images/{id} and POST /images/tags (app/api/edits.py)
     path = "/api"
     tags = ["api"]  # noqa: RUF012 - Litestar's own attribute type
 
@@ -109,7 +110,7 @@ class ApiController(Controller):
         record = await services.reads.run(lambda: services.store.get(image_id))
         if record is None:
             raise NotFoundError(f"no image with id {id!r}")
-        return {"id": image_id, **msgspec.to_builtins(record)}
+        return image_body(image_id, record)  # with what people changed (app/api/edits.py)
 
     @get(
         "/images/{id:str}/thumbnail",

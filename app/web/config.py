@@ -19,6 +19,7 @@ from litestar.template.config import TemplateConfig
 
 from app.config import Settings
 from app.web.describe import DescribeController
+from app.web.edits import EditsController
 from app.web.errors import page_error
 from app.web.pages import PagesController
 from app.web.responses import PAGE_HEADERS
@@ -64,7 +65,7 @@ def web_config(settings: Settings) -> dict[str, Any]:
     uploads = UploadArea(Path(settings.data_dir) / "uploads")
     pages = Router(
         path="/",
-        route_handlers=[PagesController, DescribeController],
+        route_handlers=[PagesController, DescribeController, EditsController],
         response_headers=PAGE_HEADERS,
         dependencies={"uploads": Provide(lambda: uploads, sync_to_thread=False)},
         exception_handlers={ImgdescError: page_error, HTTPException: page_error, Exception: page_error},

@@ -34,6 +34,8 @@ PAGE_LIMIT = 60
 # Filters worth offering whenever they match, however rare: the images whose generation
 # prompt the picture doesn't bear out, and those marked AI-generated (describe/render/tags.py).
 PINNED_TAGS = ("prompt-mismatch", "ai-generated")
+# the catalog's most common tags, offered as suggestions in the image page's tag editor
+KNOWN_TAGS = 200
 
 
 def search_context(services: Services, query: str, tags: list[str]) -> dict[str, Any]:
@@ -87,6 +89,10 @@ def image_context(services: Services, image_id: str) -> dict[str, Any]:
         boxes=boxes(record.boxes),
         composition=facts,
         timings=sorted(record.timings_ms.items(), key=lambda kv: kv[0] == "total"),
+        # the editor (partials/editor.html, app/web/edits.py)
+        known_tags=[tag for tag, _ in services.search.facets(limit=KNOWN_TAGS)],
+        added_tags=set(record.edit.add_tags) if record.edit else set(),
+        edit_error=None,
     )
 
 
