@@ -91,7 +91,8 @@ def _write_one(target: Path, point_id: str, payload: StoredImage) -> bool:
     existing = None
     if target.is_file():
         if target.stat().st_size > MAX_SIDECAR_BYTES:
-            raise SidecarError(f"the existing sidecar is over {MAX_SIDECAR_BYTES // 2**20} MiB; left as it is")
+            limit = MAX_SIDECAR_BYTES // 2**20
+            raise SidecarError(f"the existing sidecar is over {limit} MiB; left as it is")
         existing = target.read_bytes()
     data = sidecar(point_id, payload, existing)
     target.parent.mkdir(parents=True, exist_ok=True)
