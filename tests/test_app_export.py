@@ -33,6 +33,7 @@ from tests.fakes import (
     FakeStore,
     HashEmbedder,
     fake_analyzers,
+    image_bytes,
     make_describer,
     make_description,
     write_images,
@@ -255,3 +256,26 @@ def test_cli_exports_through_a_running_server(
     for row in rows:
         sidecar = (sidecars / row["path"]).with_suffix(".xmp").read_text(encoding="utf-8")
         assert f"<imgdesc:ImageId>{row['id']}</imgdesc:ImageId>" in sidecar
+
+
+def test_cli_sidecars_beside_the_originals_leave_the_images_as_they_were(
+    offline: FakeStore, tmp_path: Path
+) -> None:
+    images = tmp_path / "watched"
+    for rel in ("a/cat.jpg", "b/dog.jpg", "=evil.jpg"):
+        (images / rel).parent.mkdir(parents=True, exist_ok=True)
+        (images / rel).write_bytes(image_bytes(len(rel), fmt="JPEG"))
+    before = {p: p.read_bytes() for p in images.rglob("*.jpg")}
+    (images / "b" / "dog.jpg.xmp").write_bytes(b"<not xml")  # someone's broken sidecar
+    runner = CliRunner(env={"IMGDESC_WATCH": str(images)})
+    result = runner.invoke(
+        cli, ["export", "-f", "xmp", "--beside-originals", "--data-dir", str(tmp_path / "d")]
+    )
+    assert result.exit_code == 1, result.output  # one sidecar could not be merged
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "b/dog.jpg: sidecar" in errors[0] and "unreadable XMP" in errors[0]
+    assert (images / "b" / "dog.jpg.xmp").read_bytes() == b"<not xml"
+    assert {p: p.read_bytes() for p in images.rglob("*.jpg")} == before
+    assert sorted(p.relative_to(images).as_posix() for p in images.rglob("*.xmp")) == [
+        "=evil.jpg.xmp", "a/cat.jpg.xmp", "b/dog.jpg.xmp"
+    ]  # fmt: skip
