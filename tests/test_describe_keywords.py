@@ -5,7 +5,7 @@ source "file", put into the lexical view, and found by a tag filter through the 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -29,8 +29,8 @@ from search.service import SearchService
 
 
 def xmp_packet(
-    subjects: list[str] = (),  # type: ignore[assignment]
-    hierarchy: list[str] = (),  # type: ignore[assignment]
+    subjects: Sequence[str] = (),
+    hierarchy: Sequence[str] = (),
     title: str = "",
     description: str = "",
     other_language: bool = True,
@@ -38,7 +38,7 @@ def xmp_packet(
     """An XMP packet as Lightroom writes one: bags of keywords, language alternatives
     (with `other_language`, a German entry ahead of the x-default one)."""
 
-    def bag(items: list[str]) -> str:
+    def bag(items: Sequence[str]) -> str:
         return "<rdf:Bag>" + "".join(f"<rdf:li>{item}</rdf:li>" for item in items) + "</rdf:Bag>"
 
     def alt(text: str) -> str:
