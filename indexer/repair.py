@@ -61,8 +61,8 @@ def rebuild(store: GuardedStore, reason: str, expected: int) -> Repair | None:
     old: Store = store.swap(store.reopen())
     try:
         old.close()
-    except Exception:  # a damaged store may fail to flush; it is aside either way
-        logger.exception("closing the damaged store failed")
+    except Exception as exc:  # it flushes to the paths it was opened at, gone with the move
+        logger.warning("closing the damaged store left it as it was moved (%s)", str(exc)[:200])
     logger.error(
         "the store was damaged (%s); moved it to %s and rebuilding it: %d images to describe again",
         reason, aside, expected,
