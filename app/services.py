@@ -45,13 +45,13 @@ class Services:
 
     @property
     def curator(self) -> Curator:
-        """People's edits (catalog/curate.py). The watcher's own when a folder is watched, so
-        the indexer and the edits share one EditStore and its lock; else one over the store."""
+        """People's edits (catalog/curate.py). With a folder watched it shares the indexer's
+        EditStore, whose lock orders their writes, but has an encoder of its own (an
+        encoder's label cache is for one thread)."""
         with _CURATOR_LOCK:
-            if self._curator is None and self.watcher is not None:
-                self._curator = self.watcher.indexer.curator
-            elif self._curator is None:
-                edits = EditStore(self.settings.data_dir)
+            if self._curator is None:
+                indexer = self.watcher.indexer if self.watcher is not None else None
+                edits = indexer.edits if indexer is not None else EditStore(self.settings.data_dir)
                 self._curator = Curator(self.store, curated_encoder(self.embedder, edits))
             return self._curator
 

@@ -15,6 +15,7 @@ import contextlib
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -240,6 +241,24 @@ def test_a_tag_added_to_and_taken_off_many_images(base: Path) -> None:
         assert refused.status_code == 404 and unknown in refused.json()["error"]
         assert ids(client, tag="never") == []
         assert client.post("/api/images/tags", json={"ids": ["nope"], "add": ["x"]}).status_code == 404
+
+
+def test_edits_at_the_same_time_lose_nothing(base: Path) -> None:
+    """Twenty people tag one image at once while the indexer writes a new file: each
+    merge reads the edit the one before wrote (one lock), so every tag stays."""
+    tags = [f"person-{n:02d}" for n in range(20)]
+    with site(base) as client:
+        image_id = id_of(client, "img000.png")
+        write_images(base / "images", 1, start=3)  # the indexer at work meanwhile
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(
+                pool.map(lambda t: client.patch(f"/api/images/{image_id}", json={"add_tags": [t]}), tags)
+            )
+        assert [a.status_code for a in answers] == [200] * len(tags)
+        settled(client, 4)
+        assert sorted(record(client, image_id)["edit"]["add_tags"]) == tags
+        assert set(tags) <= set(record(client, image_id)["tags"])
+        assert all(ids(client, tag=t) == [image_id] for t in tags[:3])
 
 
 @pytest.mark.parametrize(
