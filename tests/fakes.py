@@ -291,8 +291,9 @@ class FakeStore:
         found = [(id, p.payload) for id, p in list(self.points.items()) if set(tags) <= set(p.payload.tags)]
         return sorted(found, key=lambda item: item[1].indexed_at, reverse=True)[:limit]
 
-    def scroll(self, batch: int = 256) -> Iterator[tuple[str, StoredImage]]:
-        yield from ((id, p.payload) for id, p in list(self.points.items()))
+    def scroll(self, batch: int = 256, tags: Sequence[str] = ()) -> Iterator[tuple[str, StoredImage]]:
+        wanted = set(tags)
+        yield from ((id, p.payload) for id, p in list(self.points.items()) if wanted <= set(p.payload.tags))
 
     def optimize(self) -> bool:
         return False  # nothing to build in a dict

@@ -3,6 +3,8 @@ each with its source and score."""
 
 from __future__ import annotations
 
+import pytest
+
 from describe.facts import (
     Caption,
     Colour,
@@ -156,3 +158,24 @@ def test_an_unsure_scene_label_still_says_where_but_is_not_a_tag_itself() -> Non
     found = tags(Facts(width=10, height=10, labels=LabelFacts((pier,))))
     assert found["water"] == ("scene", 0.2) and "pier" not in found
     assert tags(Facts(width=10, height=10, labels=LabelFacts((Label("pier", 0.1, "structure"),)))) == {}
+
+
+@pytest.mark.parametrize(
+    ("raw", "tag"),
+    [
+        ("Paris", "paris"),
+        ("Christmas", "christmas"),
+        ("Adidas", "adidas"),
+        ("Las Vegas", "las vegas"),
+        ("campaign-2026", "campaign-2026"),
+        ("Dogs", "dog"),
+        ("bananas", "banana"),
+        ("Dining Tables", "table"),
+    ],
+)
+def test_a_tag_is_singular_only_when_the_singular_is_a_word_the_describer_knows(raw: str, tag: str) -> None:
+    """People's and files' own tags are names as often as nouns: inflect made "Paris"
+    "pari" and "Christmas" "christma" in tags, exports and sidecars."""
+    from describe.knowledge.vocabulary import normalise_tag
+
+    assert normalise_tag(raw) == tag

@@ -344,6 +344,14 @@ def test_scroll_returns_every_point(store: Store) -> None:
     assert got == {p.id: p.payload for p in POINTS.values()}
 
 
+def test_scroll_filters_by_tags_in_the_store(store: Store) -> None:
+    """An export of one tag reads only the images carrying it, not the whole catalog."""
+    want = {name for name, p in POINTS.items() if "outdoor" in p.payload.tags}
+    got = {p.filename.split(".")[0] for _, p in store.scroll(batch=1, tags=["outdoor"])}
+    assert got == want and 0 < len(want) < len(POINTS)
+    assert list(store.scroll(tags=["outdoor", "no such tag"])) == []
+
+
 def test_reopen_finds_the_data(backend: Backend, store: Store) -> None:
     store.close()
     again = backend.open()

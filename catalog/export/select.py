@@ -26,10 +26,7 @@ def wanted_tags(tags: Iterable[str]) -> list[str]:
 
 def all_records(store: Store, tags: Sequence[str] = ()) -> Iterator[tuple[str, StoredImage]]:
     """Every stored image carrying each of `tags` (normalised first), in the store's order."""
-    wanted = set(wanted_tags(tags))
-    for point_id, payload in store.scroll(PAGE):
-        if wanted <= set(payload.tags):
-            yield point_id, payload
+    yield from store.scroll(PAGE, wanted_tags(tags))  # filtered by the store
 
 
 def ranked_records(store: Store, ids: Sequence[str]) -> Iterator[tuple[str, StoredImage]]:

@@ -225,7 +225,9 @@ class Store(Protocol):
         ordered and filtered by Qdrant, so it costs `limit` points, not the collection."""
         ...
 
-    def scroll(self, batch: int = 256) -> Iterator[tuple[str, StoredImage]]: ...
+    def scroll(self, batch: int = 256, tags: Sequence[str] = ()) -> Iterator[tuple[str, StoredImage]]:
+        """Every point carrying each of `tags` (filtered by Qdrant), `batch` at a time."""
+        ...
 
     def optimize(self) -> bool:
         """Build the search index after a bulk load; True when something changed. A store

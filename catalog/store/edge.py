@@ -179,10 +179,12 @@ class EdgeStore:
         records, _ = self._shard.scroll(request)
         return [(str(r.id), decode_payload(r.payload)) for r in records]
 
-    def scroll(self, batch: int = 256) -> Iterator[tuple[str, StoredImage]]:
+    def scroll(self, batch: int = 256, tags: Sequence[str] = ()) -> Iterator[tuple[str, StoredImage]]:
         offset: qe.PointId | None = None
         while True:
-            request = qe.ScrollRequest(offset=offset, limit=batch, with_payload=True, with_vector=False)
+            request = qe.ScrollRequest(
+                offset=offset, limit=batch, filter=_tag_filter(tags), with_payload=True, with_vector=False
+            )
             records, offset = self._shard.scroll(request)
             for record in records:
                 yield str(record.id), decode_payload(record.payload)

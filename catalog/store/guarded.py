@@ -156,8 +156,8 @@ class GuardedStore:
     def latest(self, tags: Sequence[str] = (), limit: int = 20) -> list[tuple[str, StoredImage]]:
         return self._read("list images", lambda s: s.latest(tags, limit))
 
-    def scroll(self, batch: int = 256) -> Iterator[tuple[str, StoredImage]]:
-        found = self._inner.scroll(batch)
+    def scroll(self, batch: int = 256, tags: Sequence[str] = ()) -> Iterator[tuple[str, StoredImage]]:
+        found = self._inner.scroll(batch, tags)
         while True:
             try:
                 item = next(found)

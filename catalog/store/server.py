@@ -182,12 +182,13 @@ class ServerStore:
         )
         return [(str(r.id), decode_payload(r.payload)) for r in records]
 
-    def scroll(self, batch: int = 256) -> Iterator[tuple[str, StoredImage]]:
+    def scroll(self, batch: int = 256, tags: Sequence[str] = ()) -> Iterator[tuple[str, StoredImage]]:
         offset: models.ExtendedPointId | None = None
         while True:
             records, offset = self._client.scroll(
-                self.collection, limit=batch, offset=offset, with_payload=True, with_vectors=False
-            )
+                self.collection, limit=batch, offset=offset, scroll_filter=_tag_filter(tags),
+                with_payload=True, with_vectors=False,
+            )  # fmt: skip
             for record in records:
                 yield str(record.id), decode_payload(record.payload)
             if offset is None:

@@ -33,8 +33,45 @@ def normalise_tag(raw: str) -> str:
     canonical, _ = _tables()
     if tag in canonical:
         return canonical[tag]
-    tag = singular(tag)
-    return canonical.get(tag, tag)
+    single = singular(tag)
+    if single != tag and single.rpartition(" ")[2] not in _known_nouns():
+        # a word the describer never names: "Paris", "Christmas", "Adidas" are not plurals of
+        # "pari", "christma", "adida"; a person's or a file's own tag is kept as written
+        return tag
+    return canonical.get(single, single)
+
+
+# What the describer's words come from: the singular of a word is trusted when it is one of
+# these (a label, an ancestor, a synonym, a zero-shot tag, a setting word, a prompt word).
+_WORD_FILES = (
+    "vocabulary.toml",
+    "imagenet_hypernyms.toml",
+    "imagenet_categories.toml",
+    "tag_vocabulary.toml",
+    "settings.toml",
+    "prompt_words.toml",
+)
+
+
+@lru_cache(maxsize=1)
+def _known_nouns() -> frozenset[str]:
+    data = resources.files("describe").joinpath("data")
+    words: set[str] = set(data.joinpath("coco_labels.txt").read_text().lower().split())
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            words.update(value.lower().replace("_", " ").split())
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(key)
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for name in _WORD_FILES:
+        walk(msgspec.toml.decode(data.joinpath(name).read_bytes()))
+    return frozenset(words)
 
 
 def object_category(label: str) -> str | None:
