@@ -257,3 +257,17 @@ def test_a_tEXt_chunk_is_read_as_utf8_when_it_is_and_noted_when_it_is_not(
         found = read_metadata(img)
     assert found.text["prompt"] == read
     assert any("'prompt' is not valid UTF-8" in note for note in found.notes) == noted
+
+
+def test_an_xmp_language_alternative_gives_its_x_default_entry() -> None:
+    """Readers take x-default; the first entry was German here."""
+    from describe.analyzers.provenance import read_xmp
+
+    packet = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:description><rdf:Alt>'
+        b'<rdf:li xml:lang="de">Ein Hund im Schnee</rdf:li>'
+        b'<rdf:li xml:lang="x-default">A dog in the snow</rdf:li>'
+        b"</rdf:Alt></dc:description></rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+    assert read_xmp(packet, []).description == "A dog in the snow"

@@ -85,8 +85,11 @@ def read_xmp(raw: bytes, notes: list[str]) -> _Xmp:
             if tag in desc.attrib:
                 return str(desc.attrib[tag]).strip()
         for element in root.iter(tag):
-            # a language alternative (rdf:Alt/rdf:li) or a plain value
-            texts = [t.strip() for t in element.itertext() if t.strip()]
+            # a language alternative (rdf:Alt/rdf:li): its x-default entry first, as XMP
+            # readers do; else the first language, or a plain value
+            lang = "{http://www.w3.org/XML/1998/namespace}lang"
+            default = [li for li in element.iter(f"{{{_NS['rdf']}}}li") if li.attrib.get(lang) == "x-default"]
+            texts = [t.strip() for e in (default or [element]) for t in e.itertext() if t.strip()]
             resource = element.attrib.get(f"{{{_NS['rdf']}}}resource", "")
             if texts or resource:
                 return texts[0] if texts else str(resource)
