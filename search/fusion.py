@@ -83,6 +83,22 @@ def fuse(views: Mapping[str, Ranked], weights: Mapping[str, float], complete: Ma
     return sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+def contributions(
+    views: Mapping[str, Ranked], weights: Mapping[str, float], ids: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    """Each of `ids` with weight · score from each view that returned it: the parts of its
+    fused score that views found (fuse() adds to them the floors of views that cut their
+    list before reaching it). Why a hit matched (search/why.py) reports them."""
+    out: dict[str, dict[str, float]] = {pid: {} for pid in ids}
+    for name, ranked in views.items():
+        weight = weights.get(name, 0.0)
+        for pid, score in ranked:
+            found = out.get(pid)
+            if found is not None:
+                found[name] = weight * score
+    return out
+
+
 def likely_cut(fused: Ranked, ratio: float) -> int:
     """How many of the ranked hits are likely matches: those within `ratio` of the
     best score. The rest are shown below a divider, never hidden."""

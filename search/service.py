@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Protocol
 import msgspec
 
 from catalog.embed import TextEmbedder, sparse_vector
-from catalog.store.base import DENSE, FOCUS, IMAGE, LABELS, SPARSE, Hit, Store
+from catalog.store.base import DENSE, FOCUS, IMAGE, LABELS, SPARSE, Hit, SparseVector, Store, StoredImage
 from describe.knowledge.vocabulary import normalise_tag
-from search.fusion import Weights, fuse, likely_cut, match_probability, saturate
+from search.fusion import Weights, contributions, fuse, likely_cut, match_probability, saturate
+from search.query import Exclusions, parse_query
+from search.why import Explainer, Why
 
 if TYPE_CHECKING:
     from catalog.factory import Catalog
@@ -30,6 +32,9 @@ MAX_QUERY = 500
 # Candidates asked of each view: fusion can only reorder what the views return, and a
 # relevant image ranked low by one view is often lifted by another.
 MIN_CANDIDATES = 100
+# Candidates asked of each view at most, when excluded words (`-word`) leave out so many
+# of them that a page does not fill: the views are asked again for four times as many.
+MAX_CANDIDATES = 1_000
 # Hits scoring at least this share of the best hit are "likely"; the others are shown
 # below a divider, never hidden. Over both dev sets' 196 queries, of the first 10 hits
 # 0.7 kept 92 % of the relevant images above the divider and moved 57 % of the others
@@ -50,6 +55,7 @@ class SearchHit(msgspec.Struct):
     height: int
     # above the "less likely" divider: within LIKELY_RATIO of the best hit's score
     likely: bool = True
+    why: Why | None = None  # with query text: why it matched (search/why.py)
 
 
 class QueryImageEncoder(Protocol):
@@ -84,58 +90,133 @@ class SearchService:
         when its tagger is active. Every way in builds its search with this."""
         return cls(catalog.store, catalog.embedder, image_query=catalog.tagger)
 
-    def search(self, query: str, tags: Sequence[str] = (), limit: int = 20) -> list[SearchHit]:
+    def search(
+        self,
+        query: str,
+        tags: Sequence[str] = (),
+        limit: int = 20,
+        *,
+        not_tags: Sequence[str] = (),
+        why: bool = True,
+    ) -> list[SearchHit]:
+        """The best `limit` images for `query`, each carrying every tag in `tags` and none
+        in `not_tags`; `-word` and `-"two words"` in the query leave out images whose
+        description, text or tags hold them (search/query.py). `why`: explain each hit
+        (off only to measure what explaining costs)."""
         limit = max(1, min(limit, MAX_LIMIT))
         wanted = [n for n in map(normalise_tag, tags) if n]  # "_" normalises to nothing
-        query = clean_query(query)
-        if not query:
-            return self.browse(wanted, limit)
-        ranked = self.rank(query, wanted, limit)
-        payloads = self.store.get_many([pid for pid, _ in ranked])
-        likely = likely_cut(ranked, self.likely_ratio)
-        return [
-            _to_hit(Hit(id=pid, score=score, payload=payloads[pid]), likely=i < likely)
-            for i, (pid, score) in enumerate(ranked)
-            if pid in payloads  # deleted between the two calls
+        parsed = parse_query(clean_query(query))
+        excluded = Exclusions(parsed.excluded)
+        unwanted = list(dict.fromkeys([*(n for n in map(normalise_tag, not_tags) if n), *excluded.tags]))
+        if not parsed.text:
+            return self.browse(wanted, limit, not_tags=unwanted, excluded=excluded)
+        n = max(MIN_CANDIDATES, 4 * limit)
+        while True:
+            views = self.views(parsed.text, wanted, n, not_tags=unwanted)
+            # a view that returned fewer than asked returned all it has
+            complete = {name: len(ranked) < n for name, ranked in views.items()}
+            kept = self._kept(fuse(views, self.weights.by_view(), complete), limit, excluded)
+            if len(kept) == limit or all(complete.values()) or n >= MAX_CANDIDATES:
+                break
+            n = min(4 * n, MAX_CANDIDATES)  # excluded words left the page short
+        likely = likely_cut([(pid, score) for pid, score, _ in kept], self.likely_ratio)
+        hits = [
+            _to_hit(Hit(id=pid, score=score, payload=payload), likely=i < likely)
+            for i, (pid, score, payload) in enumerate(kept)
         ]
+        if why:
+            explainer = Explainer(parsed.text)
+            found = contributions(views, self.weights.by_view(), [h.id for h in hits])
+            for hit, (pid, score, payload) in zip(hits, kept, strict=True):
+                hit.why = explainer.explain(payload, score, found[pid])
+        return hits
 
-    def rank(self, query: str, tags: Sequence[str], limit: int) -> list[tuple[str, float]]:
+    def _kept(
+        self, fused: Sequence[tuple[str, float]], limit: int, excluded: Exclusions
+    ) -> list[tuple[str, float, StoredImage]]:
+        """The first `limit` of the fused ranking that are still stored and not excluded,
+        with their payloads: read a page at a time, more while exclusions drop some."""
+        kept: list[tuple[str, float, StoredImage]] = []
+        start = 0
+        while len(kept) < limit and start < len(fused):
+            wanted = (limit - len(kept)) * (2 if excluded else 1)
+            page = fused[start : start + wanted]
+            start += len(page)
+            payloads = self.store.get_many([pid for pid, _ in page])
+            kept += [
+                (pid, score, payloads[pid])
+                for pid, score in page
+                # deleted between the two calls, or holding an excluded word
+                if pid in payloads and not excluded.excludes(payloads[pid])
+            ]
+        return kept[:limit]
+
+    def rank(
+        self, query: str, tags: Sequence[str], limit: int, *, not_tags: Sequence[str] = ()
+    ) -> list[tuple[str, float]]:
         """(id, fused score) of the best `limit` images for a query."""
         n = max(MIN_CANDIDATES, 4 * limit)
-        views = self.views(query, tags, n)
+        views = self.views(query, tags, n, not_tags=not_tags)
         # a view that returned fewer than asked returned all it has
         complete = {name: len(ranked) < n for name, ranked in views.items()}
         return list(fuse(views, self.weights.by_view(), complete)[:limit])
 
-    def views(self, query: str, tags: Sequence[str], n: int) -> dict[str, list[tuple[str, float]]]:
+    def views(
+        self, query: str, tags: Sequence[str], n: int, *, not_tags: Sequence[str] = ()
+    ) -> dict[str, list[tuple[str, float]]]:
         """Each view's best `n` candidates as (id, score), scores on the scale fusion
         weighs them on. Public so that tools/fusion_ceiling.py measures these very views."""
         vector = self.embedder.embed_one(query)
         w = self.weights
+
+        def nearest(using: str, query_vector: list[float] | SparseVector) -> list[tuple[str, float]]:
+            return self.store.nearest(using, query_vector, tags, n, not_tags=not_tags)
+
         views = {
-            DENSE: self.store.nearest(DENSE, vector, tags, n),
-            FOCUS: self.store.nearest(FOCUS, vector, tags, n),
-            LABELS: self.store.nearest(LABELS, vector, tags, n),
+            DENSE: nearest(DENSE, vector),
+            FOCUS: nearest(FOCUS, vector),
+            LABELS: nearest(LABELS, vector),
             SPARSE: [
                 (pid, saturate(score, w.sparse_saturation))
-                for pid, score in self.store.nearest(SPARSE, sparse_vector(query, query=True), tags, n)
+                for pid, score in nearest(SPARSE, sparse_vector(query, query=True))
             ],
         }
         image_vector = self.image_query.embed_query(query) if self.image_query and w.image > 0 else None
         if image_vector is not None and self.image_query is not None:
             scale, bias = self.image_query.scale, self.image_query.bias
             views[IMAGE] = [
-                (pid, match_probability(cosine, scale, bias))
-                for pid, cosine in self.store.nearest(IMAGE, image_vector, tags, n)
+                (pid, match_probability(cosine, scale, bias)) for pid, cosine in nearest(IMAGE, image_vector)
             ]
         return views
 
-    def browse(self, tags: Sequence[str] = (), limit: int = 20) -> list[SearchHit]:
-        """No query text: the images that carry every tag (all images when none), newest first."""
-        return [_to_hit(Hit(id=id, score=0.0, payload=p)) for id, p in self.store.latest(tags, limit)]
+    def browse(
+        self,
+        tags: Sequence[str] = (),
+        limit: int = 20,
+        *,
+        not_tags: Sequence[str] = (),
+        excluded: Exclusions | None = None,
+    ) -> list[SearchHit]:
+        """No query text: the images that carry every tag (all images when none) and none
+        of `not_tags` nor an `excluded` word, newest first."""
+        n = limit
+        while True:
+            found = self.store.latest(tags, n, not_tags=not_tags)
+            kept = [(id, p) for id, p in found if not (excluded and excluded.excludes(p))]
+            if len(kept) >= limit or len(found) < n or n >= MAX_CANDIDATES:
+                break
+            n = min(4 * n, MAX_CANDIDATES)  # excluded words left the page short
+        return [_to_hit(Hit(id=id, score=0.0, payload=p)) for id, p in kept[:limit]]
 
-    def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
-        return self.store.facets([n for n in map(normalise_tag, tags) if n], limit)
+    def facets(
+        self, tags: Sequence[str] = (), limit: int = 50, *, not_tags: Sequence[str] = ()
+    ) -> list[tuple[str, int]]:
+        """Tag counts over the images carrying every tag in `tags` and none in `not_tags`."""
+
+        def normalised(given: Sequence[str]) -> list[str]:
+            return [n for n in map(normalise_tag, given) if n]
+
+        return self.store.facets(normalised(tags), limit, not_tags=normalised(not_tags))
 
 
 def clean_query(query: str) -> str:

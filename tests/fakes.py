@@ -265,10 +265,12 @@ class FakeStore:
         vector: list[float] | SparseVector,
         tags: Sequence[str] = (),
         limit: int = 20,
+        *,
+        not_tags: Sequence[str] = (),
     ) -> list[tuple[str, float]]:
         scored = []
         for id, point in list(self.points.items()):
-            if not all(t in point.payload.tags for t in tags):
+            if not _tagged(point.payload, tags, not_tags):
                 continue
             score = _score(point, using, vector)
             if score is not None:
@@ -278,17 +280,21 @@ class FakeStore:
     def get_many(self, ids: Sequence[str]) -> dict[str, StoredImage]:
         return {id: self.points[id].payload for id in ids if id in self.points}
 
-    def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
+    def facets(
+        self, tags: Sequence[str] = (), limit: int = 50, *, not_tags: Sequence[str] = ()
+    ) -> list[tuple[str, int]]:
         counts = Counter(
-            t for p in self.points.values() if all(x in p.payload.tags for x in tags) for t in p.payload.tags
+            t for p in self.points.values() if _tagged(p.payload, tags, not_tags) for t in p.payload.tags
         )
         return counts.most_common(limit)
 
-    def count(self, tags: Sequence[str] = ()) -> int:
-        return sum(1 for p in self.points.values() if all(t in p.payload.tags for t in tags))
+    def count(self, tags: Sequence[str] = (), *, not_tags: Sequence[str] = ()) -> int:
+        return sum(1 for p in self.points.values() if _tagged(p.payload, tags, not_tags))
 
-    def latest(self, tags: Sequence[str] = (), limit: int = 20) -> list[tuple[str, StoredImage]]:
-        found = [(id, p.payload) for id, p in list(self.points.items()) if set(tags) <= set(p.payload.tags)]
+    def latest(
+        self, tags: Sequence[str] = (), limit: int = 20, *, not_tags: Sequence[str] = ()
+    ) -> list[tuple[str, StoredImage]]:
+        found = [(id, p.payload) for id, p in list(self.points.items()) if _tagged(p.payload, tags, not_tags)]
         return sorted(found, key=lambda item: item[1].indexed_at, reverse=True)[:limit]
 
     def scroll(self, batch: int = 256, tags: Sequence[str] = ()) -> Iterator[tuple[str, StoredImage]]:
@@ -300,6 +306,11 @@ class FakeStore:
 
     def close(self) -> None:
         pass
+
+
+def _tagged(payload: StoredImage, tags: Sequence[str], not_tags: Sequence[str]) -> bool:
+    """Carries every tag in `tags` and none in `not_tags`, as the stores' filters say."""
+    return set(tags) <= set(payload.tags) and not set(not_tags) & set(payload.tags)
 
 
 def _score(point: ImagePoint, using: str, query: list[float] | SparseVector) -> float | None:

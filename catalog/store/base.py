@@ -193,12 +193,15 @@ class Store(Protocol):
         vector: list[float] | SparseVector,
         tags: Sequence[str] = (),
         limit: int = 20,
+        *,
+        not_tags: Sequence[str] = (),
     ) -> list[tuple[str, float]]:
         """Ids and raw scores of the `limit` points nearest to `vector` by the named
         vector `using`, best first: cosine for DENSE and FOCUS, dot product for LABELS,
         IDF-weighted dot product for SPARSE (which takes a SparseVector; no terms, no
         hits). Points without that vector are never found. Every tag in `tags` must be
-        on a hit. No score threshold: the caller calibrates and cuts."""
+        on a hit, and none in `not_tags` (a query's exclusions, filtered by Qdrant before
+        the limit, so they cost no candidates). No score threshold: the caller calibrates and cuts."""
         ...
 
     def get_many(self, ids: Sequence[str]) -> dict[str, StoredImage]:
@@ -214,15 +217,20 @@ class Store(Protocol):
         the other vectors and the payload stay (re-embedding images without describing)."""
         ...
 
-    def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
-        """Tag counts (most common first) over the points carrying all of `tags`."""
+    def facets(
+        self, tags: Sequence[str] = (), limit: int = 50, *, not_tags: Sequence[str] = ()
+    ) -> list[tuple[str, int]]:
+        """Tag counts (most common first) over the points carrying all of `tags` and none of `not_tags`."""
         ...
 
-    def count(self, tags: Sequence[str] = ()) -> int: ...
+    def count(self, tags: Sequence[str] = (), *, not_tags: Sequence[str] = ()) -> int: ...
 
-    def latest(self, tags: Sequence[str] = (), limit: int = 20) -> list[tuple[str, StoredImage]]:
-        """The most recently indexed points carrying every tag in `tags`, newest first;
-        ordered and filtered by Qdrant, so it costs `limit` points, not the collection."""
+    def latest(
+        self, tags: Sequence[str] = (), limit: int = 20, *, not_tags: Sequence[str] = ()
+    ) -> list[tuple[str, StoredImage]]:
+        """The most recently indexed points carrying every tag in `tags` and none in
+        `not_tags`, newest first; ordered and filtered by Qdrant, so it costs `limit`
+        points, not the collection."""
         ...
 
     def scroll(self, batch: int = 256, tags: Sequence[str] = ()) -> Iterator[tuple[str, StoredImage]]:

@@ -124,6 +124,8 @@ class EdgeStore:
         vector: list[float] | SparseVector,
         tags: Sequence[str] = (),
         limit: int = 20,
+        *,
+        not_tags: Sequence[str] = (),
     ) -> list[tuple[str, float]]:
         if isinstance(vector, SparseVector):
             if not vector.indices:  # no terms, nothing lexical to match
@@ -132,7 +134,7 @@ class EdgeStore:
         else:
             query = qe.Query.Nearest(vector, using=using)
         request = qe.QueryRequest(
-            limit, query=query, filter=_tag_filter(tags), with_payload=False, with_vector=False
+            limit, query=query, filter=_tag_filter(tags, not_tags), with_payload=False, with_vector=False
         )
         return [(str(p.id), p.score) for p in self._shard.query(request)]
 
@@ -162,19 +164,27 @@ class EdgeStore:
         self._shard.update(qe.UpdateOperation.set_payload(ids, {"image_model": model}))
         self._shard.flush()
 
-    def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
-        request = qe.FacetRequest("tags", limit=limit, exact=True, filter=_tag_filter(tags))
+    def facets(
+        self, tags: Sequence[str] = (), limit: int = 50, *, not_tags: Sequence[str] = ()
+    ) -> list[tuple[str, int]]:
+        request = qe.FacetRequest("tags", limit=limit, exact=True, filter=_tag_filter(tags, not_tags))
         response = self._shard.facet(request)
         # ties broken by name so both adapters (and repeated calls) agree
         return sorted(((str(h.value), h.count) for h in response.hits), key=lambda vc: (-vc[1], vc[0]))
 
-    def count(self, tags: Sequence[str] = ()) -> int:
-        return self._shard.count(qe.CountRequest(exact=True, filter=_tag_filter(tags)))
+    def count(self, tags: Sequence[str] = (), *, not_tags: Sequence[str] = ()) -> int:
+        return self._shard.count(qe.CountRequest(exact=True, filter=_tag_filter(tags, not_tags)))
 
-    def latest(self, tags: Sequence[str] = (), limit: int = 20) -> list[tuple[str, StoredImage]]:
+    def latest(
+        self, tags: Sequence[str] = (), limit: int = 20, *, not_tags: Sequence[str] = ()
+    ) -> list[tuple[str, StoredImage]]:
         order = qe.OrderBy(ORDER_FIELD, qe.Direction.Desc)
         request = qe.ScrollRequest(
-            limit=limit, filter=_tag_filter(tags), with_payload=True, with_vector=False, order_by=order
+            limit=limit,
+            filter=_tag_filter(tags, not_tags),
+            with_payload=True,
+            with_vector=False,
+            order_by=order,
         )
         records, _ = self._shard.scroll(request)
         return [(str(r.id), decode_payload(r.payload)) for r in records]
@@ -364,11 +374,14 @@ def _unlock(fd: int) -> None:
     os.close(fd)
 
 
-def _tag_filter(tags: Sequence[str]) -> qe.Filter | None:
-    # one condition per tag, all in `must`: a hit carries every tag
-    if not tags:
+def _tag_filter(tags: Sequence[str], not_tags: Sequence[str] = ()) -> qe.Filter | None:
+    # one condition per tag, all in `must`: a hit carries every tag; and none in `must_not`
+    if not tags and not not_tags:
         return None
-    return qe.Filter(must=[qe.FieldCondition("tags", match=qe.MatchValue(t)) for t in tags])
+    return qe.Filter(
+        must=[qe.FieldCondition("tags", match=qe.MatchValue(t)) for t in tags] or None,
+        must_not=[qe.FieldCondition("tags", match=qe.MatchValue(t)) for t in not_tags] or None,
+    )
 
 
 def _to_point(point: ImagePoint) -> qe.Point:

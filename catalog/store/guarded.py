@@ -138,8 +138,10 @@ class GuardedStore:
         vector: list[float] | SparseVector,
         tags: Sequence[str] = (),
         limit: int = 20,
+        *,
+        not_tags: Sequence[str] = (),
     ) -> list[tuple[str, float]]:
-        return self._read("search", lambda s: s.nearest(using, vector, tags, limit))
+        return self._read("search", lambda s: s.nearest(using, vector, tags, limit, not_tags=not_tags))
 
     def get_many(self, ids: Sequence[str]) -> dict[str, StoredImage]:
         return self._read("read images", lambda s: s.get_many(ids))
@@ -147,14 +149,18 @@ class GuardedStore:
     def image_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
         return self._read("read image vectors", lambda s: s.image_vectors(ids))
 
-    def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
-        return self._read("count tags", lambda s: s.facets(tags, limit))
+    def facets(
+        self, tags: Sequence[str] = (), limit: int = 50, *, not_tags: Sequence[str] = ()
+    ) -> list[tuple[str, int]]:
+        return self._read("count tags", lambda s: s.facets(tags, limit, not_tags=not_tags))
 
-    def count(self, tags: Sequence[str] = ()) -> int:
-        return self._read("count images", lambda s: s.count(tags))
+    def count(self, tags: Sequence[str] = (), *, not_tags: Sequence[str] = ()) -> int:
+        return self._read("count images", lambda s: s.count(tags, not_tags=not_tags))
 
-    def latest(self, tags: Sequence[str] = (), limit: int = 20) -> list[tuple[str, StoredImage]]:
-        return self._read("list images", lambda s: s.latest(tags, limit))
+    def latest(
+        self, tags: Sequence[str] = (), limit: int = 20, *, not_tags: Sequence[str] = ()
+    ) -> list[tuple[str, StoredImage]]:
+        return self._read("list images", lambda s: s.latest(tags, limit, not_tags=not_tags))
 
     def scroll(self, batch: int = 256, tags: Sequence[str] = ()) -> Iterator[tuple[str, StoredImage]]:
         found = self._inner.scroll(batch, tags)

@@ -121,6 +121,8 @@ class ServerStore:
         vector: list[float] | SparseVector,
         tags: Sequence[str] = (),
         limit: int = 20,
+        *,
+        not_tags: Sequence[str] = (),
     ) -> list[tuple[str, float]]:
         query: list[float] | models.SparseVector
         if isinstance(vector, SparseVector):
@@ -133,7 +135,7 @@ class ServerStore:
             self.collection,
             query=query,
             using=using,
-            query_filter=_tag_filter(tags),
+            query_filter=_tag_filter(tags, not_tags),
             limit=limit,
             with_payload=False,
             with_vectors=False,
@@ -161,21 +163,25 @@ class ServerStore:
             ids: list[models.ExtendedPointId] = [pid for pid, _ in batch]
             self._client.set_payload(self.collection, {"image_model": model}, points=ids, wait=True)
 
-    def facets(self, tags: Sequence[str] = (), limit: int = 50) -> list[tuple[str, int]]:
+    def facets(
+        self, tags: Sequence[str] = (), limit: int = 50, *, not_tags: Sequence[str] = ()
+    ) -> list[tuple[str, int]]:
         response = self._client.facet(
-            self.collection, "tags", facet_filter=_tag_filter(tags), limit=limit, exact=True
+            self.collection, "tags", facet_filter=_tag_filter(tags, not_tags), limit=limit, exact=True
         )
         # ties broken by name so both adapters (and repeated calls) agree
         return sorted(((str(h.value), h.count) for h in response.hits), key=lambda vc: (-vc[1], vc[0]))
 
-    def count(self, tags: Sequence[str] = ()) -> int:
-        return self._client.count(self.collection, count_filter=_tag_filter(tags), exact=True).count
+    def count(self, tags: Sequence[str] = (), *, not_tags: Sequence[str] = ()) -> int:
+        return self._client.count(self.collection, count_filter=_tag_filter(tags, not_tags), exact=True).count
 
-    def latest(self, tags: Sequence[str] = (), limit: int = 20) -> list[tuple[str, StoredImage]]:
+    def latest(
+        self, tags: Sequence[str] = (), limit: int = 20, *, not_tags: Sequence[str] = ()
+    ) -> list[tuple[str, StoredImage]]:
         records, _ = self._client.scroll(
             self.collection,
             limit=limit,
-            scroll_filter=_tag_filter(tags),
+            scroll_filter=_tag_filter(tags, not_tags),
             order_by=models.OrderBy(key=ORDER_FIELD, direction=models.Direction.DESC),
             with_payload=True,
             with_vectors=False,
@@ -279,14 +285,18 @@ def _ensure_payload_indexes(client: QdrantClient, collection: str) -> None:
             client.create_payload_index(collection, ORDER_FIELD, models.PayloadSchemaType.DATETIME, wait=True)
 
 
-def _tag_filter(tags: Sequence[str]) -> models.Filter | None:
-    # one condition per tag, all in `must`: a hit carries every tag
-    if not tags:
+def _tag_filter(tags: Sequence[str], not_tags: Sequence[str] = ()) -> models.Filter | None:
+    # one condition per tag, all in `must`: a hit carries every tag; and none in `must_not`
+    if not tags and not not_tags:
         return None
-    conditions: list[models.Condition] = [
-        models.FieldCondition(key="tags", match=models.MatchValue(value=t)) for t in tags
-    ]
-    return models.Filter(must=conditions)
+
+    def each(names: Sequence[str]) -> list[models.Condition] | None:
+        found: list[models.Condition] = [
+            models.FieldCondition(key="tags", match=models.MatchValue(value=t)) for t in names
+        ]
+        return found or None
+
+    return models.Filter(must=each(tags), must_not=each(not_tags))
 
 
 def _to_point(point: ImagePoint) -> models.PointStruct:
