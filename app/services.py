@@ -70,10 +70,11 @@ class Services:
         return self.status_source.status()
 
     def close(self) -> None:
-        if self.watcher is not None:
-            self.watcher.stop()
+        # requests first (an edit still running writes the EditStore the watcher closes)
         self.lane.shutdown()
         self.reads.shutdown()
+        if self.watcher is not None:
+            self.watcher.stop()
         if self._curator is not None and self.watcher is None:  # the watcher closes its own
             self._curator.edits.close()
         self.store.close()
