@@ -16,6 +16,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
+from catalog.space import is_out_of_space
 from describe.errors import ImgdescError
 
 log = logging.getLogger("imgdesc")
@@ -75,7 +76,9 @@ ERRORS = {
     415: "The file is not a supported image",
     421: "The Host is not a name this server answers to (`allowed_hosts`)",
     422: "The image is empty, truncated or corrupt",
-    503: "Models are still loading, or the describer is busy: retry after `Retry-After` seconds",
+    503: "Models are still loading, or the describer is busy: retry after `Retry-After` seconds; "
+    "or the store could not be read (it is being checked and rebuilt: the message says so)",
+    507: "The disk holding the catalog is full: nothing was changed; free space and retry",
 }
 
 
@@ -123,6 +126,9 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
 
 
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if is_out_of_space(exc):  # an edit's write on a full disk: a state, not a bug
+        log.error("%s %s: the disk is full (%s)", request.method, request.url.path, exc)
+        return _json(507, ERRORS[507])
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return _json(HTTP_500_INTERNAL_SERVER_ERROR, "internal error; see the server log")
 

@@ -266,3 +266,25 @@ def test_starting_on_a_full_tmpfs_serves_a_read_only_copy_then_loads_in_place_on
         watcher.stop()
     finally:
         reopened.close()
+
+
+def test_an_edit_on_a_full_disk_is_a_507_that_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from catalog.edits import EditStore
+    from tests.fake_app import fake_site, wait_for
+
+    images = tmp_path / "images"
+    write_images(images, 1)
+    with fake_site(tmp_path, images) as client:
+        wait_for(lambda: client.get("/api/index/status").json()["indexed"] == 1)
+        (hit,) = client.get("/api/search", params={"q": "test card"}).json()["hits"]
+        with monkeypatch.context() as full:
+            full.setattr(
+                EditStore,
+                "put",
+                Disk(monkeypatch).write(sqlite3.OperationalError("database or disk is full")),
+            )
+            answer = client.patch(f"/api/images/{hit['id']}", json={"add_tags": ["brand-x"]})
+        assert answer.status_code == 507 and "disk" in answer.json()["error"]
+        assert "brand-x" not in client.get(f"/api/images/{hit['id']}").json()["tags"]

@@ -43,7 +43,7 @@ class ImageEdits(Controller):
     tags = ["api"]  # noqa: RUF012 - Litestar's own attribute type
     before_request = staticmethod(allowed_methods)
 
-    @patch("/images/{id:str}", responses=errors(400, 403, 404, 413, 503))
+    @patch("/images/{id:str}", responses=errors(400, 403, 404, 413, 503, 507))
     async def edit_image(
         self, services: NamedDependency[Services], id: FromPath[str], data: Annotated[ImageEdit, CLOSED]
     ) -> dict[str, Any]:
@@ -56,7 +56,7 @@ class ImageEdits(Controller):
         record = await services.reads.run(lambda: services.curator.edit(image_id, change))
         return image_body(image_id, record)
 
-    @post("/images/tags", status_code=200, responses=errors(400, 403, 404, 413, 503))
+    @post("/images/tags", status_code=200, responses=errors(400, 403, 404, 413, 503, 507))
     async def change_tags(
         self, services: NamedDependency[Services], data: Annotated[TagChange, CLOSED]
     ) -> TagChangeResult:
