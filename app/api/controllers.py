@@ -30,6 +30,8 @@ from catalog.names import on_disk
 from catalog.store.base import StoredImage
 from catalog.thumbs import thumbnail_path
 from indexer.status import IndexStatus
+from search.query import parse_query
+from search.service import clean_query
 
 # Python's table lacks it, and the watcher indexes .dib files
 mimetypes.add_type("image/bmp", ".dib")
@@ -84,18 +86,29 @@ class ApiController(ImageEdits):  # with PATCH /images/{id} and POST /images/tag
         )
         return msgspec.to_builtins(result)
 
-    @get("/search", responses=errors(400, 503))
+    @get(
+        "/search",
+        description='Images by what they show, best first. In `q`, `-word` and `-"two words"` leave '
+        "out images whose description, visible text or tags hold them (whole words, any case, plurals "
+        "folded); malformed syntax (a lone `-`, an unclosed quote) is read leniently, never refused. "
+        "With query text each hit carries `why`.",
+        responses=errors(400, 503),
+    )
     async def search(
         self,
         services: NamedDependency[Services],
         q: FromQuery[str] = "",
         tag: FromQuery[tuple[str, ...]] = (),
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        not_tag: Annotated[
+            tuple[str, ...], QueryParameter(description="Leave out images with this tag (repeatable)")
+        ] = (),
     ) -> SearchResponse:
-        tags = list(tag)
+        tags, not_tags = list(tag), list(not_tag)
         # on the read pool: a search never waits behind (or is refused for) a describe
-        hits = await services.reads.run(lambda: services.search.search(q, tags, limit))
-        return SearchResponse(query=q, tags=tags, hits=hits)
+        hits = await services.reads.run(lambda: services.search.search(q, tags, limit, not_tags=not_tags))
+        excluded = list(parse_query(clean_query(q)).excluded)
+        return SearchResponse(query=q, tags=tags, hits=hits, not_tags=not_tags, excluded=excluded)
 
     @get("/index/status", responses=errors(503))
     async def index_status(self, services: NamedDependency[Services]) -> IndexStatus:

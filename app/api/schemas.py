@@ -32,6 +32,9 @@ class SearchResponse(msgspec.Struct):
     query: str
     tags: list[str]
     hits: list[SearchHit]
+    not_tags: list[str] = []
+    # the words and phrases `-word` / `-"…"` took out of the query (lower case)
+    excluded: list[str] = []
 
 
 class TagCount(msgspec.Struct):

@@ -173,9 +173,18 @@ def index(
 
 
 def search(
-    query: Annotated[str, typer.Argument(help="What to look for; empty lists images by tag.")] = "",
+    query: Annotated[
+        str,
+        typer.Argument(
+            help='What to look for; empty lists images by tag. -word and -"two words" leave out images '
+            'holding them (quote the query: "animal -cat"; one that starts with - goes after --).'
+        ),
+    ] = "",
     tag: Annotated[
         list[str] | None, typer.Option("--tag", "-t", help="Only images with this tag (repeat).")
+    ] = None,
+    not_tag: Annotated[
+        list[str] | None, typer.Option("--not-tag", "-T", help="Leave out images with this tag (repeat).")
     ] = None,
     limit: Annotated[int, typer.Option(help="Most hits to show.")] = 10,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -185,11 +194,10 @@ def search(
     from app.cli.client import search_hits
 
     settings = from_flags(data_dir=data_dir and str(data_dir))
-    hits = search_hits(settings, query, tag or [], limit)
+    hits = search_hits(settings, query, tag or [], limit, not_tags=not_tag or [])
     if json_out:
-        sys.stdout.write(
-            msgspec.json.encode({"query": query, "tags": tag or [], "hits": hits}).decode() + "\n"
-        )
+        body = {"query": query, "tags": tag or [], "not_tags": not_tag or [], "hits": hits}
+        sys.stdout.write(msgspec.json.encode(body).decode() + "\n")
         return
     if not hits:
         err.print("no matching images", markup=False)

@@ -3,6 +3,7 @@ server holds it — the server's REST API on the configured host and port."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -18,7 +19,9 @@ class _Hits(msgspec.Struct):
     hits: list[SearchHit]
 
 
-def search_hits(settings: Settings, query: str, tags: list[str], limit: int) -> list[SearchHit]:
+def search_hits(
+    settings: Settings, query: str, tags: list[str], limit: int, *, not_tags: Sequence[str] = ()
+) -> list[SearchHit]:
     """The store's lock is tried first: when a server holds it, the query goes there
     without loading the embedding model here (seconds) only to find the store taken."""
     from catalog.factory import open_catalog
@@ -29,19 +32,30 @@ def search_hits(settings: Settings, query: str, tags: list[str], limit: int) -> 
             # the server's views, the image view included: no describer models to load
             catalog = open_catalog(settings.catalog, claim, search_only=True)
     except StoreInUseError as in_use:
-        return _via_server(settings, query, tags, limit, in_use)
+        return _via_server(settings, query, tags, limit, in_use, not_tags)
     try:
-        return SearchService.over(catalog).search(query, tags, limit)
+        return SearchService.over(catalog).search(query, tags, limit, not_tags=not_tags)
     finally:
         catalog.close()
 
 
 def _via_server(
-    settings: Settings, query: str, tags: list[str], limit: int, in_use: ImgdescError
+    settings: Settings,
+    query: str,
+    tags: list[str],
+    limit: int,
+    in_use: ImgdescError,
+    not_tags: Sequence[str] = (),
 ) -> list[SearchHit]:
     url = f"http://{settings.host}:{settings.port}/api/search"
+    params: dict[str, str | int | list[str]] = {
+        "q": query,
+        "tag": tags,
+        "not_tag": list(not_tags),
+        "limit": limit,
+    }
     try:
-        response = httpx.get(url, params={"q": query, "tag": tags, "limit": limit}, timeout=30)
+        response = httpx.get(url, params=params, timeout=30)
     except httpx.HTTPError:
         raise in_use from None
     if response.status_code != 200:

@@ -7,6 +7,7 @@ fragment, rendered from the same context.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from litestar import Controller, Response, get
@@ -18,6 +19,7 @@ from litestar.response import Template
 from app.errors import NotFoundError, check_id
 from app.runtime import Runtime
 from app.services import Services
+from app.web.exclusions import exclude_links, exclusion_chips
 from app.web.responses import VARY, layout, page
 from app.web.views import (
     boxes,
@@ -28,6 +30,7 @@ from app.web.views import (
     status_view,
     swatches,
 )
+from app.web.why import why_views
 from search.service import clean_query
 
 PAGE_LIMIT = 60
@@ -38,24 +41,41 @@ PINNED_TAGS = ("prompt-mismatch", "ai-generated")
 KNOWN_TAGS = 200
 
 
-def search_context(services: Services, query: str, tags: list[str]) -> dict[str, Any]:
-    hits = services.search.search(query, tags, PAGE_LIMIT)
-    # with text, chips count tags among what was found; without, over the catalog
-    counts = hit_tag_counts(h.tags for h in hits) if query else services.search.facets(tags)
+def search_context(
+    services: Services, query: str, tags: list[str], not_tags: Sequence[str] = ()
+) -> dict[str, Any]:
+    """`not_tags`: tags left out (normalised, as clean_tags gives them); `-word`s are in `query`."""
+    hits = services.search.search(query, tags, PAGE_LIMIT, not_tags=not_tags)
+    # with text (or -words), chips count tags among what was found; without, over the catalog
+    counts = (
+        hit_tag_counts(h.tags for h in hits) if query else services.search.facets(tags, not_tags=not_tags)
+    )
     found = dict(counts)
-    pinned = [
-        (t, found.get(t, 0) if query or t in found else services.store.count([*tags, t])) for t in PINNED_TAGS
-    ]
+
+    def pinned_count(tag: str) -> int:
+        return (
+            found.get(tag, 0)
+            if query or tag in found
+            else services.store.count([*tags, tag], not_tags=not_tags)
+        )
+
+    pinned = [(t, pinned_count(t)) for t in PINNED_TAGS]
+    shown = chips(query, tags, counts, pinned, not_tags)  # chips() leaves out the ones matching nothing
     return layout(
         services,
         "search",
         query=query,
         tags=tags,
         hits=hits,
-        chips=chips(query, tags, counts, pinned),  # chips() leaves out the ones matching nothing
+        chips=shown,
         catalog_size=services.store.count(),
         clear_url=search_url("", []),
-        url=search_url(query, tags),
+        url=search_url(query, tags, not_tags),
+        # what is left out, each removable (app/web/exclusions.py), and why each hit matched
+        not_tags=not_tags,
+        exclusions=exclusion_chips(query, tags, not_tags),
+        exclude_links=exclude_links(query, tags, not_tags, (c.tag for c in shown if not c.active)),
+        why=why_views(hits),
     )
 
 
@@ -114,10 +134,11 @@ class PagesController(Controller):
         services: NamedDependency[Services],
         q: FromQuery[str] = "",
         tag: FromQuery[list[str] | None] = None,
+        not_tag: FromQuery[list[str] | None] = None,
     ) -> Template:
-        query, tags = clean_query(q), clean_tags(tag)
+        query, tags, not_tags = clean_query(q), clean_tags(tag), clean_tags(not_tag)
         # store work on the read pool: never behind a describe, never on the event loop
-        context = await services.reads.run(lambda: search_context(services, query, tags))
+        context = await services.reads.run(lambda: search_context(services, query, tags, not_tags))
         return page(request, "search.html", "results.html", "results", context)
 
     @get("/images/{id:str}", name="image")

@@ -30,8 +30,9 @@ class Chip:
     href: str  # the search with this tag toggled
 
 
-def search_url(query: str, tags: Sequence[str]) -> str:
-    params = ([("q", query)] if query else []) + [("tag", t) for t in tags]
+def search_url(query: str, tags: Sequence[str], not_tags: Sequence[str] = ()) -> str:
+    params = [("q", query)] if query else []
+    params += [("tag", t) for t in tags] + [("not_tag", t) for t in not_tags]
     return "/?" + urlencode(params) if params else "/"
 
 
@@ -47,22 +48,24 @@ def chips(
     active: Sequence[str],
     counts: Sequence[tuple[str, int]],
     pinned: Sequence[tuple[str, int]] = (),
+    not_tags: Sequence[str] = (),
 ) -> list[Chip]:
     """Active tags first (so they can always be removed), then the pinned filters that
-    match something (prompt-mismatch, ai-generated), then the most common others."""
+    match something (prompt-mismatch, ai-generated), then the most common others.
+    A tag left out (`not_tags`) is offered by none: its chip is among the exclusions."""
 
     def toggled(tag: str) -> list[str]:
         return [t for t in active if t != tag] if tag in active else [*active, tag]
 
     by_tag = dict(counts)
-    out = [Chip(t, by_tag.get(t, 0), True, search_url(query, toggled(t))) for t in active]
-    shown = set(active)
+    out = [Chip(t, by_tag.get(t, 0), True, search_url(query, toggled(t), not_tags)) for t in active]
+    shown = {*active, *not_tags}
     for tag, count in pinned:
         if count and tag not in shown:
-            out.append(Chip(tag, count, False, search_url(query, toggled(tag))))
+            out.append(Chip(tag, count, False, search_url(query, toggled(tag), not_tags)))
             shown.add(tag)
     others = [(t, c) for t, c in counts if t not in shown][: max(0, MAX_CHIPS - len(out))]
-    out += [Chip(t, c, False, search_url(query, toggled(t))) for t, c in others]
+    out += [Chip(t, c, False, search_url(query, toggled(t), not_tags)) for t, c in others]
     return out
 
 

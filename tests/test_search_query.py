@@ -1,0 +1,138 @@
+"""Reading `-word` and `-"two words"` out of a query (search/query.py), and the test an
+exclusion makes on a stored image: lenient on every input, whole words, plurals folded."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from catalog.store.base import StoredImage
+from search.query import MAX_EXCLUSIONS, Exclusions, ParsedQuery, format_query, parse_query
+from search.words import WORD
+
+
+@pytest.mark.parametrize(
+    ("raw", "text", "excluded"),
+    [
+        ("animal -cat", "animal", ("cat",)),
+        ('a -"black cat" b', "a b", ("black cat",)),
+        ("-cat", "", ("cat",)),
+        ("-Cat -CAT -cat,", "", ("cat",)),  # case and punctuation around do not matter; repeats count once
+        ("-ai-generated photo", "photo", ("ai-generated",)),  # a hyphen inside stays
+        ("well-known -x", "well-known", ("x",)),  # a dash inside a word is no exclusion
+        ("-“smart quotes” dog", "dog", ("smart quotes",)),
+        ('-"  Two   Words  "', "", ("two words",)),
+        ("-ÉTÉ plage", "plage", ("été",)),
+    ],
+)
+def test_exclusions_are_read_out_of_the_text(raw: str, text: str, excluded: tuple[str, ...]) -> None:
+    assert parse_query(raw) == ParsedQuery(text, excluded)
+
+
+@pytest.mark.parametrize(
+    ("raw", "text", "excluded"),
+    [
+        ("-", "", ()),  # a lone minus is dropped
+        ("cat -", "cat", ()),
+        ("cat - dog", "cat dog", ()),
+        ("---", "", ()),
+        ("--x", "--x", ()),  # not a minus and a word: plain text
+        ("-!", "-!", ()),
+        ('-"unclosed phrase', "", ("unclosed phrase",)),  # runs to the end, as someone typing means
+        ('cat -"', "cat", ()),  # an empty phrase says nothing
+        ('x -"" y', "x y", ()),
+        ('-"!!"', "", ()),  # no word in it
+        ('"quoted -x" y', '"quoted y', ("x",)),  # a quote without the minus is plain text
+        ('-"a"b', "b", ("a",)),
+        ("", "", ()),
+        ("   ", "", ()),
+        ("\t-cat\n", "", ("cat",)),
+        ("-€uro", "-€uro", ()),  # a minus before a symbol is text
+        ('-"€uro"', "", ("€uro",)),
+    ],
+)
+def test_malformed_syntax_is_read_leniently(raw: str, text: str, excluded: tuple[str, ...]) -> None:
+    assert parse_query(raw) == ParsedQuery(text, excluded)
+
+
+def test_exclusions_are_capped() -> None:
+    parsed = parse_query(" ".join(f"-w{i}" for i in range(MAX_EXCLUSIONS + 5)))
+    assert len(parsed.excluded) == MAX_EXCLUSIONS and parsed.excluded[0] == "w0"
+
+
+@pytest.mark.parametrize(
+    ("text", "excluded", "query"),
+    [
+        ("animal", ("cat",), "animal -cat"),
+        ("", ("black cat",), '-"black cat"'),
+        ("x", ("€uro", "ai-generated"), 'x -"€uro" -ai-generated'),
+        ("", (), ""),
+    ],
+)
+def test_format_writes_what_parses_back(text: str, excluded: tuple[str, ...], query: str) -> None:
+    assert format_query(text, excluded) == query
+    assert parse_query(query) == ParsedQuery(text, excluded)
+
+
+# characters that make the syntax: minus, quotes of every kind, spaces, punctuation, letters
+_SYNTAX = st.text(alphabet=st.sampled_from(list("-\"“”„' \t\n.,!abcAB1é€_")), max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_SYNTAX, st.text(max_size=60)))
+def test_any_text_parses_and_round_trips(raw: str) -> None:
+    parsed = parse_query(raw)
+    # what is searched holds no exclusion of its own, and every exclusion holds a word
+    assert parse_query(parsed.text).excluded == ()
+    assert all(WORD.search(p) and p == p.lower() and p == p.strip() for p in parsed.excluded)
+    assert len(set(parsed.excluded)) == len(parsed.excluded) <= MAX_EXCLUSIONS
+    # the chips' links: the query written back reads the same
+    assert parse_query(format_query(parsed.text, parsed.excluded)) == parsed
+    # and one exclusion taken away leaves the others
+    for phrase in parsed.excluded:
+        rest = [p for p in parsed.excluded if p != phrase]
+        assert parse_query(format_query(parsed.text, rest)) == ParsedQuery(parsed.text, tuple(rest))
+
+
+# --- the test on a stored image ------------------------------------------------------
+
+
+def image(description: str = "", tags: tuple[str, ...] = (), text: str = "") -> StoredImage:
+    return StoredImage(sha256="0" * 64, paths=["a.jpg"], filename="a.jpg", description=description,
+                       tags=list(tags), text=text)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("phrase", "stored", "left_out"),
+    [
+        ("cat", image("A cat on a sofa."), True),
+        ("cat", image("Two CATS on a sofa."), True),  # any case, plural folded
+        ("cats", image("A cat on a sofa."), True),
+        ("cat", image("The cat's bowl."), True),
+        ("cat", image("A category of things, a concatenation."), False),  # whole words only
+        ("cat", image("A dog.", tags=("black cat",)), True),  # inside a tag
+        ("cat", image("A dog.", tags=("cat",)), True),
+        ("cat", image("A dog.", text="CAT FOOD"), True),  # the visible text
+        ("cat", image("A dog.", tags=("catamaran",), text="Scatter"), False),
+        ("puppy", image("Three puppies."), True),
+        ("black cat", image("A black-cat sign."), True),
+        ("black cat", image("A black dog and a cat."), False),  # a phrase is its words in order
+        ("black cat", image("A bigger black cats club."), True),
+        ("cat on sofa", image("A cat on a sofa."), False),  # stop words count inside a phrase
+        ("people", image("A street.", tags=("person",)), True),  # the describer's name for the tag
+        ("été", image("Un été à la plage."), True),  # non-ASCII words match as written
+        ("café", image("A cafe."), False),
+    ],
+)
+def test_an_excluded_word_leaves_out_an_image_holding_it(
+    phrase: str, stored: StoredImage, left_out: bool
+) -> None:
+    assert Exclusions([phrase]).excludes(stored) is left_out
+
+
+def test_exclusions_name_the_tags_the_store_leaves_out() -> None:
+    assert Exclusions(["cats", "people", "black cat"]).tags == ("cat", "person", "black cat")
+    assert not Exclusions([]) and Exclusions(["x"])
+    nothing = Exclusions([])
+    assert not nothing.excludes(image("A cat.", tags=("cat",)))
