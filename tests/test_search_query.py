@@ -3,13 +3,19 @@ exclusion makes on a stored image: lenient on every input, whole words, plurals 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.store.base import StoredImage
+from catalog.points import PointEncoder, stored_image
+from catalog.store.base import StoredImage, point_id
+from search import service as service_module
 from search.query import MAX_EXCLUSIONS, Exclusions, ParsedQuery, format_query, parse_query
+from search.service import SearchService
 from search.words import WORD
+from tests.fakes import FakeStore, HashEmbedder, make_description
 
 
 @pytest.mark.parametrize(
@@ -136,3 +142,58 @@ def test_exclusions_name_the_tags_the_store_leaves_out() -> None:
     assert not Exclusions([]) and Exclusions(["x"])
     nothing = Exclusions([])
     assert not nothing.excludes(image("A cat.", tags=("cat",)))
+
+
+# --- in the search service -------------------------------------------------------------
+
+
+def service_over(captions: dict[str, tuple[str, list[str]]]) -> tuple[SearchService, FakeStore]:
+    embedder, store = HashEmbedder(), FakeStore()
+    encoder = PointEncoder(embedder)
+    for day, (name, (caption, tags)) in enumerate(captions.items(), start=1):
+        sha = name.encode().hex().ljust(64, "0")
+        payload = stored_image(make_description(caption, tags=tags), sha256=sha, paths=[name],
+                               indexed_at=f"2026-01-01T00:00:{day:02d}Z")  # fmt: skip
+        store.upsert([encoder.point(point_id(sha), payload)])
+    return SearchService(store, embedder), store
+
+
+def test_a_page_still_fills_when_excluded_words_drop_most_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    # twenty images that name a cat only in their description (no tag the store could filter)
+    # rank above the three dogs; the views are asked for 4 candidates, then for more
+    images = {f"cat{i:02d}.jpg": ("An animal, a cat, an animal.", ["animal"]) for i in range(20)}
+    images |= {f"dog{i}.jpg": ("A dog.", ["animal", "dog"]) for i in range(3)}
+    search, store = service_over(images)
+    monkeypatch.setattr(service_module, "MIN_CANDIDATES", 4)
+    asked: list[int] = []
+    nearest = store.nearest
+
+    def counted(*args: Any, **kwargs: Any) -> list[tuple[str, float]]:
+        asked.append(args[3])
+        return nearest(*args, **kwargs)
+
+    monkeypatch.setattr(store, "nearest", counted)
+    hits = search.search("animal -cat", limit=3)
+    assert sorted(h.filename for h in hits) == ["dog0.jpg", "dog1.jpg", "dog2.jpg"]
+    assert max(asked) > 4  # the second round asked for more
+    assert hits[0].likely and all(h.why is not None for h in hits)
+    # browsing with an exclusion reads further too, newest first
+    assert [h.filename for h in search.search("-cat", limit=2)] == ["dog2.jpg", "dog1.jpg"]
+
+
+def test_excluded_words_are_left_out_by_the_store_as_tags_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    search, store = service_over({"a.jpg": ("A picture.", ["person"]), "b.jpg": ("A picture.", ["tree"])})
+    filters: list[list[str]] = []
+    nearest = store.nearest
+
+    def spied(*args: Any, not_tags: Any = (), **kwargs: Any) -> list[tuple[str, float]]:
+        filters.append(list(not_tags))
+        return nearest(*args, not_tags=not_tags, **kwargs)
+
+    monkeypatch.setattr(store, "nearest", spied)
+    assert [h.filename for h in search.search("picture -people")] == ["b.jpg"]
+    assert filters and all(f == ["person"] for f in filters)  # the describer's tag for "people"
+    filters.clear()
+    assert [h.filename for h in search.search("picture -tree", not_tags=["People", "_"])] == []
+    assert filters and all(f == ["person", "tree"] for f in filters)
+    assert search.facets(not_tags=["tree"]) == [("person", 1)]
