@@ -178,15 +178,22 @@ class Watcher:
             queued = self._items.keys() | self._busy.keys()
         # rows a crash left pending count until the reconcile re-queues them
         queued |= {row.path for row in self.indexer.state.with_status(PENDING)}
-        repair = self.repair
+        disk_full, repair = self.condition()
         if repair is not None:
-            if self.ready.is_set() and not queued:
-                self.repair = repair = None  # every image the journal knew is back
-            else:
-                repair = msgspec.structs.replace(repair, stored=self.indexer.store.count())
+            repair = msgspec.structs.replace(repair, stored=self.indexer.store.count())
         return msgspec.structs.replace(
-            status, pending=len(queued), ready=self.ready.is_set(), disk_full=self.disk_full, repair=repair
+            status, pending=len(queued), ready=self.ready.is_set(), disk_full=disk_full, repair=repair
         )
+
+    def condition(self) -> tuple[DiskState | None, Repair | None]:
+        """The full disk and the repair under way, read without touching SQLite or the
+        store: health answers from this however slow they are. The repair's `stored` is
+        the files written since it began (status counts the store's points instead)."""
+        with self._cond:
+            idle = not self._items and not self._busy
+        if self.repair is not None and self.ready.is_set() and idle:
+            self.repair = None  # every image the journal knew is back
+        return self.disk_full, self.repair
 
     # --- queue ------------------------------------------------------------------------
 
@@ -277,6 +284,7 @@ class Watcher:
             if self.indexer.needs_reembed():
                 self.indexer.reembed_all()
             self.indexer.reembed_images()
+            self.indexer.group_images()  # near-duplicates and variants (catalog/families/)
             plan = reconcile(self.indexer)
             for rel in plan.to_index:
                 self.enqueue(rel)
@@ -398,6 +406,10 @@ class Watcher:
         for rel, outcome in done:
             if outcome == "changing":
                 self.enqueue(rel)  # still being written: looked at again after a quiet interval
+        repair = self.repair
+        if repair is not None:
+            back = sum(1 for _, outcome in done if outcome in ("described", "linked"))
+            self.repair = msgspec.structs.replace(repair, stored=repair.stored + back)
         with self._cond:
             for rel, _ in done:
                 self._busy[rel] -= 1

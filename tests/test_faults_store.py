@@ -131,7 +131,7 @@ def test_a_damaged_store_found_by_a_search_is_repaired_while_running(tmp_path: P
         inner = store.inner
         assert isinstance(inner, EdgeStore)
 
-        def failing_scroll(batch: int = 256) -> Iterator[object]:
+        def failing_scroll(batch: int = 256, tags: object = ()) -> Iterator[object]:
             raise Exception("Service runtime error: Failed to decode value: Failed to decompress LZ4 value")
             yield  # a generator, like the real one
 

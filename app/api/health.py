@@ -9,6 +9,8 @@ import msgspec
 from litestar import Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
+from app.auth.access import signed_in_or_open
+from app.auth.accounts import Role
 from app.errors import LOADING_RETRY_AFTER, errors
 from app.runtime import Runtime
 
@@ -21,14 +23,29 @@ NOT_READY = ResponseSpec(
 )
 
 
-@get("/api/health", tags=["api"], responses={**errors(), 503: NOT_READY})
+# open to all: never 401
+OPEN = {code: spec for code, spec in errors().items() if code != 401}
+
+
+@get("/api/health", tags=["api"], responses={**OPEN, 503: NOT_READY}, role=Role.public)
 async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """`ok` with what is loaded; `disk_full` (with `disk`: the data folder, its free and
     needed bytes) while indexing waits for space; `repairing` (with `repair`: what was
-    found, where the damaged store went, images expected and stored so far) while a
+    found, where the damaged store went, images expected and written back so far) while a
     damaged store is rebuilt. Search answers in all three. 503 with `loading` or `failed`
-    (and why) before the services exist."""
+    (and why) before the services exist. Once the server has accounts, a request without
+    a valid token gets `status` alone (and a null `error`): nothing about the catalog."""
     runtime: Runtime = request.app.state["runtime"]
+    response = await _health(request, runtime)
+    if signed_in_or_open(request):
+        return response
+    body = {"status": response.content["status"]}
+    if response.status_code == 503:
+        body["error"] = None
+    return Response(body, status_code=response.status_code, headers=response.headers)
+
+
+async def _health(request: Request[Any, Any, Any], runtime: Runtime) -> Response[dict[str, Any]]:
     headers: dict[str, str] = {}
     s = runtime.services
     if s is None:
@@ -45,10 +62,10 @@ async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         "store": "server" if s.settings.qdrant_url else "embedded",
         "watching": s.settings.watch,
     }
-    if s.watcher is not None:
-        status = await s.reads.run(s.index_status)  # the repair's progress counts the store
-        if status.disk_full is not None:
-            body["status"], body["disk"] = "disk_full", msgspec.to_builtins(status.disk_full)
-        if status.repair is not None:
-            body["status"], body["repair"] = "repairing", msgspec.to_builtins(status.repair)
+    if s.watcher is not None:  # read from memory: health never waits on SQLite or the store
+        disk_full, repair = s.watcher.condition()
+        if disk_full is not None:
+            body["status"], body["disk"] = "disk_full", msgspec.to_builtins(disk_full)
+        if repair is not None:
+            body["status"], body["repair"] = "repairing", msgspec.to_builtins(repair)
     return Response(body, status_code=200, headers=headers)
