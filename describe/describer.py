@@ -26,6 +26,7 @@ from describe.intake import PreparedImage, load_image
 from describe.memory import release_freed_memory
 from describe.registry import DEFAULT as DEFAULT_REGISTRY
 from describe.registry import Registry
+from describe.render.creative import set_doubts_aside
 from describe.render.paragraph import render
 from describe.render.profiles import Profile, ProfileSet
 from describe.render.tags import build_tags
@@ -271,6 +272,7 @@ class Describer:
         chosen = self.profiles.get(profile) if isinstance(profile, str) else profile
         timings = dict(timings or {})
         start = time.perf_counter()
+        facts = set_doubts_aside(facts)  # what a creative's copy contradicts is not named
         tags = build_tags(facts, chosen.tags)
         text = render(facts, chosen, tags)
         timings["render"] = round((time.perf_counter() - start) * 1000, 1)
@@ -292,4 +294,5 @@ class Describer:
             timings_ms=timings,
             prompt_check=facts.prompt_check,
             provenance=facts.provenance,
+            creative=facts.creative if facts.creative and facts.creative.kind else None,
         )

@@ -115,6 +115,36 @@ class CompositionFacts(msgspec.Struct, frozen=True):
     text_heavy: bool = False
 
 
+class CreativePart(msgspec.Struct, frozen=True):
+    role: str  # headline, subheadline, body, cta, price, discount, coupon, event, brand, phone
+    text: str  # as read; for a coupon, the code alone
+    box: Box | None = None
+
+
+class CreativeFacts(msgspec.Struct, frozen=True):
+    """A marketing image (an ad, a post, a story, a banner, a poster, a flyer, a menu, a
+    coupon, a job ad, an infographic) read as one (describe/analyzers/creative.py, the
+    rules in describe/data/creative.toml). `kind` is "" for anything else."""
+
+    kind: str = ""  # ad, social post, story, web banner, email header, poster, …
+    format: str = ""  # square, portrait, story, landscape, banner, leaderboard, a-portrait, …
+    format_name: str = ""  # as people say it: "square", "9:16 story", "leaderboard banner"
+    layout: str = ""  # text left / right / top / bottom / over photo / centred
+    score: float = 0.0  # the recognition cues' sum (describe/data/creative.toml)
+    cues: tuple[str, ...] = ()  # which cues counted
+    parts: tuple[CreativePart, ...] = ()  # the text's parts, reading order
+    subject: str = ""  # the product the copy names, as written ("sneakers")
+    products: tuple[str, ...] = ()  # the products the copy names, canonical ("shoe")
+    tags: tuple[str, ...] = ()  # the kind's and format's search words
+    # the classifier's guesses and the detector's finds the copy contradicts (a "guitar
+    # pick" on a sneaker ad, a "stop sign" on a price badge): not named, tagged or indexed
+    doubted_labels: tuple[str, ...] = ()
+    doubted_objects: tuple[str, ...] = ()
+
+    def texts(self, role: str) -> list[str]:
+        return [p.text for p in self.parts if p.role == role]
+
+
 class Caption(msgspec.Struct, frozen=True):
     text: str
     source: str  # the captioner that wrote it
@@ -210,6 +240,7 @@ class Facts(msgspec.Struct, frozen=True):
     text: TextFacts | None = None
     colours: ColourFacts | None = None
     composition: CompositionFacts | None = None
+    creative: CreativeFacts | None = None
     caption: Caption | None = None
     provenance: Provenance | None = None
     prompt_check: PromptCheck | None = None
@@ -247,3 +278,5 @@ class Description(msgspec.Struct, frozen=True):
     # the generation prompt checked against what the image shows; None without a prompt
     prompt_check: PromptCheck | None = None
     provenance: Provenance | None = None
+    # a marketing image read as one: kind, format, layout and the text's parts; None for a photo
+    creative: CreativeFacts | None = None

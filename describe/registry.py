@@ -22,6 +22,7 @@ _BUILTINS = (
     "describe.analyzers.text",
     "describe.analyzers.colours",
     "describe.analyzers.composition",
+    "describe.analyzers.creative",
     "describe.analyzers.caption",
     "describe.analyzers.provenance",
     "describe.analyzers.prompt_check",

@@ -20,6 +20,7 @@ from describe.errors import ConfigError
 from describe.facts import Caption, Facts, ObjectCount, ObjectFacts
 from describe.intake import PreparedImage
 from describe.registry import register
+from describe.render import creative
 from describe.render.phrases import CaptionParts, caption_parts, render_caption
 
 DEFAULT_MIN_LABEL_SCORE = 0.3
@@ -36,7 +37,7 @@ class ClassicCaptioner(BaseAnalyzer):
     Options = ClassicOptions
     opts: ClassicOptions
     produces = "caption"
-    requires = ("objects", "labels", "text", "colours", "composition")
+    requires = ("objects", "labels", "text", "colours", "composition", "creative")
     needs_model = False
 
     def __init__(self, **options: Any) -> None:
@@ -47,6 +48,10 @@ class ClassicCaptioner(BaseAnalyzer):
             _check(self.template)
 
     def _analyze(self, image: PreparedImage, facts: Facts) -> Caption:
+        if facts.creative and facts.creative.kind:
+            # a marketing image: what it is and what it offers says more than the
+            # classifier's nearest photo ("a guitar pick" for a drawn sneaker)
+            return Caption(creative.lead(facts.creative, facts.colours), self.name)
         parts = caption_parts(
             facts.objects,
             facts.labels,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from describe.facts import Facts, Label, Tag
 from describe.knowledge.text_cues import text_cues
 from describe.knowledge.vocabulary import normalise_tag, object_category, setting_words
-from describe.render import scene
+from describe.render import creative, scene
 from describe.render.profiles import TagRules
 
 # Coarse categories too vague to help a search: on the dev sets "household" (a clock, a
@@ -34,8 +34,9 @@ PROMPT_MISMATCH = "prompt-mismatch"
 
 
 def _candidates(facts: Facts, rules: TagRules) -> list[Tag]:
-    out: list[Tag] = []
     sources = set(rules.sources)
+    # a creative's kind and format, and the product its copy names, are what it is
+    out: list[Tag] = creative.tags(facts.creative) if "text" in sources else []
     # what the detector found confidently, then what a vision-language captioner named
     # (after the detector's, so a thing both name keeps the detector as its source)
     detected = (

@@ -16,6 +16,8 @@ from describe.facts import (
     Colour,
     ColourFacts,
     CompositionFacts,
+    CreativeFacts,
+    CreativePart,
     DetectedObject,
     Evidence,
     Facts,
@@ -29,7 +31,7 @@ from describe.facts import (
     TextFacts,
 )
 from describe.knowledge.vocabulary import normalise_tag
-from describe.render import candidates, look, phrases, scene
+from describe.render import candidates, creative, look, phrases, scene
 from describe.render.templates import compile_template, quote
 
 
@@ -82,6 +84,33 @@ def variables(facts: Facts, tags: list[Tag], max_colours: int, min_label_score: 
         "width": facts.width,
         "height": facts.height,
         "prompt_check": prompt_view(facts.prompt_check, facts),
+        "creative": creative_view(facts, caption),
+    }
+
+
+def creative_view(facts: Facts, caption: str) -> dict[str, Any] | None:
+    """A marketing image in words, or none: kind, format, format_name, layout, subject,
+    lead (its sentence; "" when the caption already is it), detail (its parts as sentences),
+    and each part's texts (headline, prices, discounts, coupons, ctas, events, brand)."""
+    c = facts.creative
+    if c is None or not c.kind:
+        return None
+    sentence = creative.lead(c, facts.colours)
+    return {
+        "kind": c.kind,
+        "format": c.format,
+        "format_name": c.format_name,
+        "layout": c.layout,
+        "subject": c.subject,
+        "lead": "" if caption.startswith(sentence) else sentence,
+        "detail": creative.detail(c),
+        "headline": next(iter(c.texts("headline")), ""),
+        "prices": c.texts("price"),
+        "discounts": c.texts("discount"),
+        "coupons": c.texts("coupon"),
+        "ctas": c.texts("cta"),
+        "events": c.texts("event"),
+        "brand": next(iter(c.texts("brand")), ""),
     }
 
 
@@ -184,7 +213,25 @@ def sample_facts() -> list[Facts]:
         colours=ColourFacts(bands=("blue", "", "green"), bright_points=True),
     )
     sign = Facts(width=20, height=10, text=TextFacts(text="OPEN", coverage=0.3))
-    return [Facts(width=10, height=10), full, weak, sign]
+    ad = Facts(
+        width=10,
+        height=10,
+        text=TextFacts(text="NEW\n$5\nShop now", coverage=0.3),
+        creative=CreativeFacts(
+            kind="ad",
+            format="square",
+            format_name="square",
+            layout="text top",
+            parts=(
+                CreativePart("headline", "NEW"),
+                CreativePart("price", "$5"),
+                CreativePart("cta", "Shop now"),
+            ),
+            subject="sneakers",
+            products=("shoe",),
+        ),
+    )
+    return [Facts(width=10, height=10), full, weak, sign, ad]
 
 
 def check_template(source: str, max_colours: int, min_label_score: float) -> str | None:
