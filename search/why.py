@@ -10,7 +10,6 @@ its `views` still say which views found it.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Annotated
@@ -125,30 +124,25 @@ class Explainer:
 
 def _best_sentence(text: str, matches: list[tuple[int, int, str]]) -> tuple[str, list[tuple[int, int]]]:
     """The sentence of `text` holding the most distinct matched words (the first of equals;
-    the first sentence when none holds one), and the matches' spans within it."""
+    the first sentence when none holds one), and the matches' spans within it. Only the
+    sentences around matches are looked for (str.rfind back from each match)."""
     flat = text
     for mark, full_stop in _AS_FULL_STOP:
-        flat = flat.replace(mark, full_stop)
-    ends = []
-    at = flat.find(". ")
-    while at >= 0:
-        ends.append(at + 1)
-        at = flat.find(". ", at + 1)
-    ends.append(len(text))  # the last sentence, with or without its full stop
-    best, best_keys = 0, 0
+        if mark in flat:
+            flat = flat.replace(mark, full_stop)
+    start = 0
     if matches:
+        # each match under the start of its sentence (just after the ". " before it)
         by_sentence: dict[int, set[str]] = {}
-        for start, _, folded in matches:
-            by_sentence.setdefault(bisect_right(ends, start), set()).add(folded)
-        best = min(by_sentence, key=lambda i: (-len(by_sentence[i]), i))
-        best_keys = len(by_sentence[best])
-    start = ends[best - 1] if best else 0
-    end = ends[best]
-    sentence = text[start:end]
-    lead = len(sentence) - len(sentence.lstrip())
-    start += lead
-    marks = [(a - start, b - start) for a, b, _ in matches if start <= a < end] if best_keys else []
-    return sentence.strip(), marks
+        for at, _, folded in matches:
+            by_sentence.setdefault(flat.rfind(". ", 0, at) + 1, set()).add(folded)
+        start = min(by_sentence, key=lambda s: (-len(by_sentence[s]), s))
+    end = flat.find(". ", start)
+    end = len(text) if end < 0 else end + 1
+    while start < end and text[start].isspace():
+        start += 1
+    marks = [(a - start, b - start) for a, b, _ in matches if start <= a < end]
+    return text[start:end].rstrip(), marks
 
 
 def _shares(score: float, contributions: Mapping[str, float]) -> list[ViewShare]:

@@ -150,18 +150,19 @@ def test_every_hit_of_a_query_says_why_and_the_shares_are_the_fusion_s(search: S
 
 
 def test_explaining_a_page_of_60_hits_costs_well_under_2_ms() -> None:
-    """The budget (issue 24) is 2 ms a page; a page is 60 hits (app/web/pages.py). The best of
-    several runs, so that a busy machine does not fail it; docs/PERFORMANCE.md has the
-    numbers with and without explaining, from app/dev/bench/why.py."""
+    """The budget (issue 24) is 2 ms a page; a page is 60 hits (app/web/pages.py). CPU time of
+    this thread, the best of several runs, so that a busy machine (the suite runs tests in
+    parallel) does not fail it; docs/PERFORMANCE.md has the numbers with and without
+    explaining, from app/dev/bench/why.py."""
     page = [image(text) for text in (COFFEE, CAT, SALE) * 20]
     found = {"dense": 0.5, "focus": 0.2, "sparse": 0.1}
     Explainer("warm the caches").explain(page[0], 1.0, found)
     for query in ["brown cat on a sofa", "coffee cup", "summer sale banner", "a red book jacket"]:
         best = float("inf")
         for _ in range(20):
-            start = time.perf_counter()
+            start = time.thread_time()
             explainer = Explainer(query)
             for stored in page:
                 explainer.explain(stored, 1.0, found)
-            best = min(best, time.perf_counter() - start)
+            best = min(best, time.thread_time() - start)
         assert best < 0.002, f"explaining 60 hits for {query!r} took {best * 1000:.2f} ms"
