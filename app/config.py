@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -22,7 +22,7 @@ from describe.errors import ConfigError
 ENV_PREFIX = "IMGDESC_"
 CONFIG_FILE = "imgdesc.toml"
 _DESCRIBE_KEYS = frozenset(DescribeSettings.__struct_fields__)
-_LIST_KEYS = frozenset({"allowed_hosts"})  # comma-separated in the environment
+_LIST_KEYS = frozenset({"allowed_hosts", "trusted_proxies"})  # comma-separated in the environment
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -38,6 +38,18 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    # Accounts (app/auth/): auth is on once one exists. With none, a server on an address
+    # other than loopback refuses to start unless `no_auth` (--no-auth) accepts it open.
+    no_auth: bool = False
+    session_hours: Annotated[float, msgspec.Meta(gt=0)] = (
+        24 * 7
+    )  # a page log-in lasts this long, then asks again
+    # Reverse proxies whose X-Forwarded-Proto/-For are believed (IPs or networks, e.g.
+    # "127.0.0.1" for a Caddy on the same machine); none by default. Environment: comma-separated.
+    trusted_proxies: list[str] = msgspec.field(default_factory=list)
+    # The API token the CLI sends to a running server (search, export, users --server);
+    # better given as IMGDESC_TOKEN than written into imgdesc.toml. The server ignores it.
+    token: str | None = None
     describe: DescribeSettings = msgspec.field(default_factory=DescribeSettings)
 
     def __post_init__(self) -> None:

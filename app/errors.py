@@ -69,7 +69,10 @@ class ErrorBody(msgspec.Struct):
 ERRORS = {
     400: "Malformed request: a bad parameter, or (uploads) a body that is not multipart/form-data "
     "or has no file field named `image`",
-    403: "Sent from another site's page (its Origin or Referer is not this server)",
+    401: "No token or a wrong one, once the server has accounts: send `Authorization: Bearer TOKEN` "
+    "(`WWW-Authenticate` says so)",
+    403: "Sent from another site's page (its Origin or Referer is not this server), or the account's "
+    "role is not enough for this operation",
     404: "Unknown image id, profile or captioner",
     409: "The captioner asked for exists but is not loaded in this server",
     413: "Over the byte limit (`max_bytes`) or the pixel limit (`max_pixels`); the message says which",
@@ -83,10 +86,11 @@ ERRORS = {
 
 
 def errors(*codes: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for these error statuses (and 421, which every route can answer)."""
+    """OpenAPI entries for these error statuses (and 401 and 421, which every route can
+    answer: app/auth/access.py and app/guards.py)."""
     return {
         code: ResponseSpec(ErrorBody, description=ERRORS[code], generate_examples=False)
-        for code in sorted({*codes, 421})
+        for code in sorted({*codes, 401, 421})
     }
 
 

@@ -147,7 +147,7 @@ def test_the_check_finds_a_cycle_made_of_lazy_and_relative_imports(tmp_path: Pat
 DEV_TOOLING = ("app.dev",)
 DEV_PACKAGES = ("matplotlib", "skimage", "sklearn")
 # What a controller may import from app/: the wiring's shared modules and its own room.
-CONTROLLER_ALLOWED = ("app.config", "app.errors", "app.runtime", "app.services", "app.work")
+CONTROLLER_ALLOWED = ("app.auth", "app.config", "app.errors", "app.runtime", "app.services", "app.work")
 ROOMS = ("app.api", "app.web")
 
 

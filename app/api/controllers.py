@@ -24,6 +24,7 @@ from litestar.response import File
 
 from app.api.edits import ImageEdits
 from app.api.schemas import DescribeForm, SearchResponse, TagCount, image_body
+from app.auth.accounts import Role
 from app.errors import NotFoundError, check_id, errors
 from app.services import Services
 from catalog.names import on_disk
@@ -64,7 +65,12 @@ class ApiController(ImageEdits):  # with PATCH /images/{id} and POST /images/tag
     path = "/api"
     tags = ["api"]  # noqa: RUF012 - Litestar's own attribute type
 
-    @post("/describe", status_code=200, responses=errors(400, 403, 404, 409, 413, 415, 422, 503))
+    @post(
+        "/describe",
+        role=Role.editor,
+        status_code=200,
+        responses=errors(400, 403, 404, 409, 413, 415, 422, 503),
+    )
     async def describe(
         self,
         services: NamedDependency[Services],
@@ -88,6 +94,7 @@ class ApiController(ImageEdits):  # with PATCH /images/{id} and POST /images/tag
 
     @get(
         "/search",
+        role=Role.viewer,
         description='Images by what they show, best first. In `q`, `-word` and `-"two words"` leave '
         "out images whose description, visible text or tags hold them (whole words, any case, plurals "
         "folded); malformed syntax (a lone `-`, an unclosed quote) is read leniently, never refused. "
@@ -110,14 +117,14 @@ class ApiController(ImageEdits):  # with PATCH /images/{id} and POST /images/tag
         excluded = list(parse_query(clean_query(q)).excluded)
         return SearchResponse(query=q, tags=tags, hits=hits, not_tags=not_tags, excluded=excluded)
 
-    @get("/index/status", responses=errors(503))
+    @get("/index/status", role=Role.viewer, responses=errors(503))
     async def index_status(self, services: NamedDependency[Services]) -> IndexStatus:
         """Files indexed, pending and failed (the most recent failures with their reason).
         `indexed` counts files, `images` distinct contents; `ready` (only while a folder is
         watched) turns true once the start-up scan has queued its work."""
         return await services.reads.run(services.index_status)
 
-    @get("/images/{id:str}", responses=errors(400, 404, 503))
+    @get("/images/{id:str}", role=Role.viewer, responses=errors(400, 404, 503))
     async def image(self, services: NamedDependency[Services], id: FromPath[str]) -> dict[str, Any]:
         image_id = check_id(id)
         record = await services.reads.run(lambda: services.store.get(image_id))
@@ -127,6 +134,7 @@ class ApiController(ImageEdits):  # with PATCH /images/{id} and POST /images/tag
 
     @get(
         "/images/{id:str}/thumbnail",
+        role=Role.viewer,
         media_type="image/webp",
         content_media_type="image/webp",
         response_description="A small WebP preview",
@@ -141,6 +149,7 @@ class ApiController(ImageEdits):  # with PATCH /images/{id} and POST /images/tag
 
     @get(
         "/images/{id:str}/file",
+        role=Role.viewer,
         media_type="image/*",  # the file's own type: image/jpeg, image/png, …
         content_media_type="image/*",
         response_description="The original image file",
@@ -169,7 +178,7 @@ class ApiController(ImageEdits):  # with PATCH /images/{id} and POST /images/tag
             headers=NOSNIFF,
         )
 
-    @get("/tags", responses=errors(400, 503))
+    @get("/tags", role=Role.viewer, responses=errors(400, 503))
     async def tag_counts(
         self,
         services: NamedDependency[Services],

@@ -1,12 +1,23 @@
-"""The OpenAPI document at /api/docs, with Redoc served from the app's own static files."""
+"""The OpenAPI document at /api/docs, with Redoc served from the app's own static files.
+
+The document declares the Bearer token (`imgdesc users token NAME`) as optional: a server
+with no accounts answers without one (auth is off), and once an account exists every
+operation but /api/health needs one. The docs pages themselves are public."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
+from litestar import Request, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin
+from litestar.openapi.spec import Components, SecurityRequirement, SecurityScheme
+
+from app.auth.accounts import Role
+
+BEARER = "bearer"
+# "a token, or none": {} is the OpenAPI spelling of "no security needed" (auth off)
+SECURITY: list[SecurityRequirement] = [{BEARER: []}, {}]
 
 
 class OfflineRedoc(RedocRenderPlugin):
@@ -34,4 +45,21 @@ class OfflineRedoc(RedocRenderPlugin):
 
 
 def docs_config() -> OpenAPIConfig:
-    return OpenAPIConfig(title="imgdesc", version="0.1.0", path="/api/docs", render_plugins=[OfflineRedoc()])
+    scheme = SecurityScheme(
+        type="http",
+        scheme="bearer",
+        description="An account's API token (`imgdesc users add` or `imgdesc users token` print it), "
+        "sent as `Authorization: Bearer TOKEN`. Needed once the server has an account; "
+        "401 without it or with a wrong one, 403 when the account's role is not enough "
+        "(viewer: search, images, export; editor: also describe and edit; admin: also /api/users).",
+    )
+    return OpenAPIConfig(
+        title="imgdesc",
+        version="0.1.0",
+        render_plugins=[OfflineRedoc()],
+        components=Components(security_schemes={BEARER: scheme}),
+        # a router of our own only to say that the docs need no account
+        openapi_router=Router(
+            "/api/docs", route_handlers=[], include_in_schema=False, opt={"role": Role.public}
+        ),
+    )

@@ -17,6 +17,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from app.api.schemas import CLOSED, ImageEdit, TagChange, TagChangeResult, image_body
+from app.auth.access import account_name
+from app.auth.accounts import Role
 from app.errors import check_id, errors
 from app.services import Services
 from catalog.edits import Patch
@@ -43,9 +45,13 @@ class ImageEdits(Controller):
     tags = ["api"]  # noqa: RUF012 - Litestar's own attribute type
     before_request = staticmethod(allowed_methods)
 
-    @patch("/images/{id:str}", responses=errors(400, 403, 404, 413, 503, 507))
+    @patch("/images/{id:str}", role=Role.editor, responses=errors(400, 403, 404, 413, 503, 507))
     async def edit_image(
-        self, services: NamedDependency[Services], id: FromPath[str], data: Annotated[ImageEdit, CLOSED]
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        id: FromPath[str],
+        data: Annotated[ImageEdit, CLOSED],
     ) -> dict[str, Any]:
         """Correct one image: add and remove tags, set the description (null: back to the
         machine's text). Answers the image as GET does, `edit` saying what was changed and
@@ -53,16 +59,21 @@ class ImageEdits(Controller):
         re-descriptions."""
         image_id = check_id(id)
         change = Patch(add_tags=data.add_tags, remove_tags=data.remove_tags, description=data.description)
-        record = await services.reads.run(lambda: services.curator.edit(image_id, change))
+        who = account_name(request)  # None while auth is off
+        record = await services.reads.run(lambda: services.curator.edit(image_id, change, who))
         return image_body(image_id, record)
 
-    @post("/images/tags", status_code=200, responses=errors(400, 403, 404, 413, 503, 507))
+    @post("/images/tags", role=Role.editor, status_code=200, responses=errors(400, 403, 404, 413, 503, 507))
     async def change_tags(
-        self, services: NamedDependency[Services], data: Annotated[TagChange, CLOSED]
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        data: Annotated[TagChange, CLOSED],
     ) -> TagChangeResult:
         """Add tags to, and take tags off, every image in `ids`. An unknown id is 404 and
         changes nothing; `changed` lists the images whose record the change altered."""
         ids = [check_id(i) for i in data.ids]
         change = Patch(add_tags=data.add, remove_tags=data.remove)
-        edited = await services.reads.run(lambda: services.curator.edit_many(ids, change))
+        who = account_name(request)
+        edited = await services.reads.run(lambda: services.curator.edit_many(ids, change, who))
         return TagChangeResult(images=len(edited.records), changed=edited.changed)

@@ -21,6 +21,7 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 
+from app.auth.accounts import Role
 from app.errors import errors
 from app.services import Services
 from catalog.export.rows import csv_chunks, export_row, jsonl_chunks, record_chunks
@@ -73,6 +74,7 @@ class ExportController(Controller):
 
     @get(
         "/export",
+        role=Role.viewer,
         # no media_type here: Litestar's would win over each Stream's own (csv or ndjson)
         response_description="The rows, streamed",
         response_headers=[CONTENT_DISPOSITION],

@@ -1,7 +1,8 @@
 """The `imgdesc` command line: the Typer root, one module per command group.
 
 describing.py: describe, profiles; catalog.py: serve, index, search (client.py asks a
-running server); export.py: export; models.py: models prepare/list/pull/bench; bench.py
+running server); export.py: export; users.py: users add/list/remove/token/password (the
+accounts); models.py: models prepare/list/pull/bench; bench.py
 and evaluate.py: the dev tools (their code, in app/dev/bench/ and app/dev/evaluation/, is
 imported only when they run). Each command builds Settings once, then calls a service; errors meant for
 people are printed as one line, never a traceback."""
@@ -19,6 +20,7 @@ from app.cli.common import err
 from app.cli.evaluate import evaluate
 from app.cli.export import export
 from app.cli.models import models
+from app.cli.users import users
 from describe.errors import ImgdescError
 
 cli = typer.Typer(
@@ -34,6 +36,7 @@ cli.command()(catalog.serve)
 cli.command()(catalog.index)
 cli.command()(catalog.search)
 cli.command()(export)
+cli.add_typer(users, name="users")
 cli.add_typer(models, name="models")
 cli.add_typer(bench, name="bench")
 cli.command("eval")(evaluate)

@@ -44,6 +44,14 @@ def serve(
         list[str] | None,
         typer.Option(help="Also answer to this host name (repeatable; '*' for any). Loopback always."),
     ] = None,
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth",
+            help="Serve on a network address with no accounts: anyone who reaches it can read, upload "
+            "and change the catalog. Without it such a server refuses to start (see imgdesc users add).",
+        ),
+    ] = False,
 ) -> None:
     """Run the web app and REST API, indexing the watched folder as files arrive."""
     import uvicorn
@@ -59,7 +67,9 @@ def serve(
         qdrant_url=qdrant_url,
         captioner=captioner,
         allowed_hosts=allowed_host,
+        no_auth=no_auth or None,
     )
+    _check_open(settings)
     if settings.watch:
         Path(settings.watch).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -69,7 +79,34 @@ def serve(
             f"watching {settings.watch}" if settings.watch else "watching no folder (read-only catalog)"
         )
         err.print(f"imgdesc: serving on {address}, {watching} (models load in the background)", markup=False)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+        # proxy_headers=False: the app believes X-Forwarded-* from `trusted_proxies` only
+        # (app/auth/web.py), not from uvicorn's default of 127.0.0.1
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
+
+
+def _check_open(settings: Settings) -> None:
+    """A server on a network address with no accounts would let anyone in: it refuses to
+    start (one line), unless --no-auth accepts that, which is said at every start."""
+    from app.auth.access import is_loopback
+    from app.auth.accounts import AccountStore
+
+    if is_loopback(settings.host):
+        return
+    has_accounts = AccountStore(settings.data_dir).any()
+    if settings.no_auth:
+        warning = (
+            "--no-auth has no effect: this data folder has accounts, so auth is on"
+            if has_accounts
+            else f"--no-auth: serving on {settings.host} open to anyone who can reach it: "
+            "they can read, upload and change the catalog"
+        )
+        err.print(f"warning: {warning}", markup=False, soft_wrap=True)
+    elif not has_accounts:
+        raise ImgdescError(
+            f"refusing to serve on {settings.host} with no accounts: anyone who can reach it could read, "
+            "upload and change the catalog; add one with `imgdesc users add NAME --role admin` "
+            "or pass --no-auth to serve it open"
+        )
 
 
 def _claim_store(settings: Settings) -> AbstractContextManager[Any]:
@@ -189,11 +226,15 @@ def search(
     limit: Annotated[int, typer.Option(help="Most hits to show.")] = 10,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     data_dir: Annotated[Path | None, typer.Option(help="Where the store lives.")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(help="API token for a running server that has accounts (default: IMGDESC_TOKEN)."),
+    ] = None,
 ) -> None:
     """Search the catalog by description, tags and visible text."""
     from app.cli.client import search_hits
 
-    settings = from_flags(data_dir=data_dir and str(data_dir))
+    settings = from_flags(data_dir=data_dir and str(data_dir), token=token)
     hits = search_hits(settings, query, tag or [], limit, not_tags=not_tag or [])
     if json_out:
         body = {"query": query, "tags": tag or [], "not_tags": not_tag or [], "hits": hits}

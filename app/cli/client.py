@@ -39,6 +39,11 @@ def search_hits(
         catalog.close()
 
 
+def auth_headers(settings: Settings) -> dict[str, str]:
+    """The API token for a server with accounts (--token or IMGDESC_TOKEN)."""
+    return {"Authorization": f"Bearer {settings.token}"} if settings.token else {}
+
+
 def _via_server(
     settings: Settings,
     query: str,
@@ -55,7 +60,7 @@ def _via_server(
         "limit": limit,
     }
     try:
-        response = httpx.get(url, params=params, timeout=30)
+        response = httpx.get(url, params=params, headers=auth_headers(settings), timeout=30)
     except httpx.HTTPError:
         raise in_use from None
     if response.status_code != 200:

@@ -59,10 +59,14 @@ def export(
         ),
     ] = False,
     data_dir: Annotated[Path | None, typer.Option(help="Where the store lives.")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(help="API token for a running server that has accounts (default: IMGDESC_TOKEN)."),
+    ] = None,
 ) -> None:
     """Export descriptions and tags: a spreadsheet (csv), JSON Lines, or XMP sidecars
     that photo managers (darktable, digiKam, Lightroom) and exiftool read."""
-    settings = from_flags(data_dir=data_dir and str(data_dir))
+    settings = from_flags(data_dir=data_dir and str(data_dir), token=token)
     target = _target(form, out, beside_originals, settings)
     tags = tag or []
     if form is Format.xmp:
@@ -136,6 +140,8 @@ def _from_server(
 ) -> Iterator[Iterator[bytes]]:
     import httpx
 
+    from app.cli.client import auth_headers
+
     url = f"http://{settings.host}:{settings.port}/api/export"
     params: dict[str, str | list[str]] = {
         "format": "records" if form is Format.xmp else form.value,
@@ -143,7 +149,7 @@ def _from_server(
         "tag": tags,
     }
     try:
-        with httpx.stream("GET", url, params=params, timeout=60) as response:
+        with httpx.stream("GET", url, params=params, headers=auth_headers(settings), timeout=60) as response:
             if response.status_code != 200:
                 response.read()
                 raise ImgdescError(

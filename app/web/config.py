@@ -17,10 +17,12 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from app.auth.accounts import Role
 from app.config import Settings
 from app.web.describe import DescribeController
 from app.web.edits import EditsController
 from app.web.errors import page_error
+from app.web.login import LoginController, signed_in
 from app.web.pages import PagesController
 from app.web.responses import PAGE_HEADERS
 from app.web.uploads import UploadArea
@@ -45,7 +47,9 @@ def template_engine() -> JinjaTemplateEngine:
         lstrip_blocks=True,
     )
     env.filters["short"] = short
-    return JinjaTemplateEngine.from_environment(env)
+    engine = JinjaTemplateEngine.from_environment(env)
+    engine.register_template_callable("signed_in", signed_in)  # the layout's "Log out" (app/web/login.py)
+    return engine
 
 
 def _no_nul(request: Request[Any, Any, Any]) -> None:
@@ -65,7 +69,7 @@ def web_config(settings: Settings) -> dict[str, Any]:
     uploads = UploadArea(Path(settings.data_dir) / "uploads")
     pages = Router(
         path="/",
-        route_handlers=[PagesController, DescribeController, EditsController],
+        route_handlers=[PagesController, DescribeController, EditsController, LoginController],
         response_headers=PAGE_HEADERS,
         dependencies={"uploads": Provide(lambda: uploads, sync_to_thread=False)},
         exception_handlers={ImgdescError: page_error, HTTPException: page_error, Exception: page_error},
@@ -73,7 +77,7 @@ def web_config(settings: Settings) -> dict[str, Any]:
     )
     static = create_static_files_router(
         path="/static", directories=[STATIC], include_in_schema=False,
-        before_request=_no_nul, after_request=_nosniff,
+        before_request=_no_nul, after_request=_nosniff, opt={"role": Role.public},
     )  # fmt: skip
     return {
         "route_handlers": [pages, static],

@@ -24,6 +24,7 @@ from litestar.params import Body, FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import File, Template
 
+from app.auth.accounts import Role
 from app.errors import NotFoundError
 from app.services import Services
 from app.web.responses import layout, page
@@ -54,14 +55,14 @@ def empty_result() -> dict[str, Any]:
 class DescribeController(Controller):
     path = "/describe"
 
-    @get("/", name="describe")
+    @get("/", name="describe", role=Role.editor)
     async def show(self, services: NamedDependency[Services]) -> Template:
         context = await services.reads.run(
             lambda: layout(services, "describe", **form(services), **empty_result())
         )
         return Template("pages/describe.html", context=context)
 
-    @post("/", name="describe-upload", status_code=200)
+    @post("/", name="describe-upload", role=Role.editor, status_code=200)
     async def upload(
         self,
         request: HTMXRequest,
@@ -108,7 +109,7 @@ class DescribeController(Controller):
         )
         return page(request, "describe.html", "described.html", "result", context)
 
-    @post("/add", name="describe-add", status_code=200)
+    @post("/add", name="describe-add", role=Role.editor, status_code=200)
     async def add(
         self,
         request: HTMXRequest,
@@ -146,7 +147,7 @@ class DescribeController(Controller):
         response.headers["HX-Trigger"] = "imgdesc-added"  # wakes the status bar up
         return response
 
-    @get("/uploads/{sha256:str}", name="describe-preview")
+    @get("/uploads/{sha256:str}", name="describe-preview", role=Role.editor)
     async def preview(self, uploads: NamedDependency[UploadArea], sha256: FromPath[str]) -> File:
         """The waiting upload, by its hash only (checked to be 64 hex digits)."""
         staged = await asyncio.to_thread(uploads.get, sha256)

@@ -19,6 +19,8 @@ from litestar.params import Body, FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect
 
+from app.auth.access import account_name
+from app.auth.accounts import Role
 from app.errors import check_id
 from app.services import Services
 from app.web.pages import image_context, search_context
@@ -74,7 +76,7 @@ def back_to(request: HTMXRequest, default: str = "/") -> str:
 
 
 class EditsController(Controller):
-    @post("/images/{id:str}/edit", name="image-edit", status_code=200)
+    @post("/images/{id:str}/edit", name="image-edit", role=Role.editor, status_code=200)
     async def edit(
         self, request: HTMXRequest, services: NamedDependency[Services], id: FromPath[str], data: Form
     ) -> Response[Any]:
@@ -82,7 +84,8 @@ class EditsController(Controller):
         error: ImgdescError | None = None
         try:
             change = image_patch(data)
-            await services.reads.run(lambda: services.curator.edit(image_id, change))
+            who = account_name(request)  # None while auth is off
+            await services.reads.run(lambda: services.curator.edit(image_id, change, who))
         except EditError as exc:  # shown in the editor, which stays as it was
             error = exc
         if error is None and not request.htmx:
@@ -94,7 +97,7 @@ class EditsController(Controller):
             response.status_code = error.status_code
         return response
 
-    @post("/bulk-tags", name="bulk-tags", status_code=200)
+    @post("/bulk-tags", name="bulk-tags", role=Role.editor, status_code=200)
     async def bulk(
         self, request: HTMXRequest, services: NamedDependency[Services], data: Form
     ) -> Response[Any]:
@@ -107,7 +110,8 @@ class EditsController(Controller):
         if not ids:
             raise EditError("Tick the images to change first.")
         change = Patch(remove_tags=[tag]) if first(data, "action") == "remove" else Patch(add_tags=[tag])
-        await services.reads.run(lambda: services.curator.edit_many(ids, change))
+        who = account_name(request)
+        await services.reads.run(lambda: services.curator.edit_many(ids, change, who))
         if not request.htmx:
             return Redirect(path=back_to(request), status_code=303)
         query, tags = clean_query(first(data, "q")), clean_tags(values(data, "tag"))

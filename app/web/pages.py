@@ -16,6 +16,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Template
 
+from app.auth.accounts import Role
 from app.errors import NotFoundError, check_id
 from app.runtime import Runtime
 from app.services import Services
@@ -127,7 +128,7 @@ def failed_context(services: Services) -> dict[str, Any]:
 
 
 class PagesController(Controller):
-    @get("/", name="search")
+    @get("/", name="search", role=Role.viewer)
     async def search(
         self,
         request: HTMXRequest,
@@ -141,18 +142,18 @@ class PagesController(Controller):
         context = await services.reads.run(lambda: search_context(services, query, tags, not_tags))
         return page(request, "search.html", "results.html", "results", context)
 
-    @get("/images/{id:str}", name="image")
+    @get("/images/{id:str}", name="image", role=Role.viewer)
     async def image(self, services: NamedDependency[Services], id: FromPath[str]) -> Template:
         image_id = check_id(id)
         context = await services.reads.run(lambda: image_context(services, image_id))
         return Template("pages/image.html", context=context)
 
-    @get("/failed", name="failed")
+    @get("/failed", name="failed", role=Role.viewer)
     async def failed(self, services: NamedDependency[Services]) -> Template:
         context = await services.reads.run(lambda: failed_context(services))
         return Template("pages/failed.html", context=context)
 
-    @get("/fragments/status", name="status")
+    @get("/fragments/status", name="status", role=Role.viewer)
     async def status(self, request: HTMXRequest, seen: FromQuery[int | None] = None) -> Response[Any]:
         """The status bar. It does not need the services to be ready: while models load
         it says so. When the indexed count moved since the page last saw it, the
