@@ -233,3 +233,24 @@ def test_the_detailed_profile_says_each_part() -> None:
     text = Describer().compose(_facts_with(found), "detailed").description
     assert "A 1.91:1 coupon: “Spring Savings”, $10 off, code SPRING10, a “Shop now” button." in text
     assert "Coupon code SPRING10." in text and "The call to action is “Shop now”." in text
+
+
+def test_without_a_product_word_the_subject_is_a_thing_the_copy_and_the_models_both_name() -> None:
+    img = Image.new("RGB", (800, 1000), (240, 230, 210))  # a 4:5 post
+    lines = (
+        TextLine("Meet Rex!", 0.99, (0.3, 0.05, 0.7, 0.12)),
+        TextLine("Our new office dog", 0.99, (0.25, 0.14, 0.75, 0.18)),
+        TextLine("@acme.team", 0.99, (0.35, 0.2, 0.65, 0.23)),
+    )
+    facts = Facts(
+        width=800,
+        height=1000,
+        text=TextFacts(lines=lines, text="\n".join(x.text for x in lines), coverage=0.05),
+        labels=LabelFacts(
+            labels=(Label("German shepherd", 0.7, "animal", hypernyms=("shepherd dog", "dog")),)
+        ),
+    )
+    found = read_creative(np.asarray(img), facts)
+    assert (found.kind, found.format, found.subject) == ("social post", "portrait", "dog")
+    assert found.texts("brand") == ["@acme.team"]
+    assert found.doubted_labels == ()  # the copy names nothing the shepherd contradicts

@@ -18,6 +18,8 @@ the detections the classifier contradicts (describe/knowledge/crosscheck.py).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from describe.analyzers.base import AnalyzerOptions, BaseAnalyzer
@@ -39,6 +41,11 @@ BUTTON_CONTRAST = 45.0
 # Guesses the copy overrules: a classifier label or a detection below this, when the copy
 # names a product they are not
 DOUBT_BELOW = 0.6
+# Ancestors too wide to be what an ad is for
+GENERIC_SEEN = frozenset(
+    {"object", "thing", "whole", "entity", "artifact", "device", "instrumentality", "food", "animal",
+     "organism", "person", "covering", "structure", "container", "commodity"}
+)  # fmt: skip
 # Share of an em a line's box spans with descenders (gjpqy), and without (capitals, x-height)
 DESCENDERS = frozenset("gjpqy,;()[]")
 DESCENDER_SHARE = 1.0
@@ -113,6 +120,9 @@ def read_creative(rgb: np.ndarray, facts: Facts, threshold: float | None = None)
         for pair in ct.products(p.text, t)
     ]
     named += [pair for line in texts for pair in ct.products(line, t)]
+    if not named:  # a thing the copy names that the models also see: "Meet Rex! Our new office dog"
+        copy = [p.text for p in parts if p.role in ("headline", "subheadline", "body")]
+        named = _seen_and_named(copy, facts)
     subject = named[0][1] if named else ""
     products = tuple(dict.fromkeys(name for name, _ in named))
     format_words = t.formats[fmt].words if fmt else []
@@ -234,6 +244,28 @@ def _layout(lines: list[TextLine], facts: Facts) -> str:
     if y0 >= 0.4:
         return "text bottom"
     return "text over photo" if textured else "text centred"
+
+
+def _seen_and_named(lines: list[str], facts: Facts) -> list[tuple[str, str]]:
+    """(thing, words as written) for each word or two of the copy that names a label the
+    classifier gave (any candidate, synonym or ancestor) or a detection: the copy and the
+    models agree."""
+    seen: dict[str, str] = {}
+    for lb in facts.labels.labels if facts.labels else ():
+        for name in (lb.name, *lb.synonyms, *lb.hypernyms):
+            seen.setdefault(normalise_tag(name), lb.name)
+    for count in facts.objects.counts if facts.objects else ():
+        seen.setdefault(normalise_tag(count.label), count.label)
+    out = []
+    for line in lines:
+        words = re.findall(r"[^\W\d_]+", line.lower())
+        for n in (2, 1):
+            for i in range(len(words) - n + 1):
+                phrase = " ".join(words[i : i + n])
+                key = normalise_tag(phrase)
+                if key in seen and key not in GENERIC_SEEN:
+                    out.append((key, phrase))
+    return out
 
 
 def _doubts(

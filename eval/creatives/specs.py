@@ -40,7 +40,7 @@ SPECS: list[dict] = [
             ("cta", "Shop now"),
         ],
         "tags": [AD, ["sneaker", "shoe", "sneakers", "trainers"]],
-        "queries": ["sneaker ad", "ad for running shoes"],
+        "queries": ["sneaker ad", ("ad for running shoes", "leaderboard-shoes", "story-sneakers")],
     },
     {
         "name": "ad-coffee-square",
@@ -193,7 +193,7 @@ SPECS: list[dict] = [
             ("cta", "Pre-order now"),
         ],
         "tags": [AD, ["laptop", "computer", "notebook"]],
-        "queries": ["laptop ad", "computer promotion"],
+        "queries": [("laptop ad", "banner-laptop"), ("computer promotion", "banner-laptop")],
     },
     {
         "name": "ad-pizza-square",
@@ -573,7 +573,7 @@ SPECS: list[dict] = [
         ],
         "prices": ["€15"],
         "tags": [EVENT, ["jazz", "music", "concert", "live music"]],
-        "queries": ["jazz concert poster", "live music event"],
+        "queries": ["jazz concert poster", ("live music event", "poster-folk-festival", "poster-drums")],
     },
     {
         "name": "poster-folk-festival",
