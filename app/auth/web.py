@@ -152,7 +152,8 @@ class SessionCSRF(CSRFMiddleware):
         if not access_of(connection).required() or bearer(connection) is not None:
             return False
         if scope.get("method") in _SAFE:
-            return True  # sets the cookie the next post needs
+            # sets the cookie the next post needs: a page's, never REST's or a static file's
+            return not scope["path"].startswith(("/api/", "/static/"))
         return SESSION_COOKIE in connection.cookies or scope["path"] == LOGIN_PATH
 
 
