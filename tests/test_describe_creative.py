@@ -254,3 +254,23 @@ def test_without_a_product_word_the_subject_is_a_thing_the_copy_and_the_models_b
     assert (found.kind, found.format, found.subject) == ("social post", "portrait", "dog")
     assert found.texts("brand") == ["@acme.team"]
     assert found.doubted_labels == ()  # the copy names nothing the shepherd contradicts
+
+
+def test_only_a_guess_outside_the_products_categories_is_doubted() -> None:
+    """Tickets can show anything: the race car the classifier sees is not contradicted."""
+    img = Image.new("RGB", (1200, 628), (10, 10, 10))
+    lines = (
+        TextLine("RACE DAY TICKETS", 0.99, (0.2, 0.1, 0.8, 0.21)),
+        TextLine("$45", 0.99, (0.45, 0.26, 0.55, 0.35)),
+        TextLine("Buy tickets", 0.99, (0.42, 0.36, 0.58, 0.43)),
+    )
+    labels = LabelFacts(labels=(Label("race car", 0.38, "vehicle"), Label("web site", 0.05, "object")))
+    facts = Facts(
+        width=1200,
+        height=628,
+        text=TextFacts(lines=lines, text="\n".join(x.text for x in lines), coverage=0.1),
+        labels=labels,
+    )
+    found = read_creative(np.asarray(img), facts)
+    assert found.products == ("ticket",)
+    assert found.doubted_labels == ("web site",)  # a flat graphic's label, never a product

@@ -271,23 +271,30 @@ def _seen_and_named(lines: list[str], facts: Facts) -> list[tuple[str, str]]:
 def _doubts(
     facts: Facts, products: tuple[str, ...], words: list[str], t: ct.Table
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The classifier's labels and the detector's objects the copy contradicts: with a
-    product named, unsure ones that are not it; on any creative, what the models call a flat
-    graphic (a "book jacket", a "web site") and a round badge (a "stop sign") unless named."""
+    """The classifier's labels and the detector's objects the copy contradicts: on any
+    creative, what the models call a flat graphic (a "book jacket", a "web site") and a round
+    badge (a "stop sign") unless the copy names them; with a product named, an unsure label
+    in none of the categories a picture of it falls in (a "guitar pick" on a sneaker ad)."""
     said = {normalise_tag(w) for w in [*products, *words]}
+    info = t.product_info
+    categories = {c for p in products if p in info for c in info[p].categories}
+    if any(p not in info or not info[p].categories for p in products):
+        # a product that can look like anything (a ticket, a trip) contradicts nothing, nor
+        # does a thing the models themselves named
+        categories = set()
     labels: list[Label] = list(facts.labels.labels) if facts.labels else []
     doubted_labels = [
         lb.name
         for lb in labels
         if not _related(lb.name, lb.synonyms, lb.hypernyms, said)
-        and (lb.name in t.graphic_labels or (products and lb.score < DOUBT_BELOW))
+        and (
+            lb.name in t.graphic_labels
+            or (categories and lb.score < DOUBT_BELOW and lb.category not in categories)
+        )
     ]
     objects = facts.objects.objects if facts.objects else ()
     doubted_objects = [
-        o.label
-        for o in objects
-        if not _related(o.label, (), (), said)
-        and (o.label in t.badge_objects or (products and o.score < DOUBT_BELOW))
+        o.label for o in objects if o.label in t.badge_objects and not _related(o.label, (), (), said)
     ]
     return tuple(dict.fromkeys(doubted_labels)), tuple(dict.fromkeys(doubted_objects))
 

@@ -80,12 +80,18 @@ class _Doubt(msgspec.Struct, forbid_unknown_fields=True):
     badge_objects: list[str] = []
 
 
+class Product(msgspec.Struct, forbid_unknown_fields=True):
+    words: list[str]
+    categories: list[str] = []  # the classifier's categories a picture of it falls in
+    also: list[str] = []  # wider words people search it by
+
+
 class _Table(msgspec.Struct, forbid_unknown_fields=True):
     recognise: Recognise
     formats: dict[str, Format]
     kinds: list[KindRule]
     parts: PartRules
-    products: dict[str, list[str]] = {}
+    products: dict[str, Product] = {}
     doubt: _Doubt = msgspec.field(default_factory=lambda: _Doubt())
 
 
@@ -105,6 +111,7 @@ class Table(msgspec.Struct, frozen=True):
     phone: tuple[re.Pattern[str], ...]
     brand: tuple[re.Pattern[str], ...]
     products: tuple[tuple[str, re.Pattern[str]], ...]
+    product_info: dict[str, Product]
     graphic_labels: frozenset[str]
     badge_objects: frozenset[str]
 
@@ -148,9 +155,10 @@ def compile_table(data: bytes) -> Table:
         phone=_any(p.phone, "phone"),
         brand=_any(p.brand, "brand"),
         products=tuple(
-            (name, _re(r"\b(?:" + "|".join(words) + r")\b", f"product {name!r}"))
-            for name, words in raw.products.items()
+            (name, _re(r"\b(?:" + "|".join(product.words) + r")\b", f"product {name!r}"))
+            for name, product in raw.products.items()
         ),
+        product_info=raw.products,
         graphic_labels=frozenset(raw.doubt.graphic_labels),
         badge_objects=frozenset(raw.doubt.badge_objects),
     )

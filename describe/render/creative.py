@@ -7,6 +7,7 @@ from __future__ import annotations
 import msgspec
 
 from describe.facts import ColourFacts, CreativeFacts, Facts, LabelFacts, ObjectFacts, Tag
+from describe.knowledge import creative_text as ct
 from describe.knowledge.language import join_and, sentence, with_article
 from describe.render.templates import quote
 
@@ -88,6 +89,8 @@ def tags(creative: CreativeFacts | None) -> list[Tag]:
     if "text only" in creative.cues:  # lettering on flat colour is a sign too
         out.append(Tag("sign", CREATIVE_SOURCE))
     out += [Tag(product, TEXT_SOURCE, 0.9) for product in creative.products]
+    info = ct.table().product_info
+    out += [Tag(word, TEXT_SOURCE, 0.8) for p in creative.products if p in info for word in info[p].also]
     if creative.subject:
         out.append(Tag(creative.subject, TEXT_SOURCE, 0.9))
     return out
