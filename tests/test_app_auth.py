@@ -27,6 +27,7 @@ from app.server import create_app
 from tests.fake_app import BASE_URL, fake_build, fake_site
 from tests.fakes import fake_analyzers, image_bytes, write_images
 from tests.waiting import wait_for
+from tools.first_start import free_port, stop
 
 IMGDESC = str(Path(sys.executable).parent / "imgdesc")
 IMAGES = 2
@@ -434,3 +435,31 @@ def test_without_accounts_the_accounts_api_is_refused_so_the_first_is_made_on_th
         assert site.get("/api/users").status_code == 403
         assert site.get("/api/search").status_code == 200  # the rest stays open on loopback
     assert not (tmp_path / "data" / "accounts.sqlite").exists()
+
+
+def started(argv: list[str], cwd: Path) -> list[str]:
+    """`imgdesc serve`'s stderr up to its "serving on" line; then it is stopped (before
+    the models have loaded: nothing here needs them)."""
+    process = subprocess.Popen(argv, cwd=cwd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    lines: list[str] = []
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.append(line.rstrip("\n"))
+            if "imgdesc: serving on" in line:
+                break
+    finally:
+        stop(process)  # type: ignore[arg-type]
+    return lines
+
+
+def test_no_auth_says_so_at_every_start_and_the_start_line_says_whether_auth_is_on(tmp_path: Path) -> None:
+    serve = [IMGDESC, "serve", "--no-watch", "--data-dir", str(tmp_path / "data"), "--port", str(free_port())]
+    open_lan = started([*serve, "--host", "0.0.0.0", "--no-auth"], tmp_path)
+    assert open_lan[0].startswith("warning: --no-auth: serving on 0.0.0.0 open to anyone who can reach it")
+    assert open_lan[-1].endswith("no accounts: auth off (models load in the background)")
+    AccountStore(tmp_path / "data").add("ann", "admin")
+    lan = started([*serve, "--host", "0.0.0.0"], tmp_path)
+    assert len(lan) == 1 and "1 account: auth on" in lan[0]
+    said = started([*serve, "--host", "0.0.0.0", "--no-auth"], tmp_path)
+    assert said[0] == "warning: --no-auth has no effect: this data folder has accounts, so auth is on"

@@ -69,7 +69,7 @@ def serve(
         allowed_hosts=allowed_host,
         no_auth=no_auth or None,
     )
-    _check_open(settings)
+    accounts = _check_open(settings)
     if settings.watch:
         Path(settings.watch).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -78,21 +78,32 @@ def serve(
         watching = (
             f"watching {settings.watch}" if settings.watch else "watching no folder (read-only catalog)"
         )
-        err.print(f"imgdesc: serving on {address}, {watching} (models load in the background)", markup=False)
+        err.print(
+            f"imgdesc: serving on {address}, {watching}, {accounts} (models load in the background)",
+            markup=False,
+            soft_wrap=True,
+        )
         # proxy_headers=False: the app believes X-Forwarded-* from `trusted_proxies` only
         # (app/auth/web.py), not from uvicorn's default of 127.0.0.1
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
 
 
-def _check_open(settings: Settings) -> None:
+def _check_open(settings: Settings) -> str:
     """A server on a network address with no accounts would let anyone in: it refuses to
-    start (one line), unless --no-auth accepts that, which is said at every start."""
+    start (one line), unless --no-auth accepts that, which is said at every start. Says
+    whether auth is on, for the start-up line."""
     from app.auth.access import is_loopback
     from app.auth.accounts import AccountStore
 
+    store = AccountStore(settings.data_dir)
+    try:
+        count = len(store.list())
+    finally:
+        store.close()
+    said = f"{count} account{'s' if count != 1 else ''}: auth on" if count else "no accounts: auth off"
     if is_loopback(settings.host):
-        return
-    has_accounts = AccountStore(settings.data_dir).any()
+        return said
+    has_accounts = count > 0
     if settings.no_auth:
         warning = (
             "--no-auth has no effect: this data folder has accounts, so auth is on"
@@ -107,6 +118,7 @@ def _check_open(settings: Settings) -> None:
             "upload and change the catalog; add one with `imgdesc users add NAME --role admin` "
             "or pass --no-auth to serve it open"
         )
+    return said
 
 
 def _claim_store(settings: Settings) -> AbstractContextManager[Any]:
