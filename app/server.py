@@ -17,6 +17,7 @@ from app.api.controllers import ApiController
 from app.api.docs import SECURITY, docs_config
 from app.api.export import ExportController
 from app.api.health import health
+from app.api.similar import FamiliesController
 from app.api.users import UsersController
 from app.auth.access import Access, LoginRequired, login_required, role_guard
 from app.auth.web import SESSION_STORE, auth_middleware, session_store, sweep_sessions
@@ -58,7 +59,14 @@ def create_app(settings: Settings, build: Callable[[Settings], Services] = build
 
     web = web_config(settings)  # htmx pages, templates and static files
     return Litestar(
-        route_handlers=[health, ApiController, ExportController, UsersController, *web.pop("route_handlers")],
+        route_handlers=[
+            health,
+            ApiController,
+            ExportController,
+            UsersController,
+            FamiliesController,
+            *web.pop("route_handlers"),
+        ],
         dependencies={"services": Provide(runtime.ready, sync_to_thread=False)},
         # every route, pages, REST, static files and docs alike (see app/guards.py); then
         # the role each route declares (app/auth/access.py)

@@ -15,6 +15,7 @@ from catalog.curate import Curator, curated_encoder
 from catalog.edits import EditStore
 from catalog.embed import TextEmbedder
 from catalog.factory import open_catalog
+from catalog.families.groups import Families
 from catalog.store.base import Store
 from describe.describer import Describer
 from describe.memory import release_freed_memory
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 # builds Services.curator once; here, not a field: Litestar's dependency injection
 # converts every field of Services, and a lock is no type it can convert
 _CURATOR_LOCK = threading.Lock()
+_FAMILIES_LOCK = threading.Lock()  # builds Services.families once, for the same reason
 
 
 @dataclass
@@ -42,6 +44,12 @@ class Services:
     watcher: Watcher | None = None  # when a folder is watched
     reads: ReadPool = field(default_factory=ReadPool)  # search, store reads, status
     _curator: Curator | None = field(default=None, init=False, repr=False)
+    _families: Families | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # images people hid leave every search; resolved at the first search, by when the
+        # watcher (whose indexer keeps the families) is in place
+        self.search.hidden = lambda: self.families.hidden_ids()
 
     @property
     def curator(self) -> Curator:
@@ -54,6 +62,20 @@ class Services:
                 edits = indexer.edits if indexer is not None else EditStore(self.settings.data_dir)
                 self._curator = Curator(self.store, curated_encoder(self.embedder, edits))
             return self._curator
+
+    @property
+    def families(self) -> Families:
+        """Near-duplicates and generation variants (catalog/families/). With a folder watched,
+        the indexer's, which places each image it writes; without, one of its own, worked out
+        from the store in the background."""
+        with _FAMILIES_LOCK:
+            if self._families is None:
+                if self.watcher is not None:
+                    self._families = self.watcher.indexer.families
+                else:
+                    self._families = Families(self.store, self.settings.data_dir)
+                    self._families.sync_in_background()
+            return self._families
 
     @property
     def watch_root(self) -> Path | None:
@@ -77,6 +99,8 @@ class Services:
             self.watcher.stop()
         if self._curator is not None and self.watcher is None:  # the watcher closes its own
             self._curator.edits.close()
+        if self._families is not None and self.watcher is None:
+            self._families.close()
         self.store.close()
 
 

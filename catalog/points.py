@@ -44,7 +44,7 @@ from msgspec.structs import replace
 
 from catalog import phrase_cache
 from catalog.embed import Embedder, TextEmbedder, sparse_vector
-from catalog.store.base import ImagePoint, SparseVector, StoredImage
+from catalog.store.base import Fingerprint, ImagePoint, SparseVector, StoredImage
 from describe.facts import Description, DetectedObject, Label, ZeroShotFacts
 from describe.knowledge.vocabulary import normalise_tag
 from describe.provenance.prompt_phrases import clean
@@ -83,10 +83,12 @@ def stored_image(
     embedding_model: str = "",
     describer_version: str = "",
     zero_shot: ZeroShotFacts | None = None,
+    fingerprint: Fingerprint | None = None,
 ) -> StoredImage:
     """The payload for one image content. `width`/`height` are the original file's
     (the description's are the working copy's) when the caller knows them. `zero_shot`:
-    the tagger's facts, whose model is recorded as the point's image_model."""
+    the tagger's facts, whose model is recorded as the point's image_model. `fingerprint`:
+    the picture's perceptual hashes (catalog/fingerprint.py)."""
     return StoredImage(
         sha256=sha256,
         paths=paths,
@@ -117,6 +119,7 @@ def stored_image(
         provenance=main.provenance,
         machine_description=main.description,
         machine_tags=main.tags,
+        fingerprint=fingerprint,
     )
 
 

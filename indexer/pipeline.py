@@ -22,6 +22,7 @@ from typing import Literal
 from catalog.curate import Curator, curated_encoder
 from catalog.edits import EditStore
 from catalog.embed import TextEmbedder
+from catalog.families.groups import Families
 from catalog.names import storable
 from catalog.points import reembedded
 from catalog.space import DiskGuard
@@ -162,10 +163,13 @@ class Indexer:
         self.edits = EditStore(self.data_dir)
         self.points = curated_encoder(embedder, self.edits, replaced=self.replaced_contents)
         self.curator = Curator(store, self.points)
+        # near-duplicates and variants (catalog/families/): each point written is placed
+        self.families = Families(store, self.data_dir)
 
     def close(self) -> None:
         self.state.close()
         self.edits.close()
+        self.families.close()
 
     def rel(self, path: str | Path) -> str:
         # abspath, not resolve(): a symlink inside the folder must keep its own name
@@ -259,6 +263,7 @@ class Indexer:
         if not paths:
             if exists:
                 self.store.delete([pid])
+                self.families.remove(pid)
             delete_thumbnail(self.data_dir, pid)
         elif exists:
             self.store.set_paths(pid, paths)
@@ -271,6 +276,9 @@ class Indexer:
             self.sync_point(sha)
         if row and row.sha256:
             self.curator.settle(row.sha256)
+            pid = point_id(row.sha256)
+            if (record := self.store.get(pid)) is not None:
+                self.families.place(pid, record)
 
     def replaced_contents(self, payload: StoredImage) -> list[str]:
         """The older contents of a payload's paths, their points not yet told (the row's
@@ -298,6 +306,15 @@ class Indexer:
         if tagger is None:
             return 0
         return reembed_images(self.store, self.root, tagger, self.describer.settings.limits)
+
+    def group_images(self) -> int:
+        """Fingerprint points from before fingerprints were kept, then place every image not
+        yet in its near-duplicate and variant groups (indexer/fingerprints.py)."""
+        from indexer.fingerprints import group_images
+
+        return group_images(
+            self.families, self.store, self.root, self.describer.settings.limits, self.edits.lock
+        )
 
     def reembed_all(self, batch: int = 64) -> int:
         """Re-embed points written with another embedding model, from their stored

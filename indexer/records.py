@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
+from catalog.fingerprint import fingerprint
 from catalog.points import stored_image
 from catalog.store.base import StoredImage
 from describe.describer import Describer
@@ -41,7 +42,8 @@ def image_record(
     decode_ms: float,
 ) -> StoredImage:
     """The payload of one described image: the profile's paragraph and the alt text
-    composed from the same facts, the detections' boxes, the original's size."""
+    composed from the same facts, the detections' boxes, the original's size, the
+    picture's perceptual hashes (near-duplicates, catalog/families/)."""
     facts, timings = analysis
     main = describer.compose(facts, profile, {**timings, "decode": decode_ms})
     alt = describer.compose(facts, alt_profile)
@@ -59,6 +61,7 @@ def image_record(
         embedding_model=embedding_model,
         describer_version=DESCRIBER_VERSION,
         zero_shot=facts.zero_shot,
+        fingerprint=fingerprint(image.image),
     )
 
 

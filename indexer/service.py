@@ -46,6 +46,7 @@ def run_once(indexer: Indexer, progress: Progress | None = None, retries: int = 
             rebuild(store, damage, expected=indexer.state.indexed_images())
     reembedded = indexer.reembed_all() if indexer.needs_reembed() else 0
     indexer.reembed_images()
+    indexer.group_images()  # near-duplicates and variants (catalog/families/)
     plan = reconcile(indexer)
     todo = plan.to_index + sorted(plan.deferred, key=plan.deferred.__getitem__)
     total = len(todo)

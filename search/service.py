@@ -9,7 +9,7 @@ without an image vector are simply not in that view's candidates."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import msgspec
@@ -56,6 +56,9 @@ class SearchHit(msgspec.Struct):
     # above the "less likely" divider: within LIKELY_RATIO of the best hit's score
     likely: bool = True
     why: Why | None = None  # with query text: why it matched (search/why.py)
+    # with collapse (search/collapse.py): how many other images of its family (near copies
+    # and generation variants) this hit stands for
+    collapsed: int = 0
 
 
 class QueryImageEncoder(Protocol):
@@ -83,6 +86,8 @@ class SearchService:
         self.weights = weights or Weights()
         self.likely_ratio = likely_ratio
         self.image_query = image_query
+        # the ids of images people hid from search (catalog/families/): never a hit
+        self.hidden: Callable[[], Collection[str]] = frozenset
 
     @classmethod
     def over(cls, catalog: Catalog) -> SearchService:
@@ -143,11 +148,12 @@ class SearchService:
             page = fused[start : start + wanted]
             start += len(page)
             payloads = self.store.get_many([pid for pid, _ in page])
+            hidden = self.hidden()
             kept += [
                 (pid, score, payloads[pid])
                 for pid, score in page
-                # deleted between the two calls, or holding an excluded word
-                if pid in payloads and not excluded.excludes(payloads[pid])
+                # deleted between the two calls, holding an excluded word, or hidden
+                if pid in payloads and not excluded.excludes(payloads[pid]) and pid not in hidden
             ]
         return kept[:limit]
 
@@ -202,7 +208,10 @@ class SearchService:
         n = limit
         while True:
             found = self.store.latest(tags, n, not_tags=not_tags)
-            kept = [(id, p) for id, p in found if not (excluded and excluded.excludes(p))]
+            hidden = self.hidden()
+            kept = [
+                (id, p) for id, p in found if not (excluded and excluded.excludes(p)) and id not in hidden
+            ]
             if len(kept) >= limit or len(found) < n or n >= MAX_CANDIDATES:
                 break
             n = min(4 * n, MAX_CANDIDATES)  # excluded words left the page short

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from catalog.store.base import DENSE, FOCUS, LABELS, SPARSE, ImagePoint, SparseVector, StoredImage
+from catalog.store.base import DENSE, FOCUS, IMAGE, LABELS, SPARSE, ImagePoint, SparseVector, StoredImage
 from describe import registry
 from describe.analyzers.base import AnalyzerOptions, BaseAnalyzer
 from describe.config import DescribeSettings
@@ -250,6 +250,15 @@ class FakeStore:
         with self._lock:
             found = [(id, self.points.get(id)) for id in ids]
         return {id: list(p.image) for id, p in found if p is not None and p.image is not None}
+
+    def vectors(self, id: str) -> dict[str, list[float] | SparseVector]:
+        point = self.points.get(id)
+        if point is None:
+            return {}
+        named = {DENSE: point.dense, FOCUS: point.focus, LABELS: point.labels, IMAGE: point.image}
+        found: dict[str, list[float] | SparseVector] = {n: list(v) for n, v in named.items() if v is not None}
+        found[SPARSE] = point.sparse
+        return found
 
     def set_image_vectors(self, vectors: Sequence[tuple[str, list[float]]], model: str) -> None:
         with self._lock:

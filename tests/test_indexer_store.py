@@ -469,3 +469,14 @@ def test_latest_is_newest_first_with_every_tag(store: Store) -> None:
     assert [NAMES[id] for id, _ in store.latest(["animal"])] == ["cat", "dog"]
     assert [NAMES[id] for id, _ in store.latest(["outdoor", "vehicle"], limit=1)] == ["boat"]
     assert store.latest(["animal", "vehicle"]) == []
+
+
+def test_vectors_gives_back_every_view_a_point_holds(store: Store) -> None:
+    """What more like this searches with (search/similar.py): each named vector as stored."""
+    cat = store.vectors(POINTS["cat"].id)
+    assert set(cat) == {DENSE, FOCUS, LABELS, SPARSE}
+    assert cat[DENSE] == pytest.approx(axis(0)) and cat[FOCUS] == pytest.approx(axis(1))
+    assert cat[LABELS] == pytest.approx([2.0, *[0.0] * 7])  # a dot-product view keeps its length
+    assert cat[SPARSE] == SparseVector(indices=[1, 7], values=[1.0, 1.5])
+    assert set(store.vectors(POINTS["car"].id)) == {DENSE, SPARSE}  # no focus, no labels
+    assert store.vectors(point_id("never stored")) == {}

@@ -31,6 +31,7 @@ from catalog.names import on_disk
 from catalog.store.base import StoredImage
 from catalog.thumbs import thumbnail_path
 from indexer.status import IndexStatus
+from search.collapse import collapsed_search
 from search.query import parse_query
 from search.service import clean_query
 
@@ -110,10 +111,23 @@ class ApiController(ImageEdits):  # with PATCH /images/{id} and POST /images/tag
         not_tag: Annotated[
             tuple[str, ...], QueryParameter(description="Leave out images with this tag (repeatable)")
         ] = (),
+        collapse: Annotated[
+            bool,
+            QueryParameter(
+                description="One hit per family of near copies and generation variants; `collapsed` "
+                "counts the others (search/collapse.py)"
+            ),
+        ] = False,
     ) -> SearchResponse:
         tags, not_tags = list(tag), list(not_tag)
         # on the read pool: a search never waits behind (or is refused for) a describe
-        hits = await services.reads.run(lambda: services.search.search(q, tags, limit, not_tags=not_tags))
+        hits = await services.reads.run(
+            lambda: (
+                collapsed_search(services.search, services.families, q, tags, limit, not_tags=not_tags)
+                if collapse
+                else services.search.search(q, tags, limit, not_tags=not_tags)
+            )
+        )
         excluded = list(parse_query(clean_query(q)).excluded)
         return SearchResponse(query=q, tags=tags, hits=hits, not_tags=not_tags, excluded=excluded)
 

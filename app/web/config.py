@@ -20,6 +20,7 @@ from litestar.template.config import TemplateConfig
 from app.auth.accounts import Role
 from app.config import Settings
 from app.web.describe import DescribeController
+from app.web.duplicates import DuplicatesController
 from app.web.edits import EditsController
 from app.web.errors import page_error
 from app.web.login import LoginController, signed_in
@@ -69,7 +70,13 @@ def web_config(settings: Settings) -> dict[str, Any]:
     uploads = UploadArea(Path(settings.data_dir) / "uploads")
     pages = Router(
         path="/",
-        route_handlers=[PagesController, DescribeController, EditsController, LoginController],
+        route_handlers=[
+            PagesController,
+            DescribeController,
+            EditsController,
+            LoginController,
+            DuplicatesController,
+        ],
         response_headers=PAGE_HEADERS,
         dependencies={"uploads": Provide(lambda: uploads, sync_to_thread=False)},
         exception_handlers={ImgdescError: page_error, HTTPException: page_error, Exception: page_error},

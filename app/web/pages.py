@@ -32,7 +32,9 @@ from app.web.views import (
     swatches,
 )
 from app.web.why import why_views
-from search.service import clean_query
+from search.collapse import collapsed_search
+from search.service import SearchHit, clean_query
+from search.similar import SimilarImages
 
 PAGE_LIMIT = 60
 # Filters worth offering whenever they match, however rare: the images whose generation
@@ -40,13 +42,20 @@ PAGE_LIMIT = 60
 PINNED_TAGS = ("prompt-mismatch", "ai-generated")
 # the catalog's most common tags, offered as suggestions in the image page's tag editor
 KNOWN_TAGS = 200
+SIMILAR_STRIP = 8  # images in the image page's "Similar images" strip
 
 
 def search_context(
-    services: Services, query: str, tags: list[str], not_tags: Sequence[str] = ()
+    services: Services, query: str, tags: list[str], not_tags: Sequence[str] = (), collapse: bool = True
 ) -> dict[str, Any]:
-    """`not_tags`: tags left out (normalised, as clean_tags gives them); `-word`s are in `query`."""
-    hits = services.search.search(query, tags, PAGE_LIMIT, not_tags=not_tags)
+    """`not_tags`: tags left out (normalised, as clean_tags gives them); `-word`s are in `query`.
+    `collapse`: one hit per family of near copies and variants (search/collapse.py)."""
+    if collapse:
+        hits = collapsed_search(
+            services.search, services.families, query, tags, PAGE_LIMIT, not_tags=not_tags
+        )
+    else:
+        hits = services.search.search(query, tags, PAGE_LIMIT, not_tags=not_tags)
     # with text (or -words), chips count tags among what was found; without, over the catalog
     counts = (
         hit_tag_counts(h.tags for h in hits) if query else services.search.facets(tags, not_tags=not_tags)
@@ -77,6 +86,14 @@ def search_context(
         exclusions=exclusion_chips(query, tags, not_tags),
         exclude_links=exclude_links(query, tags, not_tags, (c.tag for c in shown if not c.active)),
         why=why_views(hits),
+        collapse=collapse,
+    )
+
+
+def similar_strip(services: Services, image_id: str) -> list[SearchHit]:
+    families = services.families
+    return SimilarImages(services.store, families, hidden=families.hidden_ids).similar(
+        image_id, SIMILAR_STRIP
     )
 
 
@@ -114,6 +131,9 @@ def image_context(services: Services, image_id: str) -> dict[str, Any]:
         known_tags=[tag for tag, _ in services.search.facets(limit=KNOWN_TAGS)],
         added_tags=set(record.edit.add_tags) if record.edit else set(),
         edit_error=None,
+        # more like this (partials/similar.html, search/similar.py)
+        similar=similar_strip(services, image_id),
+        near_copies=len(services.families.near_ids(image_id)),
     )
 
 
@@ -136,10 +156,12 @@ class PagesController(Controller):
         q: FromQuery[str] = "",
         tag: FromQuery[list[str] | None] = None,
         not_tag: FromQuery[list[str] | None] = None,
+        collapse: FromQuery[str | None] = None,
     ) -> Template:
         query, tags, not_tags = clean_query(q), clean_tags(tag), clean_tags(not_tag)
+        folded = collapse != "0"  # on unless asked off: one hit per family of copies
         # store work on the read pool: never behind a describe, never on the event loop
-        context = await services.reads.run(lambda: search_context(services, query, tags, not_tags))
+        context = await services.reads.run(lambda: search_context(services, query, tags, not_tags, folded))
         return page(request, "search.html", "results.html", "results", context)
 
     @get("/images/{id:str}", name="image", role=Role.viewer)

@@ -108,6 +108,15 @@ class Edit(msgspec.Struct, kw_only=True, omit_defaults=True):
     carried_from: str = ""
 
 
+class Fingerprint(msgspec.Struct, frozen=True):
+    """Perceptual hashes of the picture (catalog/fingerprint.py), hex: the whole picture
+    first, then four corner windows of 95 % of it. Near copies are found by these
+    (catalog/families/)."""
+
+    phash: list[str]  # 64-bit DCT hashes: what the hash index searches
+    fine: list[str]  # 256-bit DCT hashes of the same windows: what confirms a match
+
+
 class StoredImage(msgspec.Struct, kw_only=True):
     sha256: str
     paths: list[str]  # relative to the watched folder, POSIX separators
@@ -145,6 +154,8 @@ class StoredImage(msgspec.Struct, kw_only=True):
     machine_description: str = ""
     machine_tags: list[str] = []
     edit: Edit | None = None
+    # None for a point written before hashes were kept: indexer/fingerprints.py adds them
+    fingerprint: Fingerprint | None = None
 
 
 def decode_payload(payload: dict[str, object] | None) -> StoredImage:
@@ -210,6 +221,12 @@ class Store(Protocol):
 
     def image_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
         """The IMAGE vectors of `ids` that have one (a text re-embedding keeps them)."""
+        ...
+
+    def vectors(self, id: str) -> dict[str, list[float] | SparseVector]:
+        """Every named vector one point holds, by name (empty for an unknown id): what
+        more-like-this searches with (search/similar.py), and what a payload-only rewrite
+        puts back (indexer/fingerprints.py). Cosine vectors come back as stored, unit length."""
         ...
 
     def set_image_vectors(self, vectors: Sequence[tuple[str, list[float]]], model: str) -> None:

@@ -154,6 +154,11 @@ class EdgeStore:
                 out[str(record.id)] = [float(x) for x in vector]  # type: ignore[arg-type]
         return out
 
+    def vectors(self, id: str) -> dict[str, list[float] | SparseVector]:
+        records = self._shard.retrieve([id], False, True)
+        found = records[0].vector if records and isinstance(records[0].vector, dict) else {}
+        return {name: _vector(value) for name, value in found.items()}
+
     def set_image_vectors(self, vectors: Sequence[tuple[str, list[float]]], model: str) -> None:
         if not vectors:
             return
@@ -382,6 +387,12 @@ def _tag_filter(tags: Sequence[str], not_tags: Sequence[str] = ()) -> qe.Filter 
         must=[qe.FieldCondition("tags", match=qe.MatchValue(t)) for t in tags] or None,
         must_not=[qe.FieldCondition("tags", match=qe.MatchValue(t)) for t in not_tags] or None,
     )
+
+
+def _vector(value: object) -> list[float] | SparseVector:
+    if isinstance(value, qe.SparseVector):
+        return SparseVector(indices=list(value.indices), values=[float(v) for v in value.values])
+    return [float(v) for v in value] if isinstance(value, list) else []
 
 
 def _to_point(point: ImagePoint) -> qe.Point:

@@ -149,6 +149,9 @@ class GuardedStore:
     def image_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
         return self._read("read image vectors", lambda s: s.image_vectors(ids))
 
+    def vectors(self, id: str) -> dict[str, list[float] | SparseVector]:
+        return self._read("read vectors", lambda s: s.vectors(id))
+
     def facets(
         self, tags: Sequence[str] = (), limit: int = 50, *, not_tags: Sequence[str] = ()
     ) -> list[tuple[str, int]]:

@@ -155,6 +155,17 @@ class ServerStore:
         found = {str(r.id): r.vector.get(IMAGE) for r in records if isinstance(r.vector, dict)}
         return {pid: list(v) for pid, v in found.items() if isinstance(v, list)}  # type: ignore[arg-type]
 
+    def vectors(self, id: str) -> dict[str, list[float] | SparseVector]:
+        records = self._client.retrieve(self.collection, [id], with_payload=False, with_vectors=True)
+        found = records[0].vector if records and isinstance(records[0].vector, dict) else {}
+        out: dict[str, list[float] | SparseVector] = {}
+        for name, value in found.items():
+            if isinstance(value, models.SparseVector):
+                out[name] = SparseVector(indices=list(value.indices), values=[float(v) for v in value.values])
+            elif isinstance(value, list) and all(isinstance(v, float | int) for v in value):
+                out[name] = [float(v) for v in value]  # type: ignore[arg-type]
+        return out
+
     def set_image_vectors(self, vectors: Sequence[tuple[str, list[float]]], model: str) -> None:
         for start in range(0, len(vectors), UPSERT_BATCH):
             batch = vectors[start : start + UPSERT_BATCH]

@@ -1,0 +1,99 @@
+"""Perceptual hashes for points written before they were kept, and the families that
+follow from them (catalog/families/).
+
+Points get their fingerprint when they are described (indexer/records.py). Those from
+before are brought in line at start-up, next to the image re-embedding
+(indexer/image_vectors.py): each file is read again and hashed, nothing is described
+again, and the point is written back with its vectors as they were. Then the families
+are worked out for whatever is not placed yet (Families.sync).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from msgspec.structs import replace
+
+from catalog.families.groups import Families
+from catalog.fingerprint import fingerprint
+from catalog.store.base import (
+    DENSE,
+    FOCUS,
+    IMAGE,
+    LABELS,
+    SPARSE,
+    ImagePoint,
+    SparseVector,
+    Store,
+    StoredImage,
+)
+from describe.errors import ImageError
+from describe.intake import IntakeLimits, load_image
+
+logger = logging.getLogger(__name__)
+
+
+def _hashed(root: Path, payload: StoredImage, limits: IntakeLimits) -> StoredImage | None:
+    """The payload with the fingerprint of the first of its files that still reads."""
+    for rel in payload.paths:
+        try:
+            image = load_image(root / rel, limits, name=rel)
+        except (OSError, ImageError):
+            continue  # moved or changed since: its own event re-indexes it
+        return replace(payload, fingerprint=fingerprint(image.image))
+    return None
+
+
+def _rewrite(store: Store, pid: str, payload: StoredImage) -> bool:
+    """Write the point back with the new payload and the vectors it holds."""
+    vectors = store.vectors(pid)
+    dense, sparse = vectors.get(DENSE), vectors.get(SPARSE)
+    if not isinstance(dense, list) or not isinstance(sparse, SparseVector):
+        return False
+
+    def dense_or_none(name: str) -> list[float] | None:
+        value = vectors.get(name)
+        return value if isinstance(value, list) else None
+
+    point = ImagePoint(
+        id=pid,
+        dense=dense,
+        sparse=sparse,
+        payload=payload,
+        focus=dense_or_none(FOCUS),
+        labels=dense_or_none(LABELS),
+        image=dense_or_none(IMAGE),
+    )
+    store.upsert([point])
+    return True
+
+
+def fill_fingerprints(store: Store, root: Path, limits: IntakeLimits, lock: threading.RLock) -> int:
+    """Give every point without a fingerprint one; the number given. `lock`: the edits'
+    lock (catalog/curate.py), held from reading a payload to writing it back, so a
+    person's edit never lands in between and is lost."""
+    todo = [pid for pid, payload in store.scroll() if payload.fingerprint is None]
+    done = 0
+    for pid in todo:
+        current = store.get(pid)
+        hashed = _hashed(root, current, limits) if current is not None else None
+        if hashed is None:
+            continue
+        with lock:
+            latest = store.get(pid)  # an edit may have come in while the file was read
+            if latest is not None and _rewrite(store, pid, replace(latest, fingerprint=hashed.fingerprint)):
+                done += 1
+    if done:
+        logger.info("fingerprinted %d images indexed before near-duplicates were kept", done)
+    return done
+
+
+def group_images(
+    families: Families, store: Store, root: Path, limits: IntakeLimits, lock: threading.RLock
+) -> int:
+    """Fingerprint the points that lack one, then place every image not yet placed in its
+    near-duplicate and variant groups; the number placed."""
+    fill_fingerprints(store, root, limits, lock)
+    return families.sync()
