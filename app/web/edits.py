@@ -115,5 +115,6 @@ class EditsController(Controller):
         if not request.htmx:
             return Redirect(path=back_to(request), status_code=303)
         query, tags = clean_query(first(data, "q")), clean_tags(values(data, "tag"))
-        context = await services.reads.run(lambda: search_context(services, query, tags))
+        not_tags = clean_tags(values(data, "not_tag"))  # the page's exclusions stay
+        context = await services.reads.run(lambda: search_context(services, query, tags, not_tags))
         return page(request, "search.html", "results.html", "results", context)
