@@ -109,6 +109,9 @@ def test_kind_rules_in_order() -> None:
     assert ct.choose_kind(["WE'RE HIRING", "Apply now"], {"cta"}, "square", 0).kind == "job ad"
     menu = ["Espresso $2.50", "Latte $4.00", "Tea $2.00"]
     assert ct.choose_kind(menu, {"price"}, "a-portrait", 3).kind == "menu"
+    # a price column read apart from its items, no currency
+    board = ["Happy Hour", "Draft beer", "4.00", "House wine", "5.50", "Nachos", "6.00"]
+    assert ct.choose_kind(board, set(), "a-landscape", 0).kind == "menu"
     assert ct.choose_kind(["BLACK FRIDAY", "Shop now"], {"cta"}, "banner", 0).kind == "web banner"
     gig = ["JAZZ NIGHT", "Sat 14 March, 8 pm", "Tickets €15"]
     assert ct.choose_kind(gig, {"event", "price"}, "a-portrait", 1).kind == "event poster"

@@ -85,6 +85,11 @@ def read_creative(rgb: np.ndarray, facts: Facts, threshold: float | None = None)
     aspect = w / max(h, 1)
     fmt = ct.fit_format(aspect, t)
     parts = _parts(rgb, lines, t)
+    # an offer set over several lines ("BUY 1" / "GET 1" / "FREE") is one discount
+    joined = " ".join(line.text for line in lines)
+    said = {p.text for p in parts if p.role == "discount"}
+    across = [d for d in ct.discounts(joined, t) if not _within(d, said)]
+    parts += [CreativePart("discount", d) for d in across[:1]]
     found = {p.role for p in parts}
     cues: dict[str, float] = {}
     coverage = facts.text.coverage if facts.text else 0.0
@@ -185,6 +190,10 @@ def _parts(rgb: np.ndarray, lines: list[TextLine], t: ct.Table) -> list[Creative
             got.append(CreativePart(role, text, box))
         out += got
     return out
+
+
+def _within(found: str, said: set[str]) -> bool:
+    return any(found in other or other in found for other in said)
 
 
 def type_size(line: TextLine) -> float:

@@ -183,7 +183,9 @@ def prices(line: str, t: Table | None = None) -> list[str]:
 
 def discounts(line: str, t: Table | None = None) -> list[str]:
     t = t or table()
-    return [" ".join(m.group(0).split()) for p in t.discount for m in p.finditer(line)]
+    found = [" ".join(m.group(0).split()) for p in t.discount for m in p.finditer(line)]
+    # one offer matched by two patterns ("BUY 1 GET 1") is said once; "60% off" and "up to 60%" are two
+    return list(dict.fromkeys(found))
 
 
 def coupons(line: str, t: Table | None = None) -> list[str]:

@@ -14,8 +14,8 @@ from describe.render.templates import quote
 # how the lead names a kind and a format ("social post" reads "social media post")
 KIND_WORDS = {"social post": "social media post"}
 FORMAT_WORDS = {
-    "square": "square", "portrait": "4:5 portrait", "story": "9:16", "landscape": "1.91:1",
-    "banner": "wide", "leaderboard": "leaderboard-size", "a-portrait": "A-series portrait",
+    "square": "square", "portrait": "4:5", "story": "9:16", "landscape": "1.91:1",
+    "banner": "wide", "leaderboard": "leaderboard-size", "a-portrait": "A-series",
     "a-landscape": "A-series landscape",
 }  # fmt: skip
 MAX_PRICES = 3  # a menu's prices beyond these are in the text sentence
