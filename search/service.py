@@ -160,12 +160,21 @@ class SearchService:
     def rank(
         self, query: str, tags: Sequence[str], limit: int, *, not_tags: Sequence[str] = ()
     ) -> list[tuple[str, float]]:
-        """(id, fused score) of the best `limit` images for a query."""
+        """(id, fused score) of the best `limit` images for a query, without the cap and the
+        `why` of search() (an export of up to 1000 hits); `-word`s, `not_tags` and hidden
+        images are left out as search() leaves them out."""
+        wanted = [n for n in map(normalise_tag, tags) if n]
+        parsed = parse_query(clean_query(query))
+        excluded = Exclusions(parsed.excluded)
+        unwanted = list(dict.fromkeys([*(n for n in map(normalise_tag, not_tags) if n), *excluded.tags]))
         n = max(MIN_CANDIDATES, 4 * limit)
-        views = self.views(query, tags, n, not_tags=not_tags)
+        views = self.views(parsed.text, wanted, n, not_tags=unwanted)
         # a view that returned fewer than asked returned all it has
         complete = {name: len(ranked) < n for name, ranked in views.items()}
-        return list(fuse(views, self.weights.by_view(), complete)[:limit])
+        fused = fuse(views, self.weights.by_view(), complete)
+        if not excluded and not self.hidden():
+            return list(fused[:limit])
+        return [(pid, score) for pid, score, _ in self._kept(fused, limit, excluded)]
 
     def views(
         self, query: str, tags: Sequence[str], n: int, *, not_tags: Sequence[str] = ()

@@ -197,3 +197,19 @@ def test_excluded_words_are_left_out_by_the_store_as_tags_too(monkeypatch: pytes
     assert [h.filename for h in search.search("picture -tree", not_tags=["People", "_"])] == []
     assert filters and all(f == ["person", "tree"] for f in filters)
     assert search.facets(not_tags=["tree"]) == [("person", 1)]
+
+
+def test_rank_the_exports_ranking_leaves_out_what_search_leaves_out() -> None:
+    """An export with a query ranks up to 1000 hits through rank(): its `-word`s and
+    not_tags must leave out what the search page leaves out."""
+    images = {f"cat{i}.jpg": ("An animal, a cat.", ["animal"]) for i in range(3)}
+    images |= {f"dog{i}.jpg": ("An animal, a dog.", ["animal", "dog"]) for i in range(2)}
+    search, store = service_over(images)
+    names = {pid: p.filename for pid, p in store.scroll()}
+    assert {names[pid] for pid, _ in search.rank("animal -cat", [], 1000)} == {"dog0.jpg", "dog1.jpg"}
+    assert {names[pid] for pid, _ in search.rank("animal", [], 1000, not_tags=["dog"])} == {
+        "cat0.jpg",
+        "cat1.jpg",
+        "cat2.jpg",
+    }
+    assert len(search.rank("animal", [], 1000)) == 5
