@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from catalog.store.base import Store, StoredImage, point_id
 
 log = logging.getLogger(__name__)
 WINDOWS = 6  # hashes per image: the whole picture and five windows (catalog/fingerprint.py)
+SYNC_BATCH = 2048  # images looked up in the index at once by a first grouping
 Link = tuple[str, str, str]  # (id, id, kind)
 
 
@@ -57,13 +58,12 @@ class Families:
         self._reset()
         self._hidden = self.saved.hidden()
         self._hidden_ids = frozenset(point_id(sha) for sha in self._hidden)
-        self._reviewed = self.saved.reviewed()
+        self._reviewed = {(point_id(sha), kind) for sha, kind in self.saved.reviewed()}
 
     def _reset(self) -> None:
         self._counter = 0
         self._number: dict[str, int] = {}
         self._ids: dict[int, str] = {}
-        self._sha: dict[int, str] = {}
         # each image's hashes, packed: six 64-bit then six 256-bit (240 bytes; Python
         # ints of 256 bits would take twice that)
         self._hashes: dict[int, bytes] = {}
@@ -102,7 +102,11 @@ class Families:
                 if a in self._number and b in self._number:
                     self._add_link(self._number[a], self._number[b], kind)
             fresh = [pid for pid in self._number if pid not in placed]
-            found = [link for pid in fresh for link in self._find(self._number[pid])]
+            found = [
+                link
+                for start in range(0, len(fresh), SYNC_BATCH)
+                for link in self._find([self._number[pid] for pid in fresh[start : start + SYNC_BATCH]])
+            ]
             for a, b, kind in found:
                 self._add_link(self._number[a], self._number[b], kind)
             self.saved.save_placed(fresh, found)
@@ -136,7 +140,7 @@ class Families:
                 return  # the same content written again (an edit, a re-embedding)
             self._forget(pid)
             number = self._register(pid, payload, index=True)
-            found = self._find(number)
+            found = self._find([number])
             for a, b, kind in found:
                 self._add_link(self._number[a], self._number[b], kind)
             self.saved.save_placed([pid], found)
@@ -153,7 +157,6 @@ class Families:
         if number is None:
             number, self._counter = self._counter, self._counter + 1
             self._number[pid], self._ids[number] = number, pid
-        self._sha[number] = payload.sha256
         self._hashes[number] = _packed(payload)
         key = prompt_key(payload)
         if key:
@@ -171,7 +174,6 @@ class Families:
         if number is None:
             return
         del self._ids[number]
-        self._sha.pop(number, None)
         self._hashes.pop(number, None)
         key = self._prompt.pop(number, "")
         self._seed.pop(number, None)
@@ -192,27 +194,37 @@ class Families:
         links.setdefault(b, set()).add(a)
         self._components = None
 
-    def _find(self, number: int) -> list[Link]:
-        """The links of one registered image to every other (the index holds them all)."""
-        pid = self._ids[number]
-        return [(pid, self._ids[other], NEAR) for other in self._near(number)] + [
-            (pid, self._ids[other], VARIANT) for other in self._variants(number)
+    def _find(self, numbers: Sequence[int]) -> list[Link]:
+        """The links of registered images to every other (the index holds them all)."""
+        near = self._near(numbers)
+        return [
+            (self._ids[number], self._ids[other], kind)
+            for number in numbers
+            for kind, others in ((NEAR, near.get(number, set())), (VARIANT, self._variants(number)))
+            for other in others
         ]
 
-    def _near(self, number: int) -> set[int]:
-        hashes, fine = self._coarse(number), self._fine(number)
-        if not hashes:
-            return set()
-        matches: list[tuple[int, int, int]] = []  # (other, its window, this image's window)
-        matches += [(o, 0, 0) for o, _, _ in self._whole.near(hashes[0], NEAR_COARSE)]
-        matches += [(o, tag + 1, 0) for o, tag, _ in self._windows.near(hashes[0], NEAR_COARSE)]
-        for window, value in enumerate(hashes[1:], start=1):
-            matches += [(o, 0, window) for o, _, _ in self._whole.near(value, NEAR_COARSE)]
-        return {
-            other
-            for other, theirs, ours in matches
-            if other != number and fine_match(fine, ours, self._fine(other), theirs)
-        }
+    def _near(self, numbers: Sequence[int]) -> dict[int, set[int]]:
+        """Each image's near-duplicates: its whole picture against the others' whole pictures
+        and windows, its windows against their whole pictures; the coarse hashes in one pass
+        of the index for all `numbers`, each match then confirmed by the fine hashes."""
+        hashed = [(n, self._coarse(n)) for n in numbers]
+        hashed = [(n, h) for n, h in hashed if h]
+        wholes = [h[0] for _, h in hashed]
+        windows = [w for _, h in hashed for w in h[1:]]
+        per = WINDOWS - 1
+        # (asking image, other image, its window, the asking image's window)
+        matches = [(q, o, 0, 0) for q, o, _, _ in self._whole.near_many(wholes, NEAR_COARSE)]
+        matches += [(q, o, tag + 1, 0) for q, o, tag, _ in self._windows.near_many(wholes, NEAR_COARSE)]
+        matches += [
+            (q // per, o, 0, q % per + 1) for q, o, _, _ in self._whole.near_many(windows, NEAR_COARSE)
+        ]
+        found: dict[int, set[int]] = {}
+        for asked, other, theirs, ours in matches:
+            number = hashed[asked][0]
+            if other != number and fine_match(self._fine(number), ours, self._fine(other), theirs):
+                found.setdefault(number, set()).add(other)
+        return found
 
     def _coarse(self, number: int) -> list[int]:
         packed = self._hashes.get(number, b"")
@@ -277,7 +289,7 @@ class Families:
         return self._components
 
     def _is_reviewed(self, kind: str, members: Iterable[int]) -> bool:
-        return all((self._sha.get(n, ""), kind) in self._reviewed for n in members)
+        return all((self._ids[n], kind) in self._reviewed for n in members)
 
     # -- people's decisions
 
@@ -296,12 +308,12 @@ class Families:
         shas = {record.sha256 for record in records.values()}
         with self._lock:
             self.saved.set_reviewed(shas, kind, reviewed)
-            marks = {(sha, kind) for sha in shas}
+            marks = {(point_id(sha), kind) for sha in shas}
             self._reviewed = self._reviewed | marks if reviewed else self._reviewed - marks
 
 
 def _packed(payload: StoredImage) -> bytes:
-    """The five 64-bit and five 256-bit hashes as bytes; b"" without a fingerprint (or a
+    """The six 64-bit and six 256-bit hashes as bytes; b"" without a fingerprint (or a
     fingerprint of another shape, from another version)."""
     coarse, fine = coarse_hashes(payload), fine_hashes(payload)
     if len(coarse) != WINDOWS or len(fine) != WINDOWS:

@@ -4,15 +4,16 @@ it with all of them: multi-index hashing (Norouzi, Punjani and Fleet 2012).
 Each hash is cut into BANDS bands of 16 bits. Two hashes at most r bits apart agree within
 ⌊r / BANDS⌋ bits on at least one band (pigeonhole), so the candidates are the entries whose
 band value is one of the few values that close to the query's, in any band; only those
-are compared in full. With r = 12 that is the 697 values within 3 bits of each of 4 band
-values, looked up in sorted arrays: per query a few thousand array lookups and the
-candidates they find, however many hashes are stored (docs/EVALUATION.md measures it on
-100,000 images).
+are compared in full. With r = 10 that is the 137 values within 2 bits of each of the 4
+band values: each looked up in a table of where its run starts among the rows sorted by
+that band, so a query costs 548 lookups and compares what they find, about 0.8 % of
+uniformly spread hashes (docs/EVALUATION.md measures it on 100,000 images). Queries go
+many at a time (`near_many`), all in array operations.
 
-Entries are numpy arrays (8 bytes for the hash, 4 for its owner, 6 per band), so 100,000
-images of five hashes each take about 20 MB. New entries wait in a short list that every
-query scans, and are merged into the sorted bands once it is long; removed entries are
-marked and dropped at the next merge.
+Entries are numpy arrays: 8 bytes for the hash, 4 for its owner, 2 for its tag and life, 4
+per band for its row, plus 512 KB per band for the run table. New entries wait in a short
+list that every query scans, and are merged into the sorted bands once it is long;
+removed entries are marked and dropped at the next merge.
 """
 
 from __future__ import annotations
@@ -53,13 +54,15 @@ class HashIndex:
 
     def __init__(self) -> None:
         self._hashes = np.zeros(0, dtype=np.uint64)
-        self._owners = np.zeros(0, dtype=np.int64)
+        self._owners = np.zeros(0, dtype=np.int32)
         self._tags = np.zeros(0, dtype=np.int8)
         self._alive = np.zeros(0, dtype=bool)
         self._size = 0  # rows in use (the arrays grow by doubling)
         self._sorted = 0  # rows [0, _sorted) are in the band arrays, the rest are pending
-        self._band_values: list[np.ndarray] = [np.zeros(0, dtype=np.uint16) for _ in range(BANDS)]
-        self._band_rows: list[np.ndarray] = [np.zeros(0, dtype=np.int64) for _ in range(BANDS)]
+        self._band_offsets: list[np.ndarray] = [
+            np.zeros(_BAND_MASK + 2, dtype=np.int64) for _ in range(BANDS)
+        ]
+        self._band_rows: list[np.ndarray] = [np.zeros(0, dtype=np.int32) for _ in range(BANDS)]
         self._rows_of: dict[int, list[int]] = {}
         self._dead = 0
         self._pending_limit = PENDING_LIMIT
@@ -76,7 +79,7 @@ class HashIndex:
             self._owners,
             self._tags,
             self._alive,
-            *self._band_values,
+            *self._band_offsets,
             *self._band_rows,
         ]
         return sum(a.nbytes for a in arrays)
@@ -128,30 +131,49 @@ class HashIndex:
 
     def near(self, value: int, radius: int) -> list[tuple[int, int, int]]:
         """(owner, tag, distance) of every stored hash within `radius` bits of `value`."""
-        query = np.uint64(value)
+        return [(o, t, d) for _, o, t, d in self.near_many([value], radius)]
+
+    def near_many(self, values: Sequence[int], radius: int) -> list[tuple[int, int, int, int]]:
+        """(query, owner, tag, distance) for every stored hash within `radius` bits of one of
+        `values` (`query` its position there), sorted. All queries in one pass of array
+        operations: how a first grouping of a whole catalog stays seconds, not minutes."""
+        queries = np.array(values, dtype=np.uint64)
         flips = _flips(BAND_BITS, radius // BANDS)
-        found = [np.arange(self._sorted, self._size, dtype=np.int64)]  # the pending rows
-        for band, query_band in enumerate(_bands(np.array([value], dtype=np.uint64))):
-            keys = np.sort((flips ^ np.uint64(query_band[0])).astype(np.uint16))  # distinct: a XOR
-            values = self._band_values[band]
-            start = np.searchsorted(values, keys, side="left")
-            lengths = np.searchsorted(values, keys, side="right") - start
+        pending = np.arange(self._sorted, self._size, dtype=np.int64)
+        found_rows = [np.tile(pending, len(queries))]  # every query against the pending rows
+        found_queries = [np.repeat(np.arange(len(queries)), len(pending))]
+        for band, query_bands in enumerate(_bands(queries)):
+            # every band value within the radius of each query's: a XOR keeps them distinct
+            keys = (query_bands[:, None].astype(np.uint64) ^ flips[None, :]).astype(np.uint16).ravel()
+            key_queries = np.repeat(np.arange(len(queries)), len(flips))
+            offsets = self._band_offsets[band]
+            start = offsets[keys]
+            lengths = offsets[keys.astype(np.int64) + 1] - start
             # the rows of every matching run, gathered without a Python loop
             ends = np.cumsum(lengths)
-            positions = np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(
-                start - ends + lengths, lengths
-            )
-            found.append(self._band_rows[band][positions])
-        candidates = np.concatenate(found)  # a row found in two bands comes twice: deduplicated below
-        candidates = candidates[self._alive[candidates]]
-        self.last_compared = len(candidates)
-        distances = np.bitwise_count(self._hashes[candidates] ^ query)
+            total = int(ends[-1]) if len(ends) else 0
+            positions = np.arange(total) + np.repeat(start - ends + lengths, lengths)
+            found_rows.append(self._band_rows[band][positions])
+            found_queries.append(np.repeat(key_queries, lengths))
+        rows, asked = np.concatenate(found_rows), np.concatenate(found_queries)
+        alive = self._alive[rows]
+        rows, asked = rows[alive], asked[alive]
+        self.last_compared = len(rows)
+        distances = np.bitwise_count(self._hashes[rows] ^ queries[asked])
         close = distances <= radius
-        rows = candidates[close]
-        found_rows = zip(
-            self._owners[rows].tolist(), self._tags[rows].tolist(), distances[close].tolist(), strict=True
+        rows, asked, distances = rows[close], asked[close], distances[close]
+        # a row found in two bands comes twice
+        return sorted(
+            set(
+                zip(
+                    asked.tolist(),
+                    self._owners[rows].tolist(),
+                    self._tags[rows].tolist(),
+                    distances.tolist(),
+                    strict=True,
+                )
+            )
         )
-        return sorted(set(found_rows))
 
     def _grow(self, needed: int) -> None:
         if needed <= len(self._hashes):
@@ -177,6 +199,8 @@ class HashIndex:
             self._rows_of.setdefault(owner, []).append(row)
         for band, values in enumerate(_bands(self._hashes[:size])):
             order = np.argsort(values, kind="stable")
-            self._band_values[band] = values[order]
-            self._band_rows[band] = order.astype(np.int64)
+            self._band_rows[band] = order.astype(np.int32)
+            # where each band value's run starts in the sorted rows (and the next one's):
+            # a lookup is two array reads, not a binary search
+            self._band_offsets[band] = np.searchsorted(values[order], np.arange(_BAND_MASK + 2), side="left")
         self._sorted = size
