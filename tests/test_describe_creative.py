@@ -91,6 +91,12 @@ def test_odd_text_never_raises(odd: str) -> None:
     assert isinstance(ct.is_cta(odd, on_button=True), bool)
 
 
+def test_event_details_but_not_on_a_menu_item() -> None:
+    assert ct.event_details("Sat 14 March, 8 pm") == ["date", "time"]
+    assert ct.event_details("Blue Note Club") == ["venue"]
+    assert ct.event_details("Club sandwich 8.50") == []
+
+
 def test_formats_by_aspect_ratio() -> None:
     assert ct.fit_format(1.0) == "square"
     assert ct.fit_format(9 / 16) == "story"

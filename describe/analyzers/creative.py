@@ -99,14 +99,15 @@ def read_creative(rgb: np.ndarray, facts: Facts, threshold: float | None = None)
         cues["display type"] = rules.headline_weight
     if len(lines) >= rules.min_lines:
         cues["lines"] = rules.lines_weight
-    if flat_share(rgb) >= rules.flat_share:
+    flat = flat_share(rgb)
+    if flat >= rules.flat_share:
         cues["flat colour"] = rules.flat_weight
     for role, weight in (("price", rules.price_weight), ("discount", rules.discount_weight),
                          ("cta", rules.cta_weight), ("coupon", rules.coupon_weight),
                          ("event", rules.event_weight)):  # fmt: skip
         if role in found:
             cues[role] = weight
-    if facts.composition and facts.composition.text_heavy and not (facts.objects and facts.objects.counts):
+    if flat >= rules.text_only_flat and not (facts.objects and facts.objects.counts):
         cues["text only"] = 0.0  # no weight: it only says how to name it
     if fmt and fmt not in ("landscape",):  # 1.91:1 is close to a camera's 16:9 crop
         cues["format"] = rules.format_weight

@@ -25,6 +25,7 @@ class Recognise(msgspec.Struct, forbid_unknown_fields=True):
     lines_weight: float = 0.5
     flat_share: float = 0.45
     flat_weight: float = 1.0
+    text_only_flat: float = 0.85
     price_weight: float = 1.0
     discount_weight: float = 1.0
     cta_weight: float = 1.5
@@ -73,6 +74,7 @@ class PartRules(msgspec.Struct, forbid_unknown_fields=True):
     venue: list[str]
     phone: list[str]
     brand: list[str]
+    item: str = "$^"
 
 
 class _Doubt(msgspec.Struct, forbid_unknown_fields=True):
@@ -110,6 +112,7 @@ class Table(msgspec.Struct, frozen=True):
     event: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]  # (date|time|venue, patterns)
     phone: tuple[re.Pattern[str], ...]
     brand: tuple[re.Pattern[str], ...]
+    item: re.Pattern[str]
     products: tuple[tuple[str, re.Pattern[str]], ...]
     product_info: dict[str, Product]
     graphic_labels: frozenset[str]
@@ -154,6 +157,7 @@ def compile_table(data: bytes) -> Table:
         ),
         phone=_any(p.phone, "phone"),
         brand=_any(p.brand, "brand"),
+        item=_re(p.item, "item"),
         products=tuple(
             (name, _re(r"\b(?:" + "|".join(product.words) + r")\b", f"product {name!r}"))
             for name, product in raw.products.items()
@@ -219,8 +223,10 @@ def is_cta(line: str, on_button: bool, t: Table | None = None) -> bool:
 
 
 def event_details(line: str, t: Table | None = None) -> list[str]:
-    """Which of date, time, venue the line gives."""
+    """Which of date, time, venue the line gives; none for a menu item ("Club sandwich 8.50")."""
     t = t or table()
+    if t.item.search(line):
+        return []
     return [name for name, patterns in t.event if any(p.search(line) for p in patterns)]
 
 
