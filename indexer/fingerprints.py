@@ -1,17 +1,19 @@
 """Perceptual hashes for points written before they were kept, and the families that
 follow from them (catalog/families/).
 
-Points get their fingerprint when they are described (indexer/records.py). Those from
-before are brought in line at start-up, next to the image re-embedding
-(indexer/image_vectors.py): each file is read again and hashed, nothing is described
-again, and the point is written back with its vectors as they were. Then the families
-are worked out for whatever is not placed yet (Families.sync).
+Points get their fingerprint when they are described (indexer/records.py). At start-up,
+next to the image re-embedding (indexer/image_vectors.py), the families are worked out
+for whatever is not placed yet (Families.sync, one pass over the store), and the points
+from before fingerprints were kept are brought in line: each file is read again and
+hashed, nothing is described again, the point is written back with its vectors as they
+were, and placed.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 from msgspec.structs import replace
@@ -70,30 +72,44 @@ def _rewrite(store: Store, pid: str, payload: StoredImage) -> bool:
     return True
 
 
-def fill_fingerprints(store: Store, root: Path, limits: IntakeLimits, lock: threading.RLock) -> int:
-    """Give every point without a fingerprint one; the number given. `lock`: the edits'
-    lock (catalog/curate.py), held from reading a payload to writing it back, so a
+def fill_fingerprints(
+    store: Store, root: Path, limits: IntakeLimits, lock: threading.RLock, ids: Iterable[str]
+) -> list[tuple[str, StoredImage]]:
+    """Give the points `ids` a fingerprint; the points given one, as now stored. `lock`: the
+    edits' lock (catalog/curate.py), held from reading a payload to writing it back, so a
     person's edit never lands in between and is lost."""
-    todo = [pid for pid, payload in store.scroll() if payload.fingerprint is None]
-    done = 0
-    for pid in todo:
+    done = []
+    for pid in ids:
         current = store.get(pid)
         hashed = _hashed(root, current, limits) if current is not None else None
         if hashed is None:
             continue
         with lock:
             latest = store.get(pid)  # an edit may have come in while the file was read
-            if latest is not None and _rewrite(store, pid, replace(latest, fingerprint=hashed.fingerprint)):
-                done += 1
+            if latest is None:
+                continue
+            written = replace(latest, fingerprint=hashed.fingerprint)
+            if _rewrite(store, pid, written):
+                done.append((pid, written))
     if done:
-        logger.info("fingerprinted %d images indexed before near-duplicates were kept", done)
+        logger.info("fingerprinted %d images indexed before near-duplicates were kept", len(done))
     return done
 
 
 def group_images(
     families: Families, store: Store, root: Path, limits: IntakeLimits, lock: threading.RLock
 ) -> int:
-    """Fingerprint the points that lack one, then place every image not yet placed in its
-    near-duplicate and variant groups; the number placed."""
-    fill_fingerprints(store, root, limits, lock)
-    return families.sync()
+    """Place every image not yet placed in its near-duplicate and variant groups (one pass
+    over the store), then fingerprint the points that have none and place them again; the
+    number of placements. Grouping serves people, not indexing: when it fails (a store that cannot
+    be read is found and repaired by the indexer's own checks) it says so and the indexer
+    goes on."""
+    try:
+        placed = families.sync()
+        for pid, payload in fill_fingerprints(store, root, limits, lock, families.unhashed()):
+            families.place(pid, payload)
+            placed += 1
+    except Exception:
+        logger.exception("grouping near-duplicates and variants failed; indexing goes on without it")
+        return 0
+    return placed

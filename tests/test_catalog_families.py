@@ -4,6 +4,9 @@ kept by content."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +23,7 @@ from catalog.points import stored_image
 from catalog.store.base import ImagePoint, SparseVector, StoredImage, point_id
 from describe.facts import CompositionFacts, PromptCheck, Provenance
 from tests.fakes import FakeStore, make_description
+from tests.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +166,33 @@ def test_the_keeper_is_the_largest_then_the_sharpest(tmp_path: Path) -> None:
 
     assert keeper({"small": record(100, 900.0, 10), "large": record(200, 10.0, 5)}) == "large"
     assert keeper({"soft": record(200, 10.0, 50), "sharp": record(200, 300.0, 5)}) == "sharp"
+
+
+def test_a_first_grouping_in_the_background_never_makes_a_reader_wait(
+    tmp_path: Path, pictures: dict[str, Image.Image]
+) -> None:
+    """A server watching no folder groups its catalog in the background; meanwhile search
+    (collapse) and the pages ask for families and get "none yet" at once."""
+    store = FakeStore()
+    cat, copy = put(store, "cat.jpg", pictures["chelsea"]), put(store, "small.jpg", half(pictures["chelsea"]))
+    reading, release = threading.Event(), threading.Event()
+    scroll = store.scroll
+
+    def slow_scroll(batch: int = 256) -> Iterator[tuple[str, StoredImage]]:
+        reading.set()
+        release.wait(30)
+        yield from scroll(batch)
+
+    store.scroll = slow_scroll  # type: ignore[method-assign]
+    families = Families(store, tmp_path)
+    families.sync_in_background()
+    assert reading.wait(30)
+    answered = ThreadPoolExecutor(1).submit(
+        lambda: (families.groups(), families.family(cat), families.near_ids(cat))
+    )
+    assert answered.result(timeout=5) == ([], [cat], [])  # while the pass over the store waits
+    assert not families.synced
+    release.set()
+    wait_for(lambda: families.synced)
+    assert families.family(cat) == sorted([cat, copy])
+    families.close()

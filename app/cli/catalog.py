@@ -242,14 +242,32 @@ def search(
         str | None,
         typer.Option(help="API token for a running server that has accounts (default: IMGDESC_TOKEN)."),
     ] = None,
+    like: Annotated[
+        str | None,
+        typer.Option(
+            "--like",
+            metavar="PATH_OR_ID",
+            help="More like this: the images most like an indexed file (found by its content) or an "
+            "image id, its near copies first; instead of a query.",
+        ),
+    ] = None,
 ) -> None:
-    """Search the catalog by description, tags and visible text."""
+    """Search the catalog by description, tags and visible text, or for images like one (--like)."""
     from app.cli.client import search_hits
 
     settings = from_flags(data_dir=data_dir and str(data_dir), token=token)
-    hits = search_hits(settings, query, tag or [], limit, not_tags=not_tag or [])
-    if json_out:
+    body: dict[str, object]
+    if like is not None:
+        if query or tag or not_tag:
+            raise ImgdescError("--like finds images like one image: give it without a query or tags")
+        from app.cli.similar import similar_hits
+
+        found, hits = similar_hits(settings, like, limit)
+        body = {"like": found, "hits": hits}
+    else:
+        hits = search_hits(settings, query, tag or [], limit, not_tags=not_tag or [])
         body = {"query": query, "tags": tag or [], "not_tags": not_tag or [], "hits": hits}
+    if json_out:
         sys.stdout.write(msgspec.json.encode(body).decode() + "\n")
         return
     if not hits:

@@ -10,6 +10,7 @@ import httpx
 import msgspec
 
 from app.config import Settings
+from catalog.families.saved import hidden_ids
 from catalog.store.base import StoreInUseError
 from describe.errors import ImgdescError
 from search.service import SearchHit, SearchService
@@ -34,7 +35,9 @@ def search_hits(
     except StoreInUseError as in_use:
         return _via_server(settings, query, tags, limit, in_use, not_tags)
     try:
-        return SearchService.over(catalog).search(query, tags, limit, not_tags=not_tags)
+        search = SearchService.over(catalog)
+        search.hidden = lambda: hidden_ids(settings.data_dir)  # as the server leaves them out
+        return search.search(query, tags, limit, not_tags=not_tags)
     finally:
         catalog.close()
 

@@ -37,7 +37,7 @@ from catalog.store.base import Store, StoredImage, point_id
 
 log = logging.getLogger(__name__)
 WINDOWS = 6  # hashes per image: the whole picture and five windows (catalog/fingerprint.py)
-SYNC_BATCH = 2048  # images looked up in the index at once by a first grouping
+SYNC_BATCH = 256  # images looked up in the index at once by a first grouping (~60 MB of candidates)
 Link = tuple[str, str, str]  # (id, id, kind)
 
 
@@ -145,6 +145,11 @@ class Families:
                 self._add_link(self._number[a], self._number[b], kind)
             self.saved.save_placed([pid], found)
 
+    def unhashed(self) -> list[str]:
+        """The ids of stored images without a fingerprint (indexed before they were kept)."""
+        with self._lock:
+            return [pid for pid, number in self._number.items() if not self._hashes.get(number)]
+
     def remove(self, pid: str) -> None:
         if not self.synced:
             return
@@ -250,8 +255,14 @@ class Families:
 
     # -- reading
 
+    # The reads answer at once while the first sync runs (it holds the lock for its pass over
+    # the store, a minute at 100,000 images): nothing is grouped yet, so a search or a page
+    # never waits for it.
+
     def groups(self, kind: str | None = None) -> list[Group]:
         """Every group of two or more, of one kind or both; the biggest first."""
+        if not self.synced:
+            return []
         with self._lock:
             components = self._all_components()
             found = [
@@ -264,6 +275,8 @@ class Families:
     def family(self, pid: str) -> list[str]:
         """The ids of the image's family (near-duplicates and variants, transitively), itself
         included; [pid] alone when it has none."""
+        if not self.synced:
+            return [pid]
         with self._lock:
             number = self._number.get(pid)
             if number is None:
@@ -273,6 +286,8 @@ class Families:
 
     def near_ids(self, pid: str) -> list[str]:
         """The image's near-duplicate group, without itself."""
+        if not self.synced:
+            return []
         with self._lock:
             number = self._number.get(pid)
             members = self._all_components()[NEAR].get(number) if number is not None else None

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from catalog.store.base import point_id
 from describe.errors import ImgdescError
 
 FILENAME = "groups.sqlite"
@@ -150,3 +151,17 @@ class SavedGroups:
                 self._db.executemany(
                     "DELETE FROM reviewed WHERE sha256 = ? AND kind = ?", [(s, kind) for s in shas]
                 )
+
+
+def hidden_ids(data_dir: str | Path) -> frozenset[str]:
+    """The point ids of the contents hidden from search, read from the data folder's
+    groups.sqlite (none when there is none yet: nothing is created); for a search that holds
+    no Families (the CLI's own, over a catalog no server holds)."""
+    path = Path(data_dir) / FILENAME
+    if not path.is_file():
+        return frozenset()
+    saved = SavedGroups(data_dir)
+    try:
+        return frozenset(point_id(sha) for sha in saved.hidden())
+    finally:
+        saved.close()
