@@ -241,3 +241,32 @@ def test_the_search_page_folds_copies_and_can_show_each(client: TestClient) -> N
     assert folded.count('class="card') == len(PHOTOS) and "+1 variant<" in folded
     every = client.get("/", params={"q": "test card", "collapse": "0"}).text
     assert every.count('class="card') == len(PHOTOS) + 1 and "+1 variant" not in every
+
+
+def test_one_prompt_run_with_other_seeds_is_a_variant_group(
+    tmp_path: Path, photos: dict[str, np.ndarray]
+) -> None:
+    """Generated files carrying their parameters (A1111's PNG text chunk): the same prompt
+    with seeds 1 and 2 is one variant group; a third file with another prompt is not in it."""
+    from PIL.PngImagePlugin import PngInfo
+
+    images = tmp_path / "images"
+    images.mkdir()
+    prompt = "a lighthouse on a cliff at dusk, oil painting"
+    for name, seed, text, photo in (
+        ("seed-1.png", 1, prompt, "astronaut"),
+        ("seed-2.png", 2, prompt, "rocket"),
+        ("other.png", 3, "a bowl of ramen", "coffee"),
+    ):
+        info = PngInfo()
+        info.add_text("parameters", f"{text}\nNegative prompt: blurry\nSteps: 20, Seed: {seed}, Model: sdxl")
+        Image.fromarray(photos[photo]).convert("RGB").resize((256, 256)).save(images / name, pnginfo=info)
+    with fake_site(tmp_path, images) as client:
+        settled(client, 3)
+        ids = ids_by_name(client)
+        [group] = json_of(client.get("/api/duplicates", params={"kind": "variant"}))["groups"]
+        assert {i["id"] for i in group["images"]} == {ids["seed-1.png"], ids["seed-2.png"]}
+        assert group["prompt"] == prompt and group["kind"] == "variant"
+        assert json_of(client.get("/api/duplicates", params={"kind": "near-duplicate"}))["groups"] == []
+        folded = json_of(client.get("/api/search", params={"collapse": "true"}))["hits"]
+        assert sorted(h["collapsed"] for h in folded) == [0, 1]
