@@ -22,9 +22,12 @@ from pathlib import Path
 import msgspec
 
 from catalog.embed import Embedder
+from catalog.factory import Catalog, Models
 from catalog.points import PointEncoder, stored_image
 from catalog.store.base import point_id
 from catalog.store.edge import EdgeStore
+from describe.config import DescribeSettings
+from describe.describer import Describer
 from describe.facts import Description
 from search.fusion import contributions
 from search.service import SearchService
@@ -133,7 +136,8 @@ def run(n: int = 600, runs: int = 15, queries: Sequence[str] = QUERIES) -> Resul
     with tempfile.TemporaryDirectory() as tmp:
         store = build(Path(tmp) / "store", n, embedder)
         try:
-            search = SearchService(store, embedder)
+            # as served (SearchService.over); no describer model is loaded, none is needed
+            search = SearchService.over(Catalog(Models(Describer(DescribeSettings()), embedder, None), store))
             plain, explained, excluding, alone, alone_cpu = [], [], [], [], []
             for query in queries:
                 search.search(query, limit=PAGE)  # warm: caches, the query's first embedding
