@@ -117,6 +117,7 @@ def stored_image(
         describer_version=describer_version,
         prompt_check=main.prompt_check,
         provenance=main.provenance,
+        creative=main.creative,
         machine_description=main.description,
         machine_tags=main.tags,
         fingerprint=fingerprint,

@@ -136,3 +136,19 @@ def test_the_prompt_is_sparse_only_and_weighs_less_than_what_is_seen() -> None:
     old = decode_payload({"sha256": "ab", "paths": ["a.jpg"], "filename": "a.jpg", "description": "x"})
     assert old.prompt_check is None and old.provenance is None
     assert sparse_terms(old, "x") == sparse_vector("x")
+
+
+def test_a_creatives_reading_is_kept_in_the_stored_record() -> None:
+    """GET /api/images/{id} and exports show what POST /api/describe shows: its kind,
+    format and the parts of its text."""
+    import msgspec
+
+    from catalog.store.base import decode_payload
+    from describe.facts import CreativeFacts, CreativePart
+
+    creative = CreativeFacts(
+        kind="ad", format="square", parts=(CreativePart(role="cta", text="Shop now"),), subject="sneakers"
+    )
+    description = msgspec.structs.replace(make_description("An ad for sneakers."), creative=creative)
+    payload = stored_image(description, sha256="ab" * 32, paths=["ad.png"])
+    assert decode_payload(msgspec.to_builtins(payload)).creative == creative

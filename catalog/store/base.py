@@ -22,6 +22,7 @@ from describe.errors import ImgdescError
 from describe.facts import (
     Colour,
     CompositionFacts,
+    CreativeFacts,
     DetectedObject,
     Label,
     ObjectCount,
@@ -149,6 +150,8 @@ class StoredImage(msgspec.Struct, kw_only=True):
     # from; searchable through the sparse view only (catalog/points.py)
     prompt_check: PromptCheck | None = None
     provenance: Provenance | None = None
+    # an ad, a post, a poster … read as one: its kind, format and the parts of its text
+    creative: CreativeFacts | None = None
     # what the machine said, kept beside the effective fields when a person edited them
     # (equal to description / tags until then), so nothing the models said is lost
     machine_description: str = ""
