@@ -8,12 +8,7 @@ pending and is looked at again, instead of flashing up as failed.
 Deletions wait a little longer than the quiet interval, so when a tool "moves"
 by delete + create, the new path is linked to the existing point before the old
 path's removal would otherwise delete it.
-A full disk pauses the worker (catalog/space.py): the files waiting stay pending, free
-space is polled every `space_poll_seconds`, and once there is room again every pending
-file, and every file an older version failed for lack of space, is queued again.
-A damaged store is found by reading it back at start-up and whenever a read fails
-(indexer/repair.py): it is moved aside, a new one is served at once, and the reconcile
-that follows describes every image again into it.
+A full disk pauses the worker and a damaged store is rebuilt (indexer/upkeep.py).
 One worker makes every write (the describer serialises inference anyway); a reader
 thread hashes and decodes the next files ahead of it (indexer/batch.py). Files due
 together are written in batches, and a batch closes as soon as nothing else is due,
@@ -39,29 +34,23 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from catalog.embed import TextEmbedder
-from catalog.space import RESUME_MARGIN, DiskFullError, DiskState, is_out_of_space
+from catalog.space import DiskFullError, DiskState
 from catalog.store.base import Store
-from catalog.store.guarded import GuardedStore
 from describe.describer import Describer
 from describe.files import looks_like_image
 from indexer import service
 from indexer.batch import Batch, ReadAhead
 from indexer.pipeline import Indexer, Outcome, is_ignored
 from indexer.reconcile import reconcile, scan
-from indexer.repair import find_damage, rebuild
 from indexer.service import index_folder, run_once
-from indexer.state import FAILED, PENDING, utc_now
+from indexer.state import PENDING
 from indexer.status import IndexStatus, Repair
+from indexer.upkeep import Upkeep
 
 logger = logging.getLogger(__name__)
 
 # index_folder and run_once live in indexer.service; importable from here as well
 __all__ = ["Watcher", "index_folder", "run_once"]
-
-
-# A store whose reads fail but whose read-back finds nothing is checked again at most this
-# often (seconds): a full read-back of 100k points takes a while.
-CHECK_INTERVAL = 60.0
 
 
 @dataclass
@@ -82,14 +71,6 @@ class Watcher:
         space_poll_seconds: float = 2.0,
     ) -> None:
         self.indexer = indexer
-        self.space_poll_seconds = space_poll_seconds
-        self.disk_full: DiskState | None = None  # set while indexing waits for space
-        self.repair: Repair | None = None  # set while a rebuilt store fills again
-        self._check = threading.Event()  # a read failed: check the store between jobs
-        self._checked_at = -CHECK_INTERVAL
-        store = indexer.store
-        if isinstance(store, GuardedStore):
-            store.on_damage = lambda _exc: self._check.set()
         self.stable_seconds = stable_seconds
         self.settle_seconds = settle_seconds
         self.delete_delay = max(delete_delay, stable_seconds * 2)
@@ -101,6 +82,7 @@ class Watcher:
         self._busy: Counter[str] = Counter()  # taken from the queue, outcome not final yet
         self._cond = threading.Condition()
         self._stop = threading.Event()
+        self.upkeep = Upkeep(indexer, self._stop, space_poll_seconds)  # full disk, damaged store
         self._thread: threading.Thread | None = None
         self._observer: Any = None
         self._owns_indexer = False
@@ -191,9 +173,24 @@ class Watcher:
         the files written since it began (status counts the store's points instead)."""
         with self._cond:
             idle = not self._items and not self._busy
-        if self.repair is not None and self.ready.is_set() and idle:
-            self.repair = None  # every image the journal knew is back
-        return self.disk_full, self.repair
+        return self.upkeep.condition(self.ready.is_set(), idle)
+
+    # set by tests and read by pages through status(): the upkeep's state
+    @property
+    def disk_full(self) -> DiskState | None:
+        return self.upkeep.disk_full
+
+    @disk_full.setter
+    def disk_full(self, value: DiskState | None) -> None:
+        self.upkeep.disk_full = value
+
+    @property
+    def repair(self) -> Repair | None:
+        return self.upkeep.repair
+
+    @repair.setter
+    def repair(self, value: Repair | None) -> None:
+        self.upkeep.repair = value
 
     # --- queue ------------------------------------------------------------------------
 
@@ -244,43 +241,15 @@ class Watcher:
                 return rel, item
         return None
 
-    def _check_store(self) -> bool:
-        """Read the store back; when damaged, rebuild it. True when it was rebuilt."""
-        self._check.clear()
-        self._checked_at = time.monotonic()
-        store = self.indexer.store
-        if not isinstance(store, GuardedStore):
-            return False
-        reason = find_damage(store)
-        if reason is None:
-            return False
-        self.repair = rebuild(store, reason, expected=self.indexer.state.indexed_images())
-        return self.repair is not None
-
-    def _wait_to_write(self) -> bool:
-        """At start-up: with the disk full, wait for space before writing anything (and,
-        when start-up could only search a copy of the store, load it in place then).
-        False when stopped meanwhile."""
-        store = self.indexer.store
-        copied = isinstance(store, GuardedStore) and store.read_only is not None
-        full = store.read_only if isinstance(store, GuardedStore) and store.read_only else None
-        full = full or self.indexer.space.check()
-        if full is None:
-            return True
-        self._wait_for_space(full)
-        if self._stop.is_set():
-            return False
-        if copied and isinstance(store, GuardedStore):
-            store.open_in_place()
-            logger.info("loaded the store in place again; indexing")
-        return True
-
     def _run(self) -> None:
-        if not self._wait_to_write():
+        waiting = self.upkeep.wait_to_write()
+        if waiting is None:  # stopped while the disk was full
             self.ready.set()
             return
+        for rel in waiting:
+            self.enqueue(rel)
         try:
-            self._check_store()
+            self.upkeep.check_store()
             if self.indexer.needs_reembed():
                 self.indexer.reembed_all()
             self.indexer.reembed_images()
@@ -296,7 +265,7 @@ class Watcher:
         batch = Batch(self.indexer, settle_seconds=self.settle_seconds)
         with ReadAhead(self.indexer.prepare, batch.read_ahead) as ahead:
             while not self._stop.is_set():
-                if self._check.is_set() and time.monotonic() - self._checked_at >= CHECK_INTERVAL:
+                if self.upkeep.check_due():
                     self._repair_now(batch, ahead)
                 job = self._next(block=not (ahead or len(batch)))
                 try:
@@ -308,7 +277,8 @@ class Watcher:
                         self._finish(batch.flush())
                 except DiskFullError as full:
                     self._finish((rel, None) for rel in set(self._busy) - set(ahead.paths()))
-                    self._wait_for_space(full.state)
+                    for rel in self.upkeep.wait_for_space(full) or ():  # the batch keeps what it holds
+                        self.enqueue(rel)
                 except Exception:  # the pipeline records per-file failures; this is a bug or a store outage
                     logger.exception("indexer worker error")
                     batch = Batch(self.indexer, settle_seconds=self.settle_seconds)  # its rows stay pending
@@ -328,42 +298,12 @@ class Watcher:
         except Exception:
             logger.exception("indexer worker error before checking the store")
         try:
-            if self._check_store():
+            if self.upkeep.check_store():
                 plan = reconcile(self.indexer)
                 for rel in plan.to_index:
                     self.enqueue(rel)
         except Exception:
             logger.exception("checking the store failed")
-
-    def _wait_for_space(self, full: DiskState) -> None:
-        """Paused: nothing is written until the disk has room again (with a margin, so it
-        does not flap), then every file left pending, or failed for lack of space, is
-        queued again. The batch keeps what it holds; search goes on meanwhile."""
-        logger.error("indexing paused: %s", DiskFullError(full).message)
-        self.disk_full = msgspec.structs.replace(full, since=utc_now())
-        guard, since = self.indexer.space, self.disk_full.since
-        while not self._stop.is_set():
-            now = guard.check(margin=RESUME_MARGIN)
-            if now is None:
-                break
-            self.disk_full = msgspec.structs.replace(now, since=since)
-            self._stop.wait(self.space_poll_seconds)
-        if self._stop.is_set():
-            return
-        self.disk_full = None
-        journal = self.indexer.state
-        for row in journal.with_status(FAILED):
-            if is_out_of_space(Exception(row.error)):  # failed by an older version: retried now
-                journal.requeue(row.path)
-        # the journal's pending rows, and (reconcile) files whose first write never happened
-        plan = reconcile(self.indexer)
-        waiting = sorted(
-            {row.path for row in journal.with_status(PENDING)} | set(plan.to_index) | set(plan.deferred)
-        )
-        free_mb = guard.free() / 2**20
-        logger.info("space is back (%.0f MB free); indexing the %d waiting files", free_mb, len(waiting))
-        for rel in waiting:
-            self.enqueue(rel)
 
     def _take(self, rel: str, item: _Item, ahead: ReadAhead, batch: Batch) -> None:
         current = _stat(self.indexer.root / rel) if item.kind == "file" else None
@@ -406,10 +346,7 @@ class Watcher:
         for rel, outcome in done:
             if outcome == "changing":
                 self.enqueue(rel)  # still being written: looked at again after a quiet interval
-        repair = self.repair
-        if repair is not None:
-            back = sum(1 for _, outcome in done if outcome in ("described", "linked"))
-            self.repair = msgspec.structs.replace(repair, stored=repair.stored + back)
+        self.upkeep.written(done)
         with self._cond:
             for rel, _ in done:
                 self._busy[rel] -= 1

@@ -119,7 +119,7 @@ def test_a_read_of_a_damaged_store_is_a_503_naming_the_repair_and_asks_for_a_che
 def test_a_damaged_store_found_by_a_search_is_repaired_while_running(tmp_path: Path) -> None:
     """Damage that appears while the server runs: the first failing read asks the
     watcher to check, and the watcher rebuilds without a restart."""
-    from indexer import watch
+    from indexer import upkeep
 
     root, data = tmp_path / "root", tmp_path / "data"
     names = write_images(root, 8)
@@ -127,7 +127,7 @@ def test_a_damaged_store_found_by_a_search_is_repaired_while_running(tmp_path: P
     watcher = _watch(root, data, store)
     try:
         waiting.wait_for(lambda: watcher.status().indexed == len(names), TIMEOUT)
-        watcher._checked_at = -watch.CHECK_INTERVAL  # the start-up check was just now
+        watcher.upkeep.checked_at = -upkeep.CHECK_INTERVAL  # the start-up check was just now
         inner = store.inner
         assert isinstance(inner, EdgeStore)
 
