@@ -140,6 +140,9 @@ class CreativeFacts(msgspec.Struct, frozen=True):
     # pick" on a sneaker ad, a "stop sign" on a price badge): not named, tagged or indexed
     doubted_labels: tuple[str, ...] = ()
     doubted_objects: tuple[str, ...] = ()
+    # the languages its text is written in (ISO 639-1, the main one first); () when the
+    # text is too short to tell (describe/knowledge/language_id.py)
+    languages: tuple[str, ...] = ()
 
     def texts(self, role: str) -> list[str]:
         return [p.text for p in self.parts if p.role == role]

@@ -3,6 +3,7 @@ rendered ad against a photo, the doubts its copy casts, and the words it gets.""
 
 from __future__ import annotations
 
+import msgspec
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -23,6 +24,7 @@ from describe.facts import (
     TextLine,
 )
 from describe.knowledge import creative_text as ct
+from describe.knowledge import language_id
 from describe.render import creative
 
 
@@ -283,3 +285,48 @@ def test_only_a_guess_outside_the_products_categories_is_doubted() -> None:
     found = read_creative(np.asarray(img), facts)
     assert found.products == ("ticket",)
     assert found.doubted_labels == ("web site",)  # a flat graphic's label, never a product
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (["NEW ARRIVALS", "Street Runner sneakers", "Free returns within 30 days"], ("en",)),
+        (["NEUE KOLLEKTION", "Kostenloser Versand ab 50 €", "Jetzt kaufen"], ("de",)),
+        (["Les soldes d'hiver", "Livraison gratuite dès 50 €", "Acheter maintenant"], ("fr",)),
+        (["Rebajas de verano", "Envío gratis en todos los pedidos", "Comprar ahora"], ("es",)),
+        # a second language only from a long line the model is sure of
+        (
+            ["Summer sale, free shipping on all orders", "Kostenloser Versand für alle Bestellungen"],
+            ("de", "en"),
+        ),
+        (["SALE", "-40%"], ()),  # too short to tell
+        (["$59.99", "20%"], ()),
+    ],
+)
+def test_languages_of_the_copy(lines: list[str], expected: tuple[str, ...]) -> None:
+    assert sorted(language_id.languages(lines, ct.table().languages)) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    "odd", ["", "(((", "🎉🎉 SALE 🎉", "x" * 5000, "\x00\x01", "١٢٣ ٪", "ЖЖЖЖЖЖЖЖЖЖЖЖЖЖ"]
+)
+def test_language_id_never_raises(odd: str) -> None:
+    found = language_id.languages([odd, odd], ct.table().languages)
+    assert set(found) <= set(ct.table().languages.candidates)
+
+
+def test_the_languages_are_in_the_fact_the_profile_and_the_tags() -> None:
+    rgb, facts = _ad()
+    assert read_creative(rgb, facts).languages == ("en",)
+    german = CreativeFacts(
+        kind="ad",
+        format="square",
+        parts=(CreativePart("headline", "Neue Kollektion"), CreativePart("cta", "Jetzt kaufen")),
+        languages=("de",),
+    )
+    text = Describer().compose(_facts_with(german), "detailed").description
+    assert "The text is in German." in text
+    assert "german" in creative.tags(german)[-1].name
+    # English alone is the norm, not worth a tag
+    english = msgspec.structs.replace(german, languages=("en",))
+    assert not {"english", "german"} & {t.name for t in creative.tags(english)}

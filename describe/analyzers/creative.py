@@ -26,6 +26,7 @@ from describe.analyzers.base import AnalyzerOptions, BaseAnalyzer
 from describe.facts import CreativeFacts, CreativePart, Facts, Label, TextLine
 from describe.intake import PreparedImage
 from describe.knowledge import creative_text as ct
+from describe.knowledge.language_id import languages
 from describe.knowledge.vocabulary import normalise_tag
 from describe.registry import register
 
@@ -146,6 +147,7 @@ def read_creative(rgb: np.ndarray, facts: Facts, threshold: float | None = None)
         tags=tuple(dict.fromkeys([*rule.tags, *format_words[1:]])),
         doubted_labels=doubted_labels,
         doubted_objects=doubted_objects,
+        languages=languages(texts, t.languages),
     )
 
 

@@ -88,6 +88,16 @@ class Product(msgspec.Struct, forbid_unknown_fields=True):
     also: list[str] = []  # wider words people search it by
 
 
+class Languages(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    candidates: tuple[str, ...] = ("en",)
+    min_letters: int = 12
+    min_confidence: float = 0.9
+    line_min_letters: int = 20
+    line_min_confidence: float = 0.98
+    untagged: tuple[str, ...] = ()
+    names: dict[str, str] = {}
+
+
 class _Table(msgspec.Struct, forbid_unknown_fields=True):
     recognise: Recognise
     formats: dict[str, Format]
@@ -95,6 +105,7 @@ class _Table(msgspec.Struct, forbid_unknown_fields=True):
     parts: PartRules
     products: dict[str, Product] = {}
     doubt: _Doubt = msgspec.field(default_factory=lambda: _Doubt())
+    languages: Languages = msgspec.field(default_factory=Languages)
 
 
 class Table(msgspec.Struct, frozen=True):
@@ -117,6 +128,7 @@ class Table(msgspec.Struct, frozen=True):
     product_info: dict[str, Product]
     graphic_labels: frozenset[str]
     badge_objects: frozenset[str]
+    languages: Languages
 
 
 def _re(pattern: str, where: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
@@ -165,6 +177,7 @@ def compile_table(data: bytes) -> Table:
         product_info=raw.products,
         graphic_labels=frozenset(raw.doubt.graphic_labels),
         badge_objects=frozenset(raw.doubt.badge_objects),
+        languages=raw.languages,
     )
 
 

@@ -8,6 +8,7 @@ import msgspec
 
 from describe.facts import ColourFacts, CreativeFacts, Facts, LabelFacts, ObjectFacts, Tag
 from describe.knowledge import creative_text as ct
+from describe.knowledge import language_id
 from describe.knowledge.language import join_and, sentence, with_article
 from describe.render.templates import quote
 
@@ -71,6 +72,9 @@ def detail(creative: CreativeFacts) -> str:
     events = creative.texts("event")
     if events:
         out.append(f"Event details: {join_and([quote(e) for e in events])}.")
+    if creative.languages:
+        names = [language_id.name(code, ct.table().languages) for code in creative.languages]
+        out.append(f"The text is in {join_and(names)}.")
     brands = creative.texts("brand")
     if brands:
         out.append(f"The brand is {quote(brands[0])}.")
@@ -93,6 +97,9 @@ def tags(creative: CreativeFacts | None) -> list[Tag]:
     out += [Tag(word, TEXT_SOURCE, 0.8) for p in creative.products if p in info for word in info[p].also]
     if creative.subject:
         out.append(Tag(creative.subject, TEXT_SOURCE, 0.9))
+    rules = ct.table().languages
+    if set(creative.languages) - set(rules.untagged):  # "a German ad"; English alone is the norm
+        out += [Tag(language_id.name(code, rules).lower(), TEXT_SOURCE, 0.8) for code in creative.languages]
     return out
 
 

@@ -111,6 +111,7 @@ def creative_view(facts: Facts, caption: str) -> dict[str, Any] | None:
         "ctas": c.texts("cta"),
         "events": c.texts("event"),
         "brand": next(iter(c.texts("brand")), ""),
+        "languages": list(c.languages),
     }
 
 

@@ -335,6 +335,7 @@ def write_references(specs: list[dict]) -> None:
             f"cta = {_toml_list(parts['cta'])}",
             f"prices = {_toml_list(s.get('prices', parts['price']))}",
             f"coupons = {_toml_list(codes)}",
+            f"languages = {_toml_list(s.get('languages', ['en']))}",
             "",
         ]
     (HERE / "truth.toml").write_text("\n".join(truth))
