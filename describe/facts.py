@@ -143,6 +143,8 @@ class CreativeFacts(msgspec.Struct, frozen=True):
     # the languages its text is written in (ISO 639-1, the main one first); () when the
     # text is too short to tell (describe/knowledge/language_id.py)
     languages: tuple[str, ...] = ()
+    # what its flat illustration shows, from shapes ("balloons"; describe/analyzers/creative_drawn.py)
+    drawn: tuple[str, ...] = ()
 
     def texts(self, role: str) -> list[str]:
         return [p.text for p in self.parts if p.role == role]

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from describe.analyzers.creative import flat_share, on_button, read_creative
+from describe.analyzers.creative_drawn import drawn_elements
 from describe.describer import Describer
 from describe.facts import (
     Caption,
@@ -330,3 +331,35 @@ def test_the_languages_are_in_the_fact_the_profile_and_the_tags() -> None:
     # English alone is the norm, not worth a tag
     english = msgspec.structs.replace(german, languages=("en",))
     assert not {"english", "german"} & {t.name for t in creative.tags(english)}
+
+
+def _balloons_post(round_: bool) -> np.ndarray:
+    """A teal square post with three overlapping balloons (or, `round_`, three round
+    badges of the same colours) below its text."""
+    img = Image.new("RGB", (W, H), (30, 160, 140))
+    d = ImageDraw.Draw(img)
+    ry = 40 if round_ else 50
+    for (x, y), fill in zip(
+        [(120, 260), (200, 240), (270, 280)], [(230, 60, 80), (60, 140, 230), (250, 200, 40)], strict=True
+    ):
+        d.ellipse([x - 40, y - ry, x + 40, y + ry], fill=fill)
+        d.line([(x, y + ry), (200, 390)], fill=(90, 90, 90), width=2)
+    return np.asarray(img)
+
+
+def test_balloons_are_drawn_elements_and_round_badges_are_not() -> None:
+    rules = ct.table().drawn
+    headline = (TextLine("10K followers!", 0.99, (0.1, 0.05, 0.9, 0.2)),)
+    assert drawn_elements(_balloons_post(round_=False), headline, rules) == ("balloons",)
+    assert drawn_elements(_balloons_post(round_=True), headline, rules) == ()
+    flat = np.full((H, W, 3), 200, np.uint8)
+    assert drawn_elements(flat, headline, rules) == ()
+    assert drawn_elements(flat[:4, :4], (), rules) == ()  # too small to look at
+
+
+def test_drawn_elements_are_said_and_tagged() -> None:
+    found = CreativeFacts(
+        kind="social post", format="square", parts=(CreativePart("headline", "Thanks"),), drawn=("balloons",)
+    )
+    assert "Drawn: balloons." in Describer().compose(_facts_with(found), "detailed").description
+    assert "balloons" in {t.name for t in creative.tags(found)}

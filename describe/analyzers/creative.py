@@ -23,6 +23,7 @@ import re
 import numpy as np
 
 from describe.analyzers.base import AnalyzerOptions, BaseAnalyzer
+from describe.analyzers.creative_drawn import drawn_elements
 from describe.facts import CreativeFacts, CreativePart, Facts, Label, TextLine
 from describe.intake import PreparedImage
 from describe.knowledge import creative_text as ct
@@ -148,6 +149,7 @@ def read_creative(rgb: np.ndarray, facts: Facts, threshold: float | None = None)
         doubted_labels=doubted_labels,
         doubted_objects=doubted_objects,
         languages=languages(texts, t.languages),
+        drawn=drawn_elements(rgb, lines, t.drawn),
     )
 
 

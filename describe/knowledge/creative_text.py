@@ -98,6 +98,19 @@ class Languages(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     names: dict[str, str] = {}
 
 
+class Drawn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Balloons: filled ellipses in saturated colours (describe/analyzers/creative_drawn.py)."""
+
+    min_saturation: int = 100  # HSV, 0-255
+    min_value: int = 80
+    min_area: float = 0.004  # share of the frame
+    max_area: float = 0.10
+    min_tall: float = 1.15  # height / width
+    max_tall: float = 1.6
+    min_ellipse_iou: float = 0.85
+    balloons_min: int = 2  # balloons in this many colours
+
+
 class _Table(msgspec.Struct, forbid_unknown_fields=True):
     recognise: Recognise
     formats: dict[str, Format]
@@ -106,6 +119,7 @@ class _Table(msgspec.Struct, forbid_unknown_fields=True):
     products: dict[str, Product] = {}
     doubt: _Doubt = msgspec.field(default_factory=lambda: _Doubt())
     languages: Languages = msgspec.field(default_factory=Languages)
+    drawn: Drawn = msgspec.field(default_factory=Drawn)
 
 
 class Table(msgspec.Struct, frozen=True):
@@ -129,6 +143,7 @@ class Table(msgspec.Struct, frozen=True):
     graphic_labels: frozenset[str]
     badge_objects: frozenset[str]
     languages: Languages
+    drawn: Drawn
 
 
 def _re(pattern: str, where: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
@@ -178,6 +193,7 @@ def compile_table(data: bytes) -> Table:
         graphic_labels=frozenset(raw.doubt.graphic_labels),
         badge_objects=frozenset(raw.doubt.badge_objects),
         languages=raw.languages,
+        drawn=raw.drawn,
     )
 
 

@@ -75,6 +75,8 @@ def detail(creative: CreativeFacts) -> str:
     if creative.languages:
         names = [language_id.name(code, ct.table().languages) for code in creative.languages]
         out.append(f"The text is in {join_and(names)}.")
+    if creative.drawn:
+        out.append(f"Drawn: {join_and(list(creative.drawn))}.")
     brands = creative.texts("brand")
     if brands:
         out.append(f"The brand is {quote(brands[0])}.")
@@ -90,6 +92,7 @@ def tags(creative: CreativeFacts | None) -> list[Tag]:
         return []
     assert creative is not None
     out = [Tag(word, CREATIVE_SOURCE) for word in creative.tags]
+    out += [Tag(thing, CREATIVE_SOURCE, 0.8) for thing in creative.drawn]
     if "text only" in creative.cues:  # lettering on flat colour is a sign too
         out.append(Tag("sign", CREATIVE_SOURCE))
     out += [Tag(product, TEXT_SOURCE, 0.9) for product in creative.products]

@@ -112,6 +112,7 @@ def creative_view(facts: Facts, caption: str) -> dict[str, Any] | None:
         "events": c.texts("event"),
         "brand": next(iter(c.texts("brand")), ""),
         "languages": list(c.languages),
+        "drawn": list(c.drawn),
     }
 
 

@@ -336,6 +336,7 @@ def write_references(specs: list[dict]) -> None:
             f"prices = {_toml_list(s.get('prices', parts['price']))}",
             f"coupons = {_toml_list(codes)}",
             f"languages = {_toml_list(s.get('languages', ['en']))}",
+            f"drawn = {_toml_list(s.get('drawn', []))}",
             "",
         ]
     (HERE / "truth.toml").write_text("\n".join(truth))

@@ -1,5 +1,5 @@
 """Score the creative fact on the creatives dev set: kind and format accuracy, and the
-precision and recall of the CTAs, prices, coupon codes and languages read, against
+precision and recall of the CTAs, prices, coupon codes, languages and drawn things read, against
 truth.toml.
 
     .venv/bin/python eval/creatives/score.py [IMAGES_DIR] [--facts FILE] [--save FILE] [-v]
@@ -77,7 +77,7 @@ def main() -> None:
     saved = msgspec.json.decode(args.facts.read_bytes(), type=dict[str, Facts]) if args.facts else {}
     kept: dict[str, Facts] = {}
     kind_ok = format_ok = subjectless = 0
-    counts = {k: [0, 0, 0] for k in ("cta", "price", "coupon", "languages")}
+    counts = {k: [0, 0, 0] for k in ("cta", "price", "coupon", "languages", "drawn")}
     for name, want in truth.items():
         image = load_image(args.images / name)
         if name in saved:
@@ -98,12 +98,14 @@ def main() -> None:
             "price": [money(t) for t in c.texts("price")] if c else [],
             "coupon": c.texts("coupon") if c else [],
             "languages": list(c.languages) if c else [],
+            "drawn": list(c.drawn) if c else [],
         }
         wanted = {
             "cta": [norm(t) for t in want["cta"]],
             "price": [money(t) for t in want["prices"]],
             "coupon": want["coupons"],
             "languages": want.get("languages", []),
+            "drawn": want.get("drawn", []),
         }
         for key in counts:
             for i, v in enumerate(pr(got[key], wanted[key])):

@@ -6,7 +6,8 @@ colours, or a photo source filling the frame), pic (a picture source: "shared:<f
 layout (left: text left, picture right; right; top; over: text over the photo), lines (role,
 text; roles in build.ROLE_SIZE), tags (synonym groups a person would tag), queries (a query,
 or (query, other relevant names…)). `prices`/`coupons` override what truth.toml takes from the
-lines when a line holds more than the price or code.
+lines when a line holds more than the price or code. `languages`: what the copy is written in
+(English when absent); `drawn`: the drawn things a person would name ("balloons").
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ SPECS: list[dict] = [
             ("cta", "Shop now"),
         ],
         "tags": [AD, ["sneaker", "shoe", "sneakers", "trainers"]],
-        "queries": ["sneaker ad", ("ad for running shoes", "leaderboard-shoes", "story-sneakers")],
+        "queries": [
+            ("sneaker ad", "ad-sneakers-german"),
+            ("ad for running shoes", "leaderboard-shoes", "story-sneakers"),
+        ],
     },
     {
         "name": "ad-coffee-square",
@@ -356,6 +360,7 @@ SPECS: list[dict] = [
         "bg": (30, 160, 140),
         "ink": (255, 255, 255),
         "pic": "draw:balloons",
+        "drawn": ["balloons"],
         "layout": "top",
         "lines": [("head", "10K followers!"), ("sub", "Thank you all")],
         "tags": [POST, ["celebration", "milestone", "thank you", "balloons"]],
@@ -661,6 +666,7 @@ SPECS: list[dict] = [
         "kind": "event poster",
         "bg": (255, 215, 0),
         "pic": "draw:balloons",
+        "drawn": ["balloons"],
         "layout": "top",
         "accent": (200, 0, 60),
         "lines": [
