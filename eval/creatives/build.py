@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import sys
 from pathlib import Path
 
@@ -181,6 +182,43 @@ DRAWN = {"sneaker": draw_sneaker, "pizza": draw_pizza, "gift": draw_gift, "lapto
          "house": draw_house, "cup": draw_cup, "guitar": draw_guitar, "balloons": draw_balloons}  # fmt: skip
 
 
+def decorate(img: Image.Image, deco: str, seed: str) -> None:
+    """Drawn elements over the background, under the picture and the text: "confetti"
+    (small rotated pieces in four colours) or "stars" (five-pointed, gold)."""
+    d = ImageDraw.Draw(img)
+    rng = random.Random(seed)
+    w, h = img.size
+    short = min(w, h)
+    if deco == "confetti":
+        colours = [(240, 60, 90), (40, 170, 230), (90, 200, 90), (150, 80, 210), (255, 150, 30)]
+        for _ in range(60):
+            cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+            a, b = short * rng.uniform(0.012, 0.02), short * rng.uniform(0.006, 0.01)
+            t = rng.uniform(0, math.pi)
+            corners = [(-a, -b), (a, -b), (a, b), (-a, b)]
+            d.polygon(
+                [
+                    (cx + x * math.cos(t) - y * math.sin(t), cy + x * math.sin(t) + y * math.cos(t))
+                    for x, y in corners
+                ],
+                fill=rng.choice(colours),
+            )
+    elif deco == "stars":
+        for _ in range(9):
+            cx, cy, r = (
+                rng.uniform(0.05, 0.95) * w,
+                rng.uniform(0.05, 0.95) * h,
+                short * rng.uniform(0.025, 0.045),
+            )
+            t0 = rng.uniform(0, 2 * math.pi)
+            points = [
+                (cx + (r if i % 2 == 0 else r * 0.4) * math.cos(t0 + i * math.pi / 5),
+                 cy + (r if i % 2 == 0 else r * 0.4) * math.sin(t0 + i * math.pi / 5))
+                for i in range(10)
+            ]  # fmt: skip
+            d.polygon(points, fill=(250, 205, 60))
+
+
 # ------------------------------------------------------------------ layout
 def background(size: tuple[int, int], bg: str | tuple) -> Image.Image:
     w, h = size
@@ -216,6 +254,8 @@ def render(spec: dict) -> Image.Image:
     size = SIZES[spec["format"]]
     w, h = size
     img = background(size, spec["bg"])
+    if spec.get("deco"):
+        decorate(img, spec["deco"], spec["name"])
     d = ImageDraw.Draw(img)
     ink = spec.get("ink", (255, 255, 255) if isinstance(spec["bg"], str) else (25, 25, 25))
     accent = spec.get("accent", (230, 50, 40))

@@ -419,6 +419,8 @@ SPECS: list[dict] = [
     },
     {
         "name": "story-gift",
+        "deco": "confetti",
+        "drawn": ["confetti"],
         "format": "story",
         "kind": "story",
         "bg": ((120, 20, 40), (220, 60, 80)),
@@ -444,6 +446,8 @@ SPECS: list[dict] = [
     # ---- web banners and leaderboards
     {
         "name": "banner-black-friday",
+        "deco": "stars",
+        "drawn": ["stars"],
         "format": "banner",
         "kind": "web banner",
         "bg": (10, 10, 10),
@@ -629,6 +633,8 @@ SPECS: list[dict] = [
     },
     {
         "name": "poster-rocket",
+        "deco": "stars",
+        "drawn": ["stars"],
         "format": "a-portrait",
         "kind": "poster",
         "bg": (5, 10, 30),
@@ -662,11 +668,12 @@ SPECS: list[dict] = [
     },
     {
         "name": "poster-grand-opening",
+        "deco": "confetti",
         "format": "a-portrait",
         "kind": "event poster",
         "bg": (255, 215, 0),
         "pic": "draw:balloons",
-        "drawn": ["balloons"],
+        "drawn": ["balloons", "confetti"],
         "layout": "top",
         "accent": (200, 0, 60),
         "lines": [
