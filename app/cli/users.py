@@ -13,8 +13,10 @@ ann)`); everything else goes to stderr."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 import typer
@@ -23,6 +25,9 @@ from rich.console import Console
 from app.cli.common import err, from_flags
 from app.config import Settings
 from describe.errors import ImgdescError
+
+if TYPE_CHECKING:
+    from app.auth.accounts import AccountStore
 
 users = typer.Typer(
     help="Accounts of this catalog: once one exists, the server asks who is calling.", no_args_is_help=True
@@ -68,10 +73,16 @@ def _settings(data_dir: Path | None, token: str | None) -> Settings:
     return from_flags(data_dir=data_dir and str(data_dir), token=token)
 
 
-def _store(settings: Settings) -> Any:
+@contextmanager
+def _store(settings: Settings) -> Iterator[AccountStore]:
+    """The data folder's accounts, closed again when the block ends."""
     from app.auth.accounts import AccountStore
 
-    return AccountStore(settings.data_dir)
+    store = AccountStore(settings.data_dir)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def _print_token(token: str) -> None:
@@ -92,11 +103,8 @@ def add(
         made = Remote(server, settings.token).call("POST", "", {"name": name, "role": role})
         issued = str(made["token"])
     else:
-        store = _store(settings)
-        try:
+        with _store(settings) as store:
             issued = store.add(name, role)
-        finally:
-            store.close()
     where = server or f"{settings.data_dir}/accounts.sqlite"
     err.print(f"added {name} ({role}) to {where}; its API token, shown only now:", markup=False)
     _print_token(issued)
@@ -114,15 +122,12 @@ def list_accounts(
     if server:
         rows = list(Remote(server, settings.token).call("GET"))
     else:
-        store = _store(settings)
-        try:
+        with _store(settings) as store:
             rows = [
                 {"name": a.name, "role": a.role.value, "has_token": a.has_token,
                  "has_password": a.has_password, "created_at": a.created_at}
                 for a in store.list()
             ]  # fmt: skip
-        finally:
-            store.close()
     if json_out:
         sys.stdout.write(msgspec.json.encode(rows).decode() + "\n")
         return
@@ -152,12 +157,9 @@ def remove(
     if server:
         Remote(server, settings.token).call("DELETE", f"/{name}")
     else:
-        store = _store(settings)
-        try:
+        with _store(settings) as store:
             store.remove(name)
             left = store.any()
-        finally:
-            store.close()
         if not left:
             err.print(
                 "that was the last account: auth is off on loopback; a server on another address "
@@ -179,11 +181,8 @@ def new_token(
     if server:
         issued = str(Remote(server, settings.token).call("POST", f"/{name}/token")["token"])
     else:
-        store = _store(settings)
-        try:
+        with _store(settings) as store:
             issued = store.new_token(name)
-        finally:
-            store.close()
     err.print(f"a new token for {name} (the old one no longer works), shown only now:", markup=False)
     _print_token(issued)
 
@@ -210,9 +209,6 @@ def password(
     if server:
         Remote(server, settings.token).call("PUT", f"/{name}/password", {"password": secret})
     else:
-        store = _store(settings)
-        try:
+        with _store(settings) as store:
             store.set_password(name, secret)
-        finally:
-            store.close()
     err.print(f"password set for {name}; its page sessions from before have ended", markup=False)
