@@ -16,6 +16,7 @@ from app.config import Settings, load_settings
 from app.server import create_app
 from app.services import Services
 from app.work import WorkLane
+from catalog.store.base import Store
 from describe.describer import Describer
 from indexer.watch import Watcher
 from search.service import SearchService
@@ -27,24 +28,29 @@ __all__ = ["BASE_URL", "fake_build", "wait_for"]
 BASE_URL = "http://127.0.0.1:8000"
 
 
-def fake_build(images: Path | None) -> Callable[[Settings], Services]:
-    """Services with the fake describer, embedder and store; a watcher when `images`."""
+def fake_build(
+    images: Path | None,
+    embedder: Callable[[], HashEmbedder] = HashEmbedder,
+    store: Callable[[Settings], Store] = lambda _: FakeStore(),
+) -> Callable[[Settings], Services]:
+    """Services with the fake describer, embedder and store; a watcher when `images`.
+    `embedder`, `store`: made anew for each build (a restart), e.g. a real embedded store."""
 
     def build(settings: Settings) -> Services:
         # the fakes in place of the models, with the settings' limits and profiles
         fakes = msgspec.structs.replace(settings.describe, use=FAKE_USE, captioner="fake-caption")
-        describer, embedder, store = Describer(fakes), HashEmbedder(), FakeStore()
+        describer, text, stored = Describer(fakes), embedder(), store(settings)
         services = Services(
             settings=settings,
             describer=describer,
-            embedder=embedder,
-            store=store,
-            search=SearchService(store, embedder),
+            embedder=text,
+            store=stored,
+            search=SearchService(stored, text),
             lane=WorkLane(),
         )
         if images is not None:
             services.watcher = Watcher.create(
-                images, settings.data_dir, describer, embedder, store, stable_seconds=0.05
+                images, settings.data_dir, describer, text, stored, stable_seconds=0.05
             )
             services.watcher.start()
         return services

@@ -19,21 +19,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 from litestar.testing import TestClient
 
 from app.config import Settings, load_settings
 from app.server import create_app
 from app.services import Services
-from app.work import WorkLane
 from catalog.store.base import point_id
 from catalog.store.edge import EdgeStore
-from describe.describer import Describer
-from indexer.watch import Watcher
-from search.service import SearchService
-from tests.fake_app import BASE_URL
-from tests.fakes import CALLS, FAKE_USE, HashEmbedder, fake_analyzers, image_bytes, write_images
+from tests.fake_app import BASE_URL, fake_build
+from tests.fakes import CALLS, HashEmbedder, fake_analyzers, image_bytes, write_images
 from tests.waiting import wait_for
 
 DIM = 64
@@ -53,26 +48,11 @@ def fakes() -> Iterator[None]:
 
 def build(images: Path, embedding_model: str) -> Callable[[Settings], Services]:
     """The fakes in place of the models, over an embedded store in the data folder."""
-
-    def services(settings: Settings) -> Services:
-        describe = msgspec.structs.replace(settings.describe, use=FAKE_USE, captioner="fake-caption")
-        describer, embedder = Describer(describe), HashEmbedder(embedding_model, dim=DIM)
-        store = EdgeStore.open(Path(settings.data_dir) / "qdrant", DIM)
-        built = Services(
-            settings=settings,
-            describer=describer,
-            embedder=embedder,
-            store=store,
-            search=SearchService(store, embedder),
-            lane=WorkLane(),
-        )
-        built.watcher = Watcher.create(
-            images, settings.data_dir, describer, embedder, store, stable_seconds=0.05
-        )
-        built.watcher.start()
-        return built
-
-    return services
+    return fake_build(
+        images,
+        embedder=lambda: HashEmbedder(embedding_model, dim=DIM),
+        store=lambda settings: EdgeStore.open(Path(settings.data_dir) / "qdrant", DIM),
+    )
 
 
 @contextlib.contextmanager
