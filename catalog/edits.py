@@ -11,15 +11,14 @@ what search and the pages see.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
 from msgspec.structs import replace
 
+from catalog.sqlite_file import open_db, utc_now
 from catalog.store.base import Edit, StoredImage
 from describe.errors import ImgdescError
 from describe.facts import Tag
@@ -103,10 +102,6 @@ def clean_patch(patch: Patch) -> Patch:
     return Patch(add_tags=add, remove_tags=remove, description=description)
 
 
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def machine_tags(record: StoredImage) -> list[str]:
     """What the machine tagged: a payload from before edits existed has only `tags`."""
     return list(record.machine_tags if record.machine_tags or record.edit is not None else record.tags)
@@ -185,24 +180,17 @@ class EditStore:
 
     def __init__(self, data_dir: str | Path) -> None:
         self.path = Path(data_dir) / self.FILENAME
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         # re-entrant: the Curator holds it around merge() and the point write
         self.lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # FULL, not the journal's NORMAL: an edit is a person's work that no re-index can
-            # redo, and edits are rare, so each one's fsync costs nothing anyone notices
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.execute(_SCHEMA)
-            verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
-            raise EditsDamagedError(self.path, str(exc)) from None
-        if verdict != "ok":
-            self._db.close()
-            raise EditsDamagedError(self.path, str(verdict))
+        # FULL, not the journal's NORMAL: an edit is a person's work that no re-index can
+        # redo, and edits are rare, so each one's fsync costs nothing anyone notices
+        self._db = open_db(
+            self.path,
+            _SCHEMA,
+            lambda reason: EditsDamagedError(self.path, reason),
+            synchronous="FULL",
+            quick_check=True,
+        )
 
     def close(self) -> None:
         with self.lock:

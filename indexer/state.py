@@ -14,14 +14,13 @@ synced, which makes a content change safe to interrupt at any moment.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from catalog.names import storable
+from catalog.sqlite_file import open_db, utc_now
 from describe.errors import ImgdescError
 
 logger = logging.getLogger(__name__)
@@ -46,10 +45,6 @@ CREATE INDEX IF NOT EXISTS files_status ON files (status);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 _COLUMNS = "path, size, mtime_ns, sha256, status, error, attempts, stale, updated_at"
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -115,27 +110,18 @@ class IndexState:
 
     def __init__(self, data_dir: str | Path) -> None:
         self.path = Path(data_dir) / self.FILENAME
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        # autocommit: every statement is its own durable transaction, so the
-        # write order chosen by the pipeline is the order that reaches the disk.
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode survives a killed process; only a power cut can drop the
-            # last commits, and the pipeline's writes are idempotent, so that costs a redo.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
-            # garbled pages open fine and fail later, one query at a time: look once, now
-            # (quick_check reads every page but skips index cross-checks: milliseconds here)
-            verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
-            raise JournalDamagedError(self.path, str(exc)) from None
-        if verdict != "ok":
-            self._db.close()
-            raise JournalDamagedError(self.path, str(verdict))
+        # autocommit, so the write order chosen by the pipeline is the order that reaches
+        # the disk. NORMAL in WAL mode survives a killed process; only a power cut can drop
+        # the last commits, and the pipeline's writes are idempotent, so that costs a redo.
+        # quick_check reads every page but skips index cross-checks: milliseconds here.
+        self._db = open_db(
+            self.path,
+            _SCHEMA,
+            lambda reason: JournalDamagedError(self.path, reason),
+            synchronous="NORMAL",
+            quick_check=True,
+        )
 
     def close(self) -> None:
         with self._lock:

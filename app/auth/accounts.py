@@ -26,11 +26,11 @@ import secrets
 import sqlite3
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
+from catalog.sqlite_file import open_db, utc_now
 from describe.errors import ImgdescError
 
 TOKEN_PREFIX = "imgdesc_"  # lets secret scanners and people tell an imgdesc token at a glance
@@ -169,10 +169,6 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 class AccountStore:
     """accounts.sqlite, opened when first needed: the file is created by the first
     account added, never by a read, so a server or a CLI that only asks "is auth on?"
@@ -191,17 +187,11 @@ class AccountStore:
             return self._db
         if not create and not self.path.is_file():
             return None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         fresh = not self.path.exists()
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")  # rare writes that must not be lost
-            db.execute("PRAGMA busy_timeout=5000")
-            db.execute(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            db.close()
-            raise AccountsDamagedError(self.path, str(exc)) from None
+        # FULL: rare writes that must not be lost
+        db = open_db(
+            self.path, _SCHEMA, lambda reason: AccountsDamagedError(self.path, reason), synchronous="FULL"
+        )
         if fresh:
             self.path.chmod(0o600)  # hashes only, but nobody else's business
         self._db = db

@@ -15,12 +15,11 @@ the edits: people's decisions, and the links worked out so far.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
+from catalog.sqlite_file import open_db, utc_now
 from catalog.store.base import point_id
 from describe.errors import ImgdescError
 
@@ -50,25 +49,14 @@ class GroupsDamagedError(ImgdescError):
         )
 
 
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 class SavedGroups:
     """One connection shared by the threads that use it, serialised by a lock."""
 
     def __init__(self, data_dir: str | Path) -> None:
         self.path = Path(data_dir) / FILENAME
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            for statement in _SCHEMA:
-                self._db.execute(statement)
-        except sqlite3.DatabaseError as exc:
-            raise GroupsDamagedError(self.path, str(exc)) from exc
+        schema = ";\n".join(_SCHEMA)
+        self._db = open_db(self.path, schema, lambda reason: GroupsDamagedError(self.path, reason))
 
     def close(self) -> None:
         with self._lock:
