@@ -31,21 +31,17 @@ from catalog.store.base import (
     Store,
     StoredImage,
 )
-from describe.errors import ImageError
-from describe.intake import IntakeLimits, load_image
+from describe.intake import IntakeLimits
+from indexer.image_vectors import open_first
 
 logger = logging.getLogger(__name__)
 
 
 def _hashed(root: Path, payload: StoredImage, limits: IntakeLimits) -> StoredImage | None:
-    """The payload with the fingerprint of the first of its files that still reads."""
-    for rel in payload.paths:
-        try:
-            image = load_image(root / rel, limits, name=rel)
-        except (OSError, ImageError):
-            continue  # moved or changed since: its own event re-indexes it
-        return replace(payload, fingerprint=fingerprint(image.image))
-    return None
+    """The payload with the fingerprint of the first of its files that still reads (a file
+    moved or changed since is re-indexed by its own event)."""
+    image = open_first(root, payload, limits)
+    return None if image is None else replace(payload, fingerprint=fingerprint(image.image))
 
 
 def _rewrite(store: Store, pid: str, payload: StoredImage) -> bool:

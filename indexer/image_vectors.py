@@ -40,7 +40,8 @@ def stale(store: Store, model: str) -> list[tuple[str, StoredImage]]:
     return [(pid, p) for pid, p in store.scroll() if p.image_model != model]
 
 
-def _open(root: Path, payload: StoredImage, limits: IntakeLimits) -> PreparedImage | None:
+def open_first(root: Path, payload: StoredImage, limits: IntakeLimits) -> PreparedImage | None:
+    """The first of the point's files that still reads (None when none does)."""
     for rel in payload.paths:
         try:
             return load_image(root / rel, limits, name=rel)
@@ -58,7 +59,7 @@ def reembed_images(store: Store, root: Path, encoder: ImageEncoder, limits: Inta
     todo = stale(store, encoder.source)
     done = 0
     for start in range(0, len(todo), BATCH):
-        opened = [(pid, _open(root, p, limits)) for pid, p in todo[start : start + BATCH]]
+        opened = [(pid, open_first(root, p, limits)) for pid, p in todo[start : start + BATCH]]
         found = [(pid, image) for pid, image in opened if image is not None]
         if not found:
             continue
