@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 
 from catalog.store.base import Store
 from catalog.store.factory import move_aside
@@ -35,16 +34,14 @@ VECTOR_SAMPLE_EVERY = 8
 def find_damage(store: GuardedStore) -> str | None:
     """The damage a read-back of the store finds, or None (a store that cannot be
     checked here, a Qdrant server's collection, is taken as it is)."""
-    inner = store.inner
-    verify: Callable[..., str | None] | None = getattr(inner, "verify", None)
-    if verify is None:
+    if store.folder is None:
         return None
     started = time.monotonic()
     try:
-        every = 1 if inner.count() <= VECTOR_CHECK_ALL else VECTOR_SAMPLE_EVERY
+        every = 1 if store.inner.count() <= VECTOR_CHECK_ALL else VECTOR_SAMPLE_EVERY
     except Exception as exc:
         return f"cannot count its points: {str(exc)[:200]}"
-    found = verify(vector_every=every)
+    found = store.verify(vector_every=every)
     logger.info("checked the store in %.1f s: %s", time.monotonic() - started, found or "no damage")
     return found
 

@@ -106,15 +106,14 @@ class Upkeep:
             logger.info("loaded the store in place again; indexing")
         return waiting
 
-    def wait_for_space(self, full: DiskState | DiskFullError) -> list[str] | None:
+    def wait_for_space(self, full: DiskState) -> list[str] | None:
         """Paused: nothing is written until the disk has room again, then the files to
         queue again: every file left pending, or failed for lack of space by an older
         version, and (a reconcile) those whose first write never happened. None when
         stopped meanwhile. Search goes on throughout."""
-        state = full.state if isinstance(full, DiskFullError) else full
-        logger.error("indexing paused: %s", DiskFullError(state).message)
+        logger.error("indexing paused: %s", DiskFullError(full).message)
         since = utc_now()
-        self.disk_full = msgspec.structs.replace(state, since=since)
+        self.disk_full = msgspec.structs.replace(full, since=since)
         guard = self.indexer.space
         while not self._stop.is_set():
             now = guard.check(margin=RESUME_MARGIN)

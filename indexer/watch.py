@@ -277,7 +277,7 @@ class Watcher:
                         self._finish(batch.flush())
                 except DiskFullError as full:
                     self._finish((rel, None) for rel in set(self._busy) - set(ahead.paths()))
-                    for rel in self.upkeep.wait_for_space(full) or ():  # the batch keeps what it holds
+                    for rel in self.upkeep.wait_for_space(full.state) or ():  # the batch keeps what it holds
                         self.enqueue(rel)
                 except Exception:  # the pipeline records per-file failures; this is a bug or a store outage
                     logger.exception("indexer worker error")

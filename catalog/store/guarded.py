@@ -167,18 +167,12 @@ class GuardedStore:
 
     def scroll(self, batch: int = 256, tags: Sequence[str] = ()) -> Iterator[tuple[str, StoredImage]]:
         found = self._inner.scroll(batch, tags)
-        while True:
-            try:
-                item = next(found)
-            except StopIteration:
-                return
-            except (ImgdescError, KeyError, ValueError, TypeError):
-                raise
-            except Exception as exc:
-                raise self._failed("read images", exc) from exc
+        # each page is a read of its own: a damaged one fails the way any other read does
+        while (item := self._read("read images", lambda _: next(found, None))) is not None:
             yield item
 
-    def verify(self) -> str | None:
-        """What is damaged in the store, or None; a store that cannot tell says None."""
+    def verify(self, vector_every: int = 1) -> str | None:
+        """What is damaged in the store (EdgeStore.verify), or None; a store that cannot
+        tell (a Qdrant server's collection) says None."""
         check = getattr(self._inner, "verify", None)
-        return check() if callable(check) else None
+        return check(vector_every=vector_every) if callable(check) else None
