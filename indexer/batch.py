@@ -149,8 +149,7 @@ class Batch:
         try:
             outcome = self._start(found)
         except Exception as exc:  # one file's error (a bug, a journal write) is that file's
-            _raise_if_full(self.space, exc)
-            outcome = self._broken(found.rel, exc)
+            outcome = self._broken(found.rel, exc)  # unless the disk is full: that stops the batch
         if outcome is not None:
             self._finished.append((found.rel, outcome))
         if self.due():
