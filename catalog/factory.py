@@ -180,8 +180,8 @@ def _read_only_copy(
     except Exception as exc:
         shutil.rmtree(copy, ignore_errors=True)
         raise DiskFullError(full) from exc
-    if claim is not None:
-        claim.handed_over = False  # released when the caller's claim ends; taken again in place
+    # the caller's claim is not handed over: it is released when its block ends, and the
+    # store in place takes its own lock once it is loaded (GuardedStore.open_in_place)
     store = guarded(inner)
     store.read_only, store.copy = full, copy
     log.error("%s; searching a read-only copy of the store in %s", DiskFullError(full).message, copy)
