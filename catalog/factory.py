@@ -122,7 +122,7 @@ def open_store(
     if not rebuild:
         return guarded(opened())
     if folder is not None and (too_full := _too_full_to_load(data_dir, folder)) is not None:
-        return _read_only_copy(guarded, folder, too_full, models, claim)
+        return _read_only_copy(guarded, folder, too_full, models)
     try:
         return guarded(opened())
     except DimensionMismatchError as exc:
@@ -157,7 +157,6 @@ def _read_only_copy(
     folder: Path,
     full: DiskState,
     models: Models,
-    claim: StoreClaim | None,
 ) -> GuardedStore:
     """Serve search from a copy of the store in a temporary folder on another file system
     (its holes stay holes), never written; the indexer waits for space, then loads the
