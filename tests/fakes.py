@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from catalog.store.base import DENSE, FOCUS, IMAGE, LABELS, SPARSE, ImagePoint, SparseVector, StoredImage
+from catalog.store.guarded import GuardedStore
 from describe import registry
 from describe.analyzers.base import AnalyzerOptions, BaseAnalyzer
 from describe.config import DescribeSettings
@@ -412,4 +413,15 @@ def make_description(
         width=640,
         height=480,
         timings_ms={},
+    )
+
+
+def guarded_edge_store(data_dir: Path, dim: int = 16) -> GuardedStore:
+    """A real embedded store in data_dir/qdrant behind the GuardedStore every way in
+    holds, able to be rebuilt in place (as catalog/factory.py opens it)."""
+    from catalog.store.edge import EdgeStore
+
+    folder = data_dir / "qdrant"
+    return GuardedStore(
+        EdgeStore.open(folder, dim), reopen=lambda: EdgeStore.open(folder, dim), folder=folder
     )

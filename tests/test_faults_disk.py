@@ -20,11 +20,10 @@ from typing import Any
 
 import pytest
 import waiting
-from fakes import FakeStore, HashEmbedder, fake_analyzers, make_describer, write_images
+from fakes import FakeStore, HashEmbedder, fake_analyzers, guarded_edge_store, make_describer, write_images
 
 from catalog import space
 from catalog.space import MB, DiskFullError, DiskGuard, is_out_of_space
-from catalog.store.guarded import GuardedStore
 from indexer.watch import Watcher
 
 TIMEOUT = 30.0
@@ -202,18 +201,11 @@ def _fill(where: Path, leave: int) -> Path:
     return filler
 
 
-def _edge_store(data: Path) -> GuardedStore:
-    from catalog.store.edge import EdgeStore
-
-    folder = data / "qdrant"
-    return GuardedStore(EdgeStore.open(folder, 16), reopen=lambda: EdgeStore.open(folder, 16), folder=folder)
-
-
 def test_on_a_real_tmpfs_filled_to_3_mb_the_watcher_pauses_then_indexes_everything_once_freed(
     tmpfs: Path, tmp_path: Path
 ) -> None:
     root, data = tmp_path / "root", tmpfs / "data"
-    store = _edge_store(data)
+    store = guarded_edge_store(data)
     watcher = _start(root, data, store)
     try:
         watcher.wait_idle(TIMEOUT)
@@ -240,7 +232,7 @@ def test_starting_on_a_full_tmpfs_serves_a_read_only_copy_then_loads_in_place_on
     from catalog.store.base import DENSE
 
     root, data = tmp_path / "root", tmpfs / "data"
-    store = _edge_store(data)
+    store = guarded_edge_store(data)
     watcher = _start(root, data, store)
     names = write_images(root, 4)
     waiting.wait_for(lambda: watcher.status().indexed == len(names), TIMEOUT)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import waiting
-from fakes import HashEmbedder, described, fake_analyzers, make_describer, write_images
+from fakes import HashEmbedder, described, fake_analyzers, guarded_edge_store, make_describer, write_images
 
 from catalog.store.base import DENSE, point_id
 from catalog.store.edge import EdgeStore
@@ -37,13 +37,6 @@ def _fakes() -> Iterator[None]:
         yield
 
 
-def _guarded(data: Path) -> GuardedStore:
-    folder = data / "qdrant"
-    return GuardedStore(
-        EdgeStore.open(folder, DIM), reopen=lambda: EdgeStore.open(folder, DIM), folder=folder
-    )
-
-
 def _watch(root: Path, data: Path, store: GuardedStore, delay: float = 0.0) -> Watcher:
     watcher = Watcher.create(root, data, make_describer(delay), HashEmbedder(), store, stable_seconds=0.2)
     watcher.start()
@@ -52,7 +45,7 @@ def _watch(root: Path, data: Path, store: GuardedStore, delay: float = 0.0) -> W
 
 def _indexed(root: Path, data: Path, count: int) -> list[str]:
     names = write_images(root, count)
-    store = _guarded(data)
+    store = guarded_edge_store(data, DIM)
     watcher = _watch(root, data, store)
     waiting.wait_for(lambda: watcher.status().indexed == count, TIMEOUT)
     watcher.stop()
@@ -76,7 +69,7 @@ def test_a_damaged_store_is_moved_aside_and_rebuilt_at_start_up(tmp_path: Path, 
     root, data = tmp_path / "root", tmp_path / "data"
     names = _indexed(root, data, 12)
     _damage(data, part)
-    store = _guarded(data)
+    store = guarded_edge_store(data, DIM)
     before = described()
     watcher = _watch(root, data, store)
     try:
@@ -100,7 +93,7 @@ def test_a_read_of_a_damaged_store_is_a_503_naming_the_repair_and_asks_for_a_che
     root, data = tmp_path / "root", tmp_path / "data"
     names = _indexed(root, data, 6)
     _damage(data, "payload")
-    store = _guarded(data)
+    store = guarded_edge_store(data, DIM)
     reported: list[Exception] = []
     store.on_damage = reported.append
     try:
@@ -123,7 +116,7 @@ def test_a_damaged_store_found_by_a_search_is_repaired_while_running(tmp_path: P
 
     root, data = tmp_path / "root", tmp_path / "data"
     names = write_images(root, 8)
-    store = _guarded(data)
+    store = guarded_edge_store(data, DIM)
     watcher = _watch(root, data, store)
     try:
         waiting.wait_for(lambda: watcher.status().indexed == len(names), TIMEOUT)
@@ -154,7 +147,7 @@ def repair_kill_child(root: str, data_dir: str) -> None:
     from indexer import batch
 
     batch.MAX_WAIT = 0.3  # batches close while the repair goes on, so the kill lands between them
-    store = _guarded(Path(data_dir))
+    store = guarded_edge_store(Path(data_dir), DIM)
     with fake_analyzers():
         watcher = _watch(Path(root), Path(data_dir), store, delay=0.3)
         watcher.wait_idle(600)
@@ -176,7 +169,7 @@ def test_kill_9_during_a_repair_then_a_restart_finishes_it(tmp_path: Path) -> No
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(10)
-    store = _guarded(data)
+    store = guarded_edge_store(data, DIM)
     watcher = _watch(root, data, store)
     try:
         waiting.wait_for(lambda: store.count() == len(names) and not watcher.status().pending, TIMEOUT)
