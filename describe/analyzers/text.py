@@ -15,7 +15,8 @@ whole pipeline, for three reasons:
 * the detector runs on a copy downsized to ``det_side`` (text boxes survive
   that well; it roughly halves the cost on a 1024 px photo) while the
   recogniser reads crops from the full-resolution image;
-* a photo without text stops after the detector;
+* a photo without text stops after the detector, and most never reach it: two cheap
+  looks decide first whether there may be text (describe/analyzers/text_gate.py);
 * we decode the CTC output ourselves and insert a space wherever the space
   character's probability passes ``SPACE_PROB`` in the gap between two
   characters. PP-OCRv4's recogniser, trained mostly on Chinese, rarely *chose*
