@@ -145,6 +145,9 @@ class CreativeFacts(msgspec.Struct, frozen=True):
     languages: tuple[str, ...] = ()
     # what its flat illustration shows, from shapes ("balloons"; describe/analyzers/creative_drawn.py)
     drawn: tuple[str, ...] = ()
+    # where the picture (the product) sits: left, right, top, bottom, centre; "" without
+    # one, or for text over a photo (describe/analyzers/creative_position.py)
+    product_position: str = ""
 
     def texts(self, role: str) -> list[str]:
         return [p.text for p in self.parts if p.role == role]

@@ -24,6 +24,7 @@ import numpy as np
 
 from describe.analyzers.base import AnalyzerOptions, BaseAnalyzer
 from describe.analyzers.creative_drawn import drawn_elements
+from describe.analyzers.creative_position import picture_position
 from describe.facts import CreativeFacts, CreativePart, Facts, Label, TextLine
 from describe.intake import PreparedImage
 from describe.knowledge import creative_text as ct
@@ -150,6 +151,7 @@ def read_creative(rgb: np.ndarray, facts: Facts, threshold: float | None = None)
         doubted_objects=doubted_objects,
         languages=languages(texts, t.languages),
         drawn=drawn_elements(rgb, lines, t.drawn),
+        product_position=picture_position(rgb, lines, t.position),
     )
 
 

@@ -111,6 +111,19 @@ class Drawn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     balloons_min: int = 2  # balloons in this many colours
 
 
+class Position(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Where the picture sits (describe/analyzers/creative_position.py)."""
+
+    min_difference: float = 20.0  # RGB distance from the row's background that is foreground
+    max_sides_differ: float = 0.3  # more rows than this with sides of two colours: a photo
+    # the margin around a text box its button or badge fills, in line heights (across, down)
+    reach: tuple[float, float] = (0.6, 1.0)
+    min_region: float = 0.003  # a region smaller than this share of the frame is decoration
+    min_share_of_largest: float = 0.2  # regions at least this share of the largest make the picture
+    min_picture: float = 0.03  # the picture's bounding box is at least this share of the frame
+    centre: float = 0.12  # a picture whose centre is this close to the frame's is in the centre
+
+
 class _Table(msgspec.Struct, forbid_unknown_fields=True):
     recognise: Recognise
     formats: dict[str, Format]
@@ -120,6 +133,7 @@ class _Table(msgspec.Struct, forbid_unknown_fields=True):
     doubt: _Doubt = msgspec.field(default_factory=lambda: _Doubt())
     languages: Languages = msgspec.field(default_factory=Languages)
     drawn: Drawn = msgspec.field(default_factory=Drawn)
+    position: Position = msgspec.field(default_factory=Position)
 
 
 class Table(msgspec.Struct, frozen=True):
@@ -144,6 +158,7 @@ class Table(msgspec.Struct, frozen=True):
     badge_objects: frozenset[str]
     languages: Languages
     drawn: Drawn
+    position: Position
 
 
 def _re(pattern: str, where: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
@@ -194,6 +209,7 @@ def compile_table(data: bytes) -> Table:
         badge_objects=frozenset(raw.doubt.badge_objects),
         languages=raw.languages,
         drawn=raw.drawn,
+        position=raw.position,
     )
 
 

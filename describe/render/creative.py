@@ -19,6 +19,9 @@ FORMAT_WORDS = {
     "banner": "wide", "leaderboard": "leaderboard-size", "a-portrait": "A-series",
     "a-landscape": "A-series landscape",
 }  # fmt: skip
+# where the picture sits (CreativeFacts.product_position), as the layout sentence says it
+PICTURE_AT = {"left": "on the left", "right": "on the right", "top": "at the top", "bottom": "at the bottom",
+              "centre": "in the centre"}  # fmt: skip
 MAX_PRICES = 3  # a menu's prices beyond these are in the text sentence
 # tags of the creative's kind and format lead the tag list: they are what it is
 CREATIVE_SOURCE = "creative"
@@ -81,7 +84,10 @@ def detail(creative: CreativeFacts) -> str:
     if brands:
         out.append(f"The brand is {quote(brands[0])}.")
     if creative.layout:
-        out.append(f"Layout: {creative.layout}.")
+        where = PICTURE_AT.get(creative.product_position, "")
+        out.append(f"Layout: {creative.layout}{f', the picture {where}' if where else ''}.")
+    elif creative.product_position in PICTURE_AT:
+        out.append(f"The picture is {PICTURE_AT[creative.product_position]}.")
     return " ".join(out)
 
 

@@ -45,10 +45,20 @@ BOLD = ("DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "DejaVuSerif-Bold.ttf"
 REGULAR = ("DejaVuSans.ttf", "LiberationSans-Regular.ttf", "DejaVuSerif.ttf", "LiberationSerif-Regular.ttf")
 
 
+# the DejaVu face nearest each Liberation one, for a machine without fonts-liberation
+FALLBACK = {
+    "LiberationSerif-Bold.ttf": "DejaVuSerif-Bold.ttf",
+    "LiberationSans-Bold.ttf": "DejaVuSans-Bold.ttf",
+}
+
+
 def font(name: str, size: int) -> ImageFont.FreeTypeFont:
     for folder in FONT_DIRS:
         if (folder / name).exists():
             return ImageFont.truetype(str(folder / name), size)
+    if name in FALLBACK:
+        print(f"{name} not found (fonts-liberation): {FALLBACK[name]} instead", file=sys.stderr)
+        return font(FALLBACK[name], size)
     raise SystemExit(
         f"font {name} not found in {', '.join(map(str, FONT_DIRS))} (fonts-dejavu-core, fonts-liberation)"
     )
@@ -250,6 +260,17 @@ ROLE_SIZE = {"head": (0.16, True), "sub": (0.075, False), "body": (0.055, False)
              "brand": (0.06, True), "fine": (0.04, False), "item": (0.055, False)}  # fmt: skip
 
 
+# layout → where the picture's box is (render() below)
+PICTURE_AT = {
+    "left": "right",
+    "right": "left",
+    "top": "bottom",
+    "bottom": "top",
+    "centre": "centre",
+    "over": "",
+}
+
+
 def render(spec: dict) -> Image.Image:
     size = SIZES[spec["format"]]
     w, h = size
@@ -273,6 +294,16 @@ def render(spec: dict) -> Image.Image:
             (int(w * 0.45), int(h * 0.08), int(w * 0.95), int(h * 0.92)),
             (int(w * 0.04), int(h * 0.08), int(w * 0.44), int(h * 0.92)),
         )
+    elif layout == "bottom":  # text below, picture above
+        col, pic_box = (
+            (int(w * 0.06), int(h * 0.45), int(w * 0.94), int(h * 0.95)),
+            (int(w * 0.1), int(h * 0.05), int(w * 0.9), int(h * 0.43)),
+        )
+    elif layout == "centre":  # the first `above` lines above the picture, the rest below it
+        col, pic_box = (
+            (int(w * 0.06), int(h * 0.65), int(w * 0.94), int(h * 0.97)),
+            (int(w * 0.15), int(h * 0.27), int(w * 0.85), int(h * 0.63)),
+        )
     else:  # "top": text above, picture below
         col, pic_box = (
             (int(w * 0.06), int(h * 0.05), int(w * 0.94), int(h * 0.55)),
@@ -280,12 +311,38 @@ def render(spec: dict) -> Image.Image:
         )
     if pic_box is not None:
         paste_fit(img, picture(spec["pic"]), pic_box)
-    x0, y0, x1, y1 = col
     lines = spec["lines"]
     # the type scales with the text column, or with a wide banner's height
     unit = {"banner": h * 1.5, "leaderboard": h * 2.0}.get(
-        spec["format"], (y1 - y0) * (1.4 if layout == "top" else 1.0)
+        spec["format"],
+        h * 0.7 if layout == "centre" else (col[3] - col[1]) * (1.4 if layout in ("top", "bottom") else 1.0),
     )
+    centred = spec.get(
+        "align", "centre" if pic_box is None or layout in ("top", "bottom", "centre") else "left"
+    )
+    columns = [(lines, col)]
+    if layout == "centre":
+        above = spec.get("above", 1)
+        columns = [(lines[:above], (col[0], int(h * 0.03), col[2], int(h * 0.25))), (lines[above:], col)]
+    for column_lines, box in columns:
+        _draw_column(d, spec, column_lines, box, unit, centred == "centre", ink, accent)
+    if spec.get("border"):
+        d.rectangle([8, 8, w - 9, h - 9], outline=spec["border"], width=10)
+    return img
+
+
+def _draw_column(
+    d: ImageDraw.ImageDraw,
+    spec: dict,
+    lines: list,
+    col: tuple[int, int, int, int],
+    unit: float,
+    centred: bool,
+    ink: tuple,
+    accent: tuple,
+) -> None:
+    """The lines, each at its role's size and look, centred in the column's height."""
+    x0, y0, x1, y1 = col
     sizes = []
     for role, text in lines:
         share, bold = ROLE_SIZE[role]
@@ -299,7 +356,6 @@ def render(spec: dict) -> Image.Image:
     gap = [int(f.size * (0.9 if r == "cta" else 0.45)) for (r, _), f in zip(lines, sizes, strict=True)]
     total = sum(f.size for f in sizes) + sum(gap) + (sizes[-1].size if lines[-1][0] == "cta" else 0)
     y = y0 + max(0, ((y1 - y0) - total) // 2)
-    centred = spec.get("align", "centre" if pic_box is None or layout == "top" else "left") == "centre"
     for (role, text), fnt in zip(lines, sizes, strict=True):
         tw = d.textlength(text, font=fnt)
         x = x0 + ((x1 - x0) - tw) / 2 if centred else x0
@@ -324,9 +380,6 @@ def render(spec: dict) -> Image.Image:
             fill = accent if role in ("price", "disc") else ink
             d.text((x, y), text, font=fnt, fill=fill)
         y += fnt.size + int(fnt.size * (0.9 if role == "cta" else 0.45))
-    if spec.get("border"):
-        d.rectangle([8, 8, w - 9, h - 9], outline=spec["border"], width=10)
-    return img
 
 
 # ------------------------------------------------------------------ the set
@@ -377,9 +430,18 @@ def write_references(specs: list[dict]) -> None:
             f"coupons = {_toml_list(codes)}",
             f"languages = {_toml_list(s.get('languages', ['en']))}",
             f"drawn = {_toml_list(s.get('drawn', []))}",
+            f'product_position = "{picture_at(s)}"',
             "",
         ]
     (HERE / "truth.toml").write_text("\n".join(truth))
+
+
+def picture_at(spec: dict) -> str:
+    """Where render() puts the picture: the side opposite the text, "" with none or with
+    text over a photo filling the frame."""
+    if spec.get("pic") is None:
+        return ""
+    return PICTURE_AT[spec.get("layout", "left")]
 
 
 def main(out: Path) -> None:

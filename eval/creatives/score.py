@@ -1,6 +1,7 @@
 """Score the creative fact on the creatives dev set: kind and format accuracy, and the
-precision and recall of the CTAs, prices, coupon codes, languages and drawn things read, against
-truth.toml.
+precision and recall of the CTAs, prices, coupon codes, languages and drawn things read, and
+the picture's position (accuracy over all, precision and recall of the positions said),
+against truth.toml.
 
     .venv/bin/python eval/creatives/score.py [IMAGES_DIR] [--facts FILE] [--save FILE] [-v]
 
@@ -76,8 +77,8 @@ def main() -> None:
     profile = describer.profiles.get("default")
     saved = msgspec.json.decode(args.facts.read_bytes(), type=dict[str, Facts]) if args.facts else {}
     kept: dict[str, Facts] = {}
-    kind_ok = format_ok = subjectless = 0
-    counts = {k: [0, 0, 0] for k in ("cta", "price", "coupon", "languages", "drawn")}
+    kind_ok = format_ok = subjectless = position_ok = 0
+    counts = {k: [0, 0, 0] for k in ("cta", "price", "coupon", "languages", "drawn", "position")}
     for name, want in truth.items():
         image = load_image(args.images / name)
         if name in saved:
@@ -93,12 +94,15 @@ def main() -> None:
         kind, fmt = (c.kind, c.format) if c else ("", "")
         kind_ok += kind == want["kind"]
         format_ok += fmt == want["format"]
+        position = c.product_position if c else ""
+        position_ok += position == want["product_position"]
         got = {
             "cta": [norm(t) for t in c.texts("cta")] if c else [],
             "price": [money(t) for t in c.texts("price")] if c else [],
             "coupon": c.texts("coupon") if c else [],
             "languages": list(c.languages) if c else [],
             "drawn": list(c.drawn) if c else [],
+            "position": [position] if position else [],
         }
         wanted = {
             "cta": [norm(t) for t in want["cta"]],
@@ -106,6 +110,7 @@ def main() -> None:
             "coupon": want["coupons"],
             "languages": want.get("languages", []),
             "drawn": want.get("drawn", []),
+            "position": [want["product_position"]] if want["product_position"] else [],
         }
         for key in counts:
             for i, v in enumerate(pr(got[key], wanted[key])):
@@ -118,7 +123,8 @@ def main() -> None:
             print(f" | text {facts.text.text if facts.text else ''!r}"[:400])
     n = len(truth)
     print(
-        f"kind accuracy {kind_ok / n:.3f}, format accuracy {format_ok / n:.3f}, subjectless {subjectless}/{n}"
+        f"kind accuracy {kind_ok / n:.3f}, format accuracy {format_ok / n:.3f}, "
+        f"picture position accuracy {position_ok / n:.3f} ({position_ok}/{n}), subjectless {subjectless}/{n}"
     )
     for key, (tp, found, wanted_n) in counts.items():
         p = tp / found if found else float("nan")
