@@ -16,6 +16,7 @@ import msgspec
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import UnexpectedResponse
 
+from catalog.store import tuning
 from catalog.store.base import (
     DENSE,
     FOCUS,
@@ -139,6 +140,7 @@ class ServerStore:
             limit=limit,
             with_payload=False,
             with_vectors=False,
+            search_params=_SEARCH,
         )
         return [(str(p.id), p.score) for p in response.points]
 
@@ -226,24 +228,56 @@ def _prepare_collection(
         client.delete_collection(collection)
     if client.collection_exists(collection):
         _check_collection(client, collection, dense_size)
+        _ensure_int8(client, collection)
     else:
         cosine, dot = models.Distance.COSINE, models.Distance.DOT
         client.create_collection(
             collection,
-            # HNSW with the server's defaults (m=16, ef_construct=100)
+            # the float vectors on disk, int8 copies in RAM (catalog/store/tuning.py)
             vectors_config={
-                DENSE: models.VectorParams(size=dense_size, distance=cosine),
-                FOCUS: models.VectorParams(size=dense_size, distance=cosine),
+                DENSE: models.VectorParams(size=dense_size, distance=cosine, on_disk=True),
+                FOCUS: models.VectorParams(size=dense_size, distance=cosine, on_disk=True),
                 # dot product: the label distribution's length carries how confident it is
-                LABELS: models.VectorParams(size=dense_size, distance=dot),
+                LABELS: models.VectorParams(size=dense_size, distance=dot, on_disk=True),
             },
             # IDF turns the client-side term-frequency weights into BM25-like scores
             sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            hnsw_config=models.HnswConfigDiff(m=tuning.HNSW_M, ef_construct=tuning.HNSW_EF_CONSTRUCT),
+            # the collection-wide setting, so that a vector added later (IMAGE) has it too
+            quantization_config=_INT8,
+            on_disk_payload=True,
             # a cluster's layout (local mode ignores both)
             shard_number=layout.shards,
             replication_factor=layout.replicas,
         )
     _ensure_payload_indexes(client, collection)
+
+
+_INT8 = models.ScalarQuantization(
+    scalar=models.ScalarQuantizationConfig(
+        type=models.ScalarType.INT8, quantile=tuning.QUANTILE, always_ram=True
+    )
+)
+# the HNSW walk on the int8 copies, its best candidates rescored on the float vectors
+_SEARCH = models.SearchParams(
+    hnsw_ef=tuning.HNSW_EF,
+    quantization=models.QuantizationSearchParams(rescore=True, oversampling=tuning.OVERSAMPLING),
+)
+
+
+def _ensure_int8(client: QdrantClient, collection: str) -> None:
+    """Give a collection of an earlier version the int8 layout: the server rebuilds its
+    segments in the background and keeps answering meanwhile (local mode ignores it)."""
+    config = client.get_collection(collection).config
+    if config.quantization_config is not None:
+        return
+    on_disk = {name: models.VectorParamsDiff(on_disk=True) for name in _dense_params(client, collection)}
+    client.update_collection(
+        collection,
+        vectors_config=on_disk,
+        quantization_config=_INT8,
+        hnsw_config=models.HnswConfigDiff(m=tuning.HNSW_M, ef_construct=tuning.HNSW_EF_CONSTRUCT),
+    )
 
 
 def _dense_params(client: QdrantClient, collection: str) -> dict[str, models.VectorParams]:

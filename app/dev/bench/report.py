@@ -20,7 +20,7 @@ from app.dev.bench.search import KINDS, SizeResult
 from app.dev.bench.system import SystemResult
 from describe.errors import ImgdescError
 
-STATE_NAMES = {"plain": "as the app runs (no optimize)", "hnsw": "after optimize (HNSW)"}
+STATE_NAMES = {"plain": "before optimize", "hnsw": "after optimize (as the app keeps it)"}
 
 
 def describe_plot(raw: dict[str, Any], out: Path, name: str) -> str:
@@ -71,14 +71,15 @@ def search_plot(results: Sequence[SizeResult], out: Path) -> str:
 def search_table(results: Sequence[SizeResult]) -> str:
     head = " | ".join(f"{k} p50 | {k} p95" for k in KINDS)
     lines = [
-        f"| points | store | {head} | load / optimise s | RSS growth MB | disk MB | recall@20 |",
-        "|---:|---|" + "---:|" * (2 * len(KINDS) + 4),
+        f"| points | store | {head} | load / optimise s | resident MB (heap) | disk MB | recall 1@20 | "
+        "recall@20 vs exact |",
+        "|---:|---|" + "---:|" * (2 * len(KINDS) + 5),
     ]
     for r in results:
         cells = " | ".join(f"{r.latency_ms[k][0]:.2f} | {r.latency_ms[k][1]:.2f}" for k in KINDS)
         lines.append(
-            f"| {r.n:,} | {STATE_NAMES[r.state]} | {cells} | {r.load_s:.1f} | {r.rss_mb:.0f} | "
-            f"{r.disk_mb:.0f} | {r.recall:.0%} |"
+            f"| {r.n:,} | {STATE_NAMES[r.state]} | {cells} | {r.load_s:.1f} | {r.rss_mb:.0f} "
+            f"({r.rss_anon_mb:.0f}) | {r.disk_mb:.0f} | {r.recall:.0%} | {r.recall_exact:.0%} |"
         )
     return "\n".join(lines)
 

@@ -10,10 +10,14 @@ import numpy as np
 
 from catalog.store.base import (
     DENSE,
+    FOCUS,
+    LABELS,
     SPARSE,
     SparseVector,
     Store,
 )
+from catalog.store.edge import EdgeStore
+from search.service import MIN_CANDIDATES
 
 TAGS = 60  # distinct tags, drawn with Zipf-like frequencies like real ones
 VOCAB = 20_000  # sparse term ids
@@ -40,3 +44,16 @@ def hybrid(store: Store, dense: list[float], sparse: SparseVector, tags: Sequenc
     (search fuses them in Python); the ids of both, the candidates a fusion sees."""
     found = store.nearest(DENSE, dense, tags) + store.nearest(SPARSE, sparse, tags)
     return {id for id, _ in found}
+
+
+def app_views(store: Store, dense: list[float], sparse: SparseVector, tags: Sequence[str] = ()) -> set[str]:
+    """The store's share of a hybrid search as the app makes it (search/service.py
+    `views`): the nearest MIN_CANDIDATES of each of the four views, fused in Python."""
+    found = [store.nearest(view, dense, tags, MIN_CANDIDATES) for view in (DENSE, FOCUS, LABELS)]
+    found.append(store.nearest(SPARSE, sparse, tags, MIN_CANDIDATES))
+    return {id for view in found for id, _ in view}
+
+
+def exact_dense(store: EdgeStore, dense: list[float], limit: int) -> list[str]:
+    """The true nearest `limit` by the dense view: every float vector compared."""
+    return [id for id, _ in store.nearest(DENSE, dense, limit=limit, exact=True)]

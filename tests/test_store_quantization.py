@@ -1,0 +1,96 @@
+"""The embedded store's int8 layout (issue 28): an optimised store searches int8 copies
+and rescores on the float vectors, and a store written before that layout opens, keeps
+every point and is rewritten in the new one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import qdrant_edge as qe
+
+from app.dev.bench.search import chunk
+from catalog.store import edge, tuning
+from catalog.store.base import DENSE, FOCUS, LABELS, SPARSE
+from catalog.store.edge import EdgeStore
+
+DIM = 384
+N = 600
+
+
+@pytest.fixture
+def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+    # optimize() indexes a segment only above the threshold: lowered so that 600 points get
+    # their graph and int8 copies (the defaults need about 6,500)
+    monkeypatch.setattr(tuning, "INDEXING_THRESHOLD_KB", 10)
+    monkeypatch.setattr(tuning, "FULL_SCAN_THRESHOLD_KB", 10)
+
+
+def _quantized_views(path: Path) -> set[str]:
+    return {q.parent.name.removeprefix("vector_storage-") for q in path.rglob("quantized.data")}
+
+
+def _load(store: EdgeStore) -> list:
+    points, _ = chunk(0, N, DIM, np.random.default_rng(7))
+    store.upsert(points)
+    return points
+
+
+@pytest.mark.usefixtures("small_thresholds")
+def test_an_optimised_store_answers_from_int8_copies_as_the_floats_do(tmp_path: Path) -> None:
+    with EdgeStore.open(tmp_path / "q", DIM) as store:
+        points = _load(store)
+        assert store.optimize()
+        assert _quantized_views(tmp_path / "q") == {DENSE, FOCUS, LABELS}
+        tag = points[0].payload.tags[0]
+        for point in points[:20]:
+            hits = store.nearest(DENSE, point.dense, limit=20)
+            # rescored on the floats: the point itself first, at cosine 1, and every score
+            # the one the floats give (int8 alone would be off in the third decimal)
+            assert hits[0][0] == point.id
+            exact = dict(store.nearest(DENSE, point.dense, limit=20, exact=True))
+            shared = [(pid, score) for pid, score in hits if pid in exact]
+            assert len(shared) >= 15
+            assert all(score == pytest.approx(exact[pid], abs=1e-6) for pid, score in shared)
+            tagged = store.nearest(DENSE, point.dense, [tag], 20)
+            assert tagged and all(tag in p.tags for p in store.get_many([pid for pid, _ in tagged]).values())
+            assert (tagged[0][0] == point.id) == (tag in point.payload.tags)
+        sparse = store.nearest(SPARSE, points[0].sparse, limit=5)
+        assert points[0].id in {pid for pid, _ in sparse}
+
+
+def _old_config(dense_size: int, image_size: int | None = None) -> qe.EdgeConfig:
+    """What the store was created with before the int8 layout."""
+    vectors = {
+        DENSE: qe.EdgeVectorParams(size=dense_size, distance=qe.Distance.Cosine),
+        FOCUS: qe.EdgeVectorParams(size=dense_size, distance=qe.Distance.Cosine),
+        LABELS: qe.EdgeVectorParams(size=dense_size, distance=qe.Distance.Dot),
+    }
+    return qe.EdgeConfig(
+        vectors=vectors, sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)}
+    )
+
+
+@pytest.mark.usefixtures("small_thresholds")
+def test_a_store_of_an_earlier_version_opens_with_every_point_and_is_rewritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "old"
+    with monkeypatch.context() as old:
+        old.setattr(edge, "_config", _old_config)
+        with EdgeStore.open(path, DIM) as store:
+            points = _load(store)
+            store.optimize()  # as the app left it: a graph on in-RAM floats
+        assert "quantization_config" not in json.loads((path / edge.CONFIG_FILE).read_text())
+        assert not _quantized_views(path)
+
+    with EdgeStore.open(path, DIM) as store:
+        assert "quantization_config" in json.loads((path / edge.CONFIG_FILE).read_text())
+        assert _quantized_views(path) == {DENSE, FOCUS, LABELS}  # rewritten on open, once
+        assert store.count() == N
+        for point in points[::50]:
+            assert store.nearest(DENSE, point.dense, limit=1)[0][0] == point.id
+            assert store.get(point.id) == point.payload
+        assert not edge._unquantized(path)  # the next open leaves it as it is
