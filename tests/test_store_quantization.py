@@ -5,14 +5,17 @@ every point and is rewritten in the new one."""
 from __future__ import annotations
 
 import json
+import subprocess
+import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import qdrant_edge as qe
 
 from app.dev.bench.search import chunk
-from catalog.store import edge, tuning
+from catalog.store import edge, edge_optimize, tuning
 from catalog.store.base import DENSE, FOCUS, LABELS, SPARSE
 from catalog.store.edge import EdgeStore
 
@@ -94,3 +97,54 @@ def test_a_store_of_an_earlier_version_opens_with_every_point_and_is_rewritten(
             assert store.nearest(DENSE, point.dense, limit=1)[0][0] == point.id
             assert store.get(point.id) == point.payload
         assert not edge._unquantized(path)  # the next open leaves it as it is
+
+
+@pytest.mark.usefixtures("small_thresholds")
+def test_search_is_answered_while_the_store_optimises_and_writes_wait_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Edge's optimize() holds the GIL throughout, so it runs on a copy in a child process:
+    a search made meanwhile is answered, a write made meanwhile lands in the new shard."""
+    extra, _ = chunk(N, 1, DIM, np.random.default_rng(8))
+    started, searched = threading.Event(), threading.Event()
+    real_run = subprocess.run
+
+    def child(*args: Any, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        started.set()
+        assert searched.wait(60), "no search was answered while the copy was being optimised"
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(edge_optimize.subprocess, "run", child)
+    with EdgeStore.open(tmp_path / "s", DIM) as store:
+        points = _load(store)
+        optimising = threading.Thread(target=store.optimize)
+        optimising.start()
+        assert started.wait(60)
+        writing = threading.Thread(target=store.upsert, args=(extra,))
+        writing.start()
+        assert store.nearest(DENSE, points[3].dense, limit=1)[0][0] == points[3].id
+        searched.set()
+        optimising.join()
+        writing.join()
+        assert _quantized_views(tmp_path / "s") == {DENSE, FOCUS, LABELS}
+        assert store.count() == N + 1
+        assert store.nearest(DENSE, extra[0].dense, limit=1)[0][0] == extra[0].id
+    assert not edge_optimize.work_dir(tmp_path / "s").exists()
+
+
+def test_a_swap_cut_short_by_a_crash_is_undone_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "s"
+    with EdgeStore.open(path, DIM) as store:
+        points = _load(store)
+    # as a crash leaves it half-way through swap_in: the old files aside, some new ones in
+    replaced = path.with_name("s.replaced")
+    replaced.mkdir()
+    (replaced / ".moving-in").touch()
+    for entry in list(path.iterdir()):
+        if entry.name != edge.LOCK_FILE:
+            entry.rename(replaced / entry.name)
+    (path / "segments").mkdir()
+    with EdgeStore.open(path, DIM) as store:
+        assert store.count() == N
+        assert store.get(points[0].id) == points[0].payload
+    assert not replaced.exists()

@@ -11,20 +11,23 @@ import contextlib
 import ctypes
 import ctypes.util
 import fcntl
+import functools
 import json
 import logging
 import os
 import shutil
 import sys
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
+from typing import Concatenate, ParamSpec, TypeVar
 
 import msgspec
 import numpy as np
 import qdrant_edge as qe
 
-from catalog.store import tuning
+from catalog.store import edge_optimize, tuning
 from catalog.store.base import (
     DENSE,
     FOCUS,
@@ -45,15 +48,40 @@ from catalog.store.base import (
 )
 
 logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 LOCK_FILE = "imgdesc.lock"
 CONFIG_FILE = "edge_config.json"  # written by Qdrant Edge on create; holds the named vectors
+
+
+def _reads(method: Callable[Concatenate[EdgeStore, P], R]) -> Callable[Concatenate[EdgeStore, P], R]:
+    @functools.wraps(method)
+    def under_lock(self: EdgeStore, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._shard_lock:
+            return method(self, *args, **kwargs)
+
+    return under_lock
+
+
+def _writes(method: Callable[Concatenate[EdgeStore, P], R]) -> Callable[Concatenate[EdgeStore, P], R]:
+    @functools.wraps(method)
+    def under_locks(self: EdgeStore, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._write_lock, self._shard_lock:
+            return method(self, *args, **kwargs)
+
+    return under_locks
 
 
 class EdgeStore:
     def __init__(self, path: Path, shard: qe.EdgeShard, lock_fd: int) -> None:
         self.path = path
         self._shard = shard
+        # every call on the shard holds _shard_lock (Edge holds the GIL in each call, so
+        # this serialises nothing that ran in parallel); optimize() swaps the shard under
+        # it. Writes also hold _write_lock, which optimize() holds from copy to swap.
+        self._shard_lock = threading.RLock()
+        self._write_lock = threading.RLock()
         self._lock_fd: int | None = lock_fd
 
     @classmethod
@@ -74,6 +102,7 @@ class EdgeStore:
         path.mkdir(parents=True, exist_ok=True)
         lock_fd = _lock(path) if claim is None else claim
         try:
+            edge_optimize.recover(path)  # a swap a crash interrupted
             if recreate:
                 _wipe(path)
             if (path / CONFIG_FILE).exists():
@@ -98,11 +127,13 @@ class EdgeStore:
 
     # -- writes: each one is flushed before returning, so a crash loses nothing acknowledged
 
+    @_writes
     def upsert(self, points: Sequence[ImagePoint]) -> None:
         if points:
             self._shard.update(qe.UpdateOperation.upsert_points([_to_point(p) for p in points]))
             self._shard.flush()
 
+    @_writes
     def set_paths(self, id: str, paths: list[str]) -> None:
         if not self._shard.retrieve([id], False, False):
             # same as the server adapter, which answers 404 for an unknown point
@@ -113,25 +144,42 @@ class EdgeStore:
         self._shard.update(qe.UpdateOperation.set_payload([id], payload))
         self._shard.flush()
 
+    @_writes
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
             self._shard.update(qe.UpdateOperation.delete_points(list(ids)))
             self._shard.flush()
 
     def optimize(self) -> bool:
-        """Build the HNSW graph and merge segments; blocking, and CPU-heavy on a large
-        store. Worth calling after a bulk load: Qdrant Edge has no background optimiser."""
-        changed = self._shard.optimize()
-        self._shard.flush()
+        """Build the HNSW graph and the int8 copies, merge segments: worth calling after a
+        bulk load (Qdrant Edge has no background optimiser). Minutes of CPU at 100k points,
+        spent by a child process on a copy of the shard (catalog/store/edge_optimize.py):
+        reads go on meanwhile, writes wait until the optimised copy is in place."""
+        with self._write_lock:
+            with self._shard_lock:
+                self._shard.flush()
+            if not edge_optimize.optimize_copy(self.path):
+                return False
+            with self._shard_lock:
+                self._shard.close()
+                try:
+                    edge_optimize.swap_in(self.path)
+                except BaseException:
+                    edge_optimize.recover(self.path)  # the shard as it was
+                    raise
+                finally:
+                    self._shard = qe.EdgeShard.load(str(self.path))  # with its recorded config
         _release_freed_memory()
-        return changed
+        return True
 
     # -- reads
 
+    @_reads
     def get(self, id: str) -> StoredImage | None:
         records = self._shard.retrieve([id], True, False)
         return decode_payload(records[0].payload) if records else None
 
+    @_reads
     def nearest(
         self,
         using: str,
@@ -159,12 +207,14 @@ class EdgeStore:
         )
         return [(str(p.id), p.score) for p in self._shard.query(request)]
 
+    @_reads
     def get_many(self, ids: Sequence[str]) -> dict[str, StoredImage]:
         if not ids:
             return {}
         records = self._shard.retrieve(list(ids), True, False)
         return {str(r.id): decode_payload(r.payload) for r in records}
 
+    @_reads
     def image_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
         if not ids:
             return {}
@@ -175,11 +225,13 @@ class EdgeStore:
                 out[str(record.id)] = [float(x) for x in vector]  # type: ignore[arg-type]
         return out
 
+    @_reads
     def vectors(self, id: str) -> dict[str, list[float] | SparseVector]:
         records = self._shard.retrieve([id], False, True)
         found = records[0].vector if records and isinstance(records[0].vector, dict) else {}
         return {name: _vector(value) for name, value in found.items()}
 
+    @_writes
     def set_image_vectors(self, vectors: Sequence[tuple[str, list[float]]], model: str) -> None:
         if not vectors:
             return
@@ -190,6 +242,7 @@ class EdgeStore:
         self._shard.update(qe.UpdateOperation.set_payload(ids, {"image_model": model}))
         self._shard.flush()
 
+    @_reads
     def facets(
         self, tags: Sequence[str] = (), limit: int = 50, *, not_tags: Sequence[str] = ()
     ) -> list[tuple[str, int]]:
@@ -198,9 +251,11 @@ class EdgeStore:
         # ties broken by name so both adapters (and repeated calls) agree
         return sorted(((str(h.value), h.count) for h in response.hits), key=lambda vc: (-vc[1], vc[0]))
 
+    @_reads
     def count(self, tags: Sequence[str] = (), *, not_tags: Sequence[str] = ()) -> int:
         return self._shard.count(qe.CountRequest(exact=True, filter=_tag_filter(tags, not_tags)))
 
+    @_reads
     def latest(
         self, tags: Sequence[str] = (), limit: int = 20, *, not_tags: Sequence[str] = ()
     ) -> list[tuple[str, StoredImage]]:
@@ -221,12 +276,14 @@ class EdgeStore:
             request = qe.ScrollRequest(
                 offset=offset, limit=batch, filter=_tag_filter(tags), with_payload=True, with_vector=False
             )
-            records, offset = self._shard.scroll(request)
+            with self._shard_lock:  # page by page: a generator must not hold it between
+                records, offset = self._shard.scroll(request)
             for record in records:
                 yield str(record.id), decode_payload(record.payload)
             if offset is None:
                 return
 
+    @_reads
     def verify(self, batch: int = 256, vector_every: int = 1) -> str | None:
         """Read the store back: every payload (decoded), and the vectors of every
         `vector_every`-th point (finite; the cosine ones unit length, as Qdrant stores
