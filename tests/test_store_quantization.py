@@ -15,7 +15,7 @@ import pytest
 import qdrant_edge as qe
 
 from app.dev.bench.search import chunk
-from catalog.store import edge, edge_optimize, tuning
+from catalog.store import edge, edge_layout, edge_optimize, tuning
 from catalog.store.base import DENSE, FOCUS, LABELS, SPARSE
 from catalog.store.edge import EdgeStore
 
@@ -82,7 +82,7 @@ def test_a_store_of_an_earlier_version_opens_with_every_point_and_is_rewritten(
 ) -> None:
     path = tmp_path / "old"
     with monkeypatch.context() as old:
-        old.setattr(edge, "_config", _old_config)
+        old.setattr(edge_layout, "config", _old_config)
         with EdgeStore.open(path, DIM) as store:
             points = _load(store)
             store.optimize()  # as the app left it: a graph on in-RAM floats
@@ -96,7 +96,7 @@ def test_a_store_of_an_earlier_version_opens_with_every_point_and_is_rewritten(
         for point in points[::50]:
             assert store.nearest(DENSE, point.dense, limit=1)[0][0] == point.id
             assert store.get(point.id) == point.payload
-        assert not edge._unquantized(path)  # the next open leaves it as it is
+        assert not edge_layout.unquantized(path)  # the next open leaves it as it is
 
 
 @pytest.mark.usefixtures("small_thresholds")

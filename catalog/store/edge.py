@@ -8,17 +8,12 @@ indexes work on those segments as well, so filtering and facets are indexed eith
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import fcntl
 import functools
-import json
 import logging
 import os
 import shutil
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Concatenate, ParamSpec, TypeVar
@@ -27,7 +22,7 @@ import msgspec
 import numpy as np
 import qdrant_edge as qe
 
-from catalog.store import edge_optimize, tuning
+from catalog.store import edge_layout, edge_optimize
 from catalog.store.base import (
     DENSE,
     FOCUS,
@@ -37,10 +32,7 @@ from catalog.store.base import (
     ORDER_FIELD,
     SPARSE,
     TEXT_FIELDS,
-    VECTORS,
-    DimensionMismatchError,
     ImagePoint,
-    SchemaChangedError,
     SparseVector,
     StoredImage,
     StoreInUseError,
@@ -52,7 +44,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 LOCK_FILE = "imgdesc.lock"
-CONFIG_FILE = "edge_config.json"  # written by Qdrant Edge on create; holds the named vectors
+CONFIG_FILE = edge_layout.CONFIG_FILE
 
 
 def _reads(method: Callable[Concatenate[EdgeStore, P], R]) -> Callable[Concatenate[EdgeStore, P], R]:
@@ -106,19 +98,19 @@ class EdgeStore:
             if recreate:
                 _wipe(path)
             if (path / CONFIG_FILE).exists():
-                stored_image = _check_stored_config(path, dense_size)
-                unquantized = _unquantized(path)
+                stored_image = edge_layout.check_stored_config(path, dense_size)
+                unquantized = edge_layout.unquantized(path)
                 # passing the config makes Edge check the distances, sparse settings and the
                 # rest, and record the new layout (int8 copies, vectors on disk)
-                shard = qe.EdgeShard.load(str(path), _config(dense_size, stored_image))
+                shard = qe.EdgeShard.load(str(path), edge_layout.config(dense_size, stored_image))
                 if image_size is not None and image_size != stored_image:
                     _replace_image_vector(shard, image_size, stored_image is not None)
                 if unquantized:
-                    _relayout(shard, path)
+                    edge_layout.relayout(shard, path)
             else:
-                shard = qe.EdgeShard.create(str(path), _config(dense_size, image_size))
+                shard = qe.EdgeShard.create(str(path), edge_layout.config(dense_size, image_size))
             _ensure_payload_indexes(shard)
-            _release_freed_memory()
+            edge_layout.release_freed_memory()
         except BaseException:
             if claim is None:  # a claim stays with the caller, who may retry with it
                 _unlock(lock_fd)
@@ -169,7 +161,7 @@ class EdgeStore:
                     raise
                 finally:
                     self._shard = qe.EdgeShard.load(str(self.path))  # with its recorded config
-        _release_freed_memory()
+        edge_layout.release_freed_memory()
         return True
 
     # -- reads
@@ -203,7 +195,7 @@ class EdgeStore:
             filter=_tag_filter(tags, not_tags),
             with_payload=False,
             with_vector=False,
-            params=_EXACT if exact else _SEARCH,
+            params=edge_layout.EXACT if exact else edge_layout.SEARCH,
         )
         return [(str(p.id), p.score) for p in self._shard.query(request)]
 
@@ -348,47 +340,6 @@ def _vector_damage(vectors: object) -> str:
     return ""
 
 
-def _config(dense_size: int, image_size: int | None = None) -> qe.EdgeConfig:
-    """The float vectors on disk (mapped, read for rescoring only), an int8 copy of each
-    dense view in RAM for the HNSW walk, the payload on disk (catalog/store/tuning.py)."""
-    vectors = {
-        DENSE: _dense(dense_size, qe.Distance.Cosine),
-        FOCUS: _dense(dense_size, qe.Distance.Cosine),
-        # dot product: the label distribution's length carries how confident it is
-        LABELS: _dense(dense_size, qe.Distance.Dot),
-    }
-    if image_size is not None:
-        vectors[IMAGE] = _dense(image_size, qe.Distance.Cosine)
-    return qe.EdgeConfig(
-        vectors=vectors,
-        # IDF turns the client-side term-frequency weights into BM25-like scores
-        sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
-        payload_memory=qe.Memory.Cold,
-        hnsw_config=qe.HnswIndexConfig(
-            m=tuning.HNSW_M,
-            ef_construct=tuning.HNSW_EF_CONSTRUCT,
-            full_scan_threshold=tuning.FULL_SCAN_THRESHOLD_KB,
-        ),
-        # the global setting, so that a vector added later (IMAGE) is quantised as well
-        quantization_config=_INT8,
-        optimizers=qe.EdgeOptimizersConfig(indexing_threshold=tuning.INDEXING_THRESHOLD_KB),
-    )
-
-
-_INT8 = qe.ScalarQuantizationConfig(qe.ScalarType.Int8, quantile=tuning.QUANTILE, memory=qe.Memory.Pinned)
-# the HNSW walk on the int8 copies, its best candidates rescored on the float vectors
-_SEARCH = qe.SearchParams(
-    hnsw_ef=tuning.HNSW_EF,
-    quantization=qe.QuantizationSearchParams(rescore=True, oversampling=tuning.OVERSAMPLING),
-)
-_EXACT = qe.SearchParams(exact=True, quantization=qe.QuantizationSearchParams(ignore=True))
-
-
-def _dense(size: int, distance: qe.Distance) -> qe.EdgeVectorParams:
-    # Cold: mapped from disk and paged in when read, never loaded up front
-    return qe.EdgeVectorParams(size=size, distance=distance, memory=qe.Memory.Cold)
-
-
 def _ensure_payload_indexes(shard: qe.EdgeShard) -> None:
     # indexes are persisted with the shard: create only the missing ones
     have = shard.info().payload_schema
@@ -411,59 +362,6 @@ def _replace_image_vector(shard: qe.EdgeShard, size: int, exists: bool) -> None:
         shard.update(qe.UpdateOperation.delete_vector_name(IMAGE))
     shard.update(qe.UpdateOperation.create_dense_vector(IMAGE, size, qe.Distance.Cosine))
     shard.flush()
-
-
-def _check_stored_config(path: Path, dense_size: int) -> int | None:
-    """Compare the named vectors recorded at creation with what this version needs; the
-    stored IMAGE vector's size (None without one).
-    An unreadable record is left to Edge, which checks the config again on load
-    (but answers a mismatch with a bare Exception, hence the readable errors here)."""
-    try:
-        config = json.loads((path / CONFIG_FILE).read_text())
-        dense = dict(config["vectors"])
-        stored = {**dense, **dict(config.get("sparse_vectors") or {})}
-        stored_size = int(dense[DENSE]["size"]) if DENSE in dense else None
-        image_size = int(dense[IMAGE]["size"]) if IMAGE in dense else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    where = f"the embedded store at {path}"
-    if stored_size is not None and stored_size != dense_size:
-        raise DimensionMismatchError(where, stored_size, dense_size)
-    missing = [name for name in VECTORS if name not in stored]
-    if missing:
-        raise SchemaChangedError(where, missing)
-    return image_size
-
-
-def _release_freed_memory() -> None:
-    """Hand the heap that loading or optimising freed back to the OS. Edge allocates
-    transiently while it loads a shard (460 MB for 10k points) and builds the graph; glibc
-    keeps what was freed, so without this the process stays that large (issue 28: 2.1 GB
-    resident at 100k, of which 0.3 GB was live)."""
-    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):  # glibc only (not musl, not macOS)
-        _LIBC.malloc_trim(0)
-
-
-_LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if sys.platform == "linux" else None
-
-
-def _unquantized(path: Path) -> bool:
-    """The shard was created before the int8 layout (its recorded config has none)."""
-    try:
-        return "quantization_config" not in json.loads((path / CONFIG_FILE).read_text())
-    except (OSError, ValueError):
-        return False  # left to Edge, as in _check_stored_config
-
-
-def _relayout(shard: qe.EdgeShard, path: Path) -> None:
-    """Rewrite a store of an earlier version in the new layout, once: Edge rebuilds every
-    segment whose layout differs from the config (the points stay; nothing is
-    re-described). Minutes of CPU at 100k points, during which Edge holds the GIL."""
-    logger.warning("rewriting the embedded store at %s with int8 copies of its vectors (once)", path)
-    started = time.monotonic()
-    shard.optimize()
-    shard.flush()
-    logger.warning("store rewritten in %.0f s", time.monotonic() - started)
 
 
 def _wipe(path: Path) -> None:

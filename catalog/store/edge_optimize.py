@@ -13,6 +13,7 @@ swap, `<shard>.replaced` holding the old files, which `recover()` moves back.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -40,8 +41,14 @@ def optimize_copy(path: Path) -> bool:
     work = work_dir(path)
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(path, work, ignore=lambda _dir, names: [n for n in names if n in _KEEP])
+    # the child finds this package where the parent found it, installed or not
+    source = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
     done = subprocess.run(
-        [sys.executable, "-m", "catalog.store.edge_optimize", str(work)], capture_output=True, text=True
+        [sys.executable, "-m", "catalog.store.edge_optimize", str(work)],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     if done.returncode not in (0, 3):
         shutil.rmtree(work, ignore_errors=True)
