@@ -121,6 +121,7 @@ def test_a_missing_prepared_file_is_built_on_load(tmp_path: Path, caplog: pytest
     assert [p.name for p in tmp_path.iterdir()] == [prepared_path(tmp_path).name]  # no temporary left
 
 
+@pytest.mark.slow
 def test_prepare_leaves_a_ready_file_alone(prepared: Path) -> None:
     before = prepared.stat()
     assert ensure_prepared(prepared) == prepared

