@@ -122,6 +122,19 @@ def test_a_missing_prepared_file_is_built_on_load(tmp_path: Path, caplog: pytest
 
 
 @pytest.mark.slow
+def test_a_cache_it_cannot_write_to_costs_time_not_the_detector(
+    tmp_path: Path, photos: dict[str, np.ndarray], caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    detector = ObjectDetector(cache_dir=str(blocker / "models"))
+    with caplog.at_level(logging.WARNING, logger=detector_onnx.__name__):
+        detector.load()
+    assert "cannot create the model cache folder" in caplog.text
+    assert "cat" in {o.label for o in detector.analyze(load_image(encode(photos["chelsea"]))).objects}
+
+
+@pytest.mark.slow
 def test_prepare_leaves_a_ready_file_alone(prepared: Path) -> None:
     before = prepared.stat()
     assert ensure_prepared(prepared) == prepared

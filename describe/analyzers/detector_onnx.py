@@ -79,22 +79,29 @@ def prior_boxes() -> np.ndarray:
 
 def ensure_prepared(target: Path) -> Path:
     """The ONNX file at `target`, translated from the wheel's graph first if it is not there."""
-    if target.is_file():
-        return target
-    log.info("preparing the object detector for ONNX Runtime (once, a few seconds): %s", target)
+    if not target.is_file():
+        _keep(target, translate())
+    return target
+
+
+def translate() -> bytes:
+    """The detector's ONNX model, serialised."""
     from describe.analyzers.detector_graph import build
 
+    log.info("preparing the object detector for ONNX Runtime (once, a few seconds)")
+    try:
+        return build(model_file(GRAPH).read_bytes(), prior_boxes()).SerializeToString()
+    except (OSError, ValueError, cv2.error) as exc:
+        raise ModelError(f"cannot prepare the object detector from {PACKAGE}: {exc}") from None
+
+
+def _keep(target: Path, model: bytes) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ModelError(f"cannot create the model cache folder {target.parent}: {exc.strerror}") from None
-    try:
-        data = build(model_file(GRAPH).read_bytes(), prior_boxes()).SerializeToString()
-    except (OSError, ValueError, cv2.error) as exc:
-        raise ModelError(f"cannot prepare the object detector from {PACKAGE}: {exc}") from None
-    _write_whole(target, data)
+    _write_whole(target, model)
     log.info("prepared the object detector at %s", target)
-    return target
 
 
 def _write_whole(target: Path, data: bytes) -> None:
@@ -117,15 +124,18 @@ class OnnxDetector:
     """The prepared graph in an ONNX Runtime session; `detect` gives the rows OpenCV's
     DetectionOutput gives. ORT sessions take concurrent runs: no lock."""
 
-    def __init__(self, onnx_file: Path, threads: int | None = None) -> None:
+    def __init__(self, model: Path | bytes, threads: int | None = None) -> None:
         import onnxruntime as ort  # type: ignore[import-untyped]
 
+        source = model if isinstance(model, bytes) else str(model)
         try:
             self._session = ort.InferenceSession(
-                str(onnx_file), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+                source, sess_options=session_options(threads), providers=["CPUExecutionProvider"]
             )
         except Exception as exc:  # a damaged file in the cache: say which one to remove
-            raise ModelError(f"cannot load {onnx_file} ({exc}); delete it to prepare it again") from exc
+            if isinstance(model, bytes):
+                raise ModelError(f"cannot load the object detector just prepared: {exc}") from exc
+            raise ModelError(f"cannot load {model} ({exc}); delete it to prepare it again") from exc
 
     def detect(self, blob: np.ndarray, threshold: float = CONFIDENCE_THRESHOLD) -> np.ndarray:
         """Rows of (batch index, class id, score, x0, y0, x1, y1) for a N×3×300×300 RGB
@@ -161,4 +171,14 @@ def detection_rows(index: int, boxes: np.ndarray, scores: np.ndarray, threshold:
 
 
 def open_detector(cache_dir: Path | None = None, threads: int | None = None) -> OnnxDetector:
-    return OnnxDetector(ensure_prepared(prepared_path(cache_dir)), threads)
+    """The prepared detector; translated now if it is not prepared. A cache it cannot
+    write to costs the translation at each start, not the detector."""
+    target = prepared_path(cache_dir)
+    if target.is_file():
+        return OnnxDetector(target, threads)
+    model = translate()
+    try:
+        _keep(target, model)
+    except ModelError as exc:
+        log.warning("%s; the object detector is prepared again at each start", exc)
+    return OnnxDetector(model, threads)
