@@ -8,7 +8,7 @@ We find its folder with ``find_spec`` rather than importing the package: its
 (describe/analyzers/detector_graph.py, prepared once by `imgdesc models prepare`,
 describe/analyzers/detector_onnx.py) with the session settings of the other ORT
 models; ``runtime = "opencv"`` runs the TensorFlow graph in OpenCV's DNN, as before,
-for comparison. Both give the same rows (tests/test_objects_onnx.py).
+for comparison. Both give the same detections (tests/test_objects_onnx.py).
 
 The graph does its own mean/scale preprocessing and per-class NMS; we feed raw
 RGB pixels squashed to 300×300 (with tiles, the 5 windows as one batch), and run a
