@@ -18,6 +18,7 @@ from app.dev.bench.search import chunk
 from catalog.store import edge, edge_layout, edge_optimize, tuning
 from catalog.store.base import DENSE, FOCUS, LABELS, SPARSE
 from catalog.store.edge import EdgeStore
+from catalog.store.server import ServerStore
 
 DIM = 384
 N = 600
@@ -148,3 +149,28 @@ def test_a_swap_cut_short_by_a_crash_is_undone_on_open(tmp_path: Path) -> None:
         assert store.count() == N
         assert store.get(points[0].id) == points[0].payload
     assert not replaced.exists()
+
+
+def test_a_server_collection_gets_the_int8_layout_when_created_and_when_older(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from qdrant_client import QdrantClient, models
+
+    from catalog.store import server
+
+    created = ServerStore.from_client(QdrantClient(":memory:"), "images", 8)
+    params = created._client.get_collection("images").config.params
+    assert isinstance(params.vectors, dict)
+    assert all(params.vectors[name].on_disk for name in (DENSE, FOCUS, LABELS))
+
+    # local mode keeps no quantization config (a server does), so every collection it
+    # holds reads as one of an earlier version: the update a server would act on is asked for
+    client = QdrantClient(":memory:")
+    client.create_collection(
+        "images", vectors_config={DENSE: models.VectorParams(size=8, distance=models.Distance.COSINE)}
+    )
+    asked: list[dict[str, Any]] = []
+    monkeypatch.setattr(client, "update_collection", lambda _name, **kwargs: asked.append(kwargs))
+    server._ensure_int8(client, "images")
+    assert asked and asked[0]["quantization_config"] == server._INT8
+    assert asked[0]["vectors_config"] == {DENSE: models.VectorParamsDiff(on_disk=True)}
