@@ -40,7 +40,11 @@ def optimize_copy(path: Path) -> bool:
     True when the copy changed and should take the shard's place (`swap_in`)."""
     work = work_dir(path)
     shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(path, work, ignore=lambda _dir, names: [n for n in names if n in _KEEP])
+    try:  # as much room again as the shard takes, for a while
+        shutil.copytree(path, work, ignore=lambda _dir, names: [n for n in names if n in _KEEP])
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)  # a full disk must not keep half a copy
+        raise
     # the child finds this package where the parent found it, installed or not
     source = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
