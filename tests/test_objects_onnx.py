@@ -50,10 +50,8 @@ def test_the_anchors_are_the_ones_the_frozen_graph_generates() -> None:
 
 
 def test_the_anchors_are_opencvs_prior_boxes_but_for_its_rounding() -> None:
-    net = cv2.dnn.readNetFromTensorflow(
-        str(model_file(detector_onnx.GRAPH)), str(model_file(detector_onnx.CONFIG)), cv2.dnn.ENGINE_AUTO,
-        ["PriorBox/concat"],
-    )  # fmt: skip
+    graph, config = str(model_file(detector_onnx.GRAPH)), str(model_file(detector_onnx.CONFIG))
+    net = cv2.dnn.readNetFromTensorflow(graph, config, cv2.dnn.ENGINE_AUTO, ["PriorBox/concat"])
     net.setInput(np.zeros((1, 3, 300, 300), np.float32))
     priors, _ = net.forward(["PriorBox/concat", "detection_out"])  # OpenCV 5 answers for all outputs at once
     opencv = np.asarray(priors).reshape(2, -1, 4)[0]
