@@ -153,6 +153,9 @@ class EdgeStore:
             if not edge_optimize.optimize_copy(self.path):
                 return False
             with self._shard_lock:
+                if self._lock_fd is None:  # closed meanwhile: the shard is no longer ours
+                    shutil.rmtree(edge_optimize.work_dir(self.path), ignore_errors=True)
+                    return False
                 self._shard.close()
                 try:
                     edge_optimize.swap_in(self.path)
@@ -305,14 +308,15 @@ class EdgeStore:
                 return None
 
     def close(self) -> None:
-        if self._lock_fd is None:
-            return
-        try:
-            self._shard.flush()
-            self._shard.close()
-        finally:
-            _unlock(self._lock_fd)
-            self._lock_fd = None
+        with self._shard_lock:  # not in the middle of an optimize()'s swap
+            if self._lock_fd is None:
+                return
+            try:
+                self._shard.flush()
+                self._shard.close()
+            finally:
+                _unlock(self._lock_fd)
+                self._lock_fd = None
 
     def __enter__(self) -> EdgeStore:
         return self
