@@ -61,7 +61,7 @@ class ObjectOptions(AnalyzerOptions):
     max_objects: int = 20
     tiles: bool = False
     crosscheck: bool = True
-    # onnxruntime: ~4× faster on 2 cores; opencv: the TensorFlow graph as OpenCV runs it
+    # onnxruntime: 2.5-3× faster (2 threads, busy machine); opencv: the TF graph in OpenCV
     runtime: Literal["onnxruntime", "opencv"] = "onnxruntime"
     cache_dir: str | None = None  # where the prepared ONNX file lives (default: the model cache)
 
