@@ -13,7 +13,6 @@ the dense model blurs them.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import threading
 from collections import Counter
@@ -25,6 +24,7 @@ import numpy as np
 from catalog.settings import DEFAULT_EMBEDDING_MODEL
 from catalog.store.base import SparseVector
 from describe.errors import ModelError
+from describe.model_cache import default_cache_dir
 
 DEFAULT_MODEL = DEFAULT_EMBEDDING_MODEL
 _TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
@@ -91,12 +91,6 @@ def sparse_vector(text: str, query: bool = False) -> SparseVector:
 
 def is_default_model(name: str) -> bool:
     return name in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}")
-
-
-def default_cache_dir() -> Path:
-    """Where exported models go when the caller names no folder: the user's cache."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "imgdesc" / "models"
 
 
 class TextEmbedder(Protocol):

@@ -170,9 +170,10 @@ def prepare(
 ) -> None:
     """Build the default embedder's and the object detector's ONNX files in the model cache,
     once (`make install` runs this)."""
-    from catalog.embed import DEFAULT_MODEL, default_cache_dir
+    from catalog.embed import DEFAULT_MODEL
     from catalog.embed_onnx import ensure_export, export_path
     from describe.analyzers.detector_onnx import ensure_prepared, prepared_path
+    from describe.model_cache import default_cache_dir
 
     target = export_path(default_cache_dir(), DEFAULT_MODEL)
     ready = target.is_file()

@@ -27,6 +27,7 @@ import numpy as np
 
 from describe.errors import ModelError
 from describe.knowledge.labels import model_file
+from describe.model_cache import default_cache_dir
 from describe.onnx_session import session_options
 
 log = logging.getLogger(__name__)
@@ -45,13 +46,6 @@ NMS_IOU = 0.6
 TOP_K = 100
 KEEP_TOP_K = 100
 BACKGROUND = 0
-
-
-def default_cache_dir() -> Path:
-    """The model cache the default embedder uses (catalog.embed.default_cache_dir; describe
-    does not import catalog)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "imgdesc" / "models"
 
 
 def prepared_path(cache_dir: Path | None = None) -> Path:
