@@ -160,9 +160,13 @@ def write(
             "## Search latency against collection size",
             "",
             "Synthetic 384-d points with Zipf-distributed tags and terms; the store query alone "
-            "(add the query embedding above for what a user waits). ms unless noted. RSS growth is the "
-            "bench process's, with both stores open; recall@20 is the share of queries (a point's "
-            "vector plus noise) whose source point is in the hybrid top 20.",
+            "(add the query embedding above for what a user waits). ms unless noted. Hybrid: the "
+            "app's four views, 100 candidates each. Resident: what opening the store and querying "
+            "it added to a fresh process (VmRSS; in brackets its heap, the rest is mapped files, "
+            "which the kernel can drop). Recall 1@20: the share of queries (a point's vector plus "
+            "noise) whose source point, their exact nearest neighbour, is in the dense top 20; "
+            "recall@20 vs exact: the overlap of that top 20 with the exact one, whose ranks 2 to 20 "
+            "are near ties on random vectors.",
             "",
             search_table(search),
             "",
