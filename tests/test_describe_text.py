@@ -295,3 +295,22 @@ def test_trim_before_detection_follows_the_describers_setting(monkeypatch: pytes
         reader.load()
         reader.analyze(blank)
         assert trims == (["trim"] if setting else []), setting
+
+
+def tracked(text: str, px: int = 64, tracking: float = 0.5) -> PreparedImage:
+    """White display type on black, every letter set `tracking` em apart (letter-spacing)."""
+    image = Image.new("RGB", (1024, 300), "black")
+    draw = ImageDraw.Draw(image)
+    face = ImageFont.truetype(str(FONTS / "DejaVuSans-Bold.ttf"), px)
+    x = 40.0
+    for char in text:
+        draw.text((x, 100), char, font=face, fill="white")
+        x += draw.textlength(char, font=face) + tracking * px
+    return load_image(encode(image, "JPEG", quality=90))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tracking", [0.45, 0.6])
+def test_letter_spaced_headlines_read_as_words(reader: TextReader, tracking: float) -> None:
+    # the reader alone gave "B L A C K F R I D A Y" (the space suggested in every gap)
+    assert read(reader, tracked("BLACK FRIDAY", tracking=tracking)).text == "BLACK FRIDAY"

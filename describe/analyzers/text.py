@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -40,7 +41,7 @@ import numpy as np
 from rapidocr.utils.process_img import apply_vertical_padding, get_rotate_crop_image
 
 from describe import model_wheels
-from describe.analyzers import text_gate
+from describe.analyzers import text_gate, text_reread
 from describe.analyzers.base import AnalyzerOptions, BaseAnalyzer
 from describe.errors import ModelError
 from describe.facts import Facts, TextFacts, TextLine
@@ -241,7 +242,8 @@ class TextReader(BaseAnalyzer):
             release_freed_memory()
         if self.opts.gate and not text_gate.maybe_text(self._det, bgr, self.opts.gate_min_chains):
             return TextFacts()
-        quads = self._detect(bgr)
+        # display type the detector cut into pieces on one row is read as one line
+        quads = text_reread.merge_rows(self._detect(bgr))
         if not quads:
             return TextFacts()
         crops = [get_rotate_crop_image(bgr, quad) for quad in quads]
@@ -311,13 +313,15 @@ class TextReader(BaseAnalyzer):
         frames = np.flatnonzero(keep)
         if frames.size == 0:
             return "", 0.0
+        # the space's best probability in each gap between two characters; letter-spaced
+        # display type gets its spaces from the gaps' widths as well (text_reread.py)
+        gap_space = np.array([probs[a + 1 : b, self._space].max(initial=0.0) for a, b in pairwise(frames)])
+        spaced = text_reread.spaces(frames, gap_space, SPACE_PROB)
         out: list[str] = []
-        prev = -1
-        for f in frames:
-            if prev >= 0 and probs[prev + 1 : f, self._space].max(initial=0.0) >= SPACE_PROB:
+        for k, f in enumerate(frames):
+            if k and spaced[k - 1]:
                 out.append(" ")
             out.append(self._chars[best[f]])
-            prev = int(f)
         # NFKC: the recogniser's alphabet is Chinese-first, so it reads full-width forms
         # ("（", "：", "Ａ") that render as missing glyphs in many fonts; fold them to ASCII.
         return unicodedata.normalize("NFKC", "".join(out)), float(probs[frames, best[frames]].mean())
