@@ -22,7 +22,8 @@ import msgspec
 import numpy as np
 import qdrant_edge as qe
 
-from catalog.store import edge_layout, edge_optimize
+import catalog.store.edge_layout as edge_layout
+import catalog.store.edge_optimize as edge_optimize
 from catalog.store.base import (
     DENSE,
     FOCUS,

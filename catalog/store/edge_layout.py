@@ -13,7 +13,7 @@ from pathlib import Path
 
 import qdrant_edge as qe
 
-from catalog.store import tuning
+import catalog.store.tuning as tuning
 from catalog.store.base import (
     DENSE,
     FOCUS,

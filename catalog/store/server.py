@@ -16,7 +16,7 @@ import msgspec
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import UnexpectedResponse
 
-from catalog.store import tuning
+import catalog.store.tuning as tuning
 from catalog.store.base import (
     DENSE,
     FOCUS,
