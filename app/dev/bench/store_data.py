@@ -1,6 +1,6 @@
 """Synthetic catalogs for the search benchmarks: random unit vectors for the dense views,
 Zipf-distributed tags and sparse terms like real descriptions have, and the store's share
-of a hybrid query. Used by `imgdesc bench --search` (app/dev/bench/search.py)."""
+of a hybrid query as the app makes it. Used by `imgdesc bench --search` (app/dev/bench/search.py)."""
 
 from __future__ import annotations
 
@@ -37,13 +37,6 @@ def unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
 def label_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     # a label distribution's vector is not normalised: its length is the confidence
     return unit_rows(rng, n, dim) * rng.uniform(0.2, 1.0, (n, 1)).astype(np.float32)
-
-
-def hybrid(store: Store, dense: list[float], sparse: SparseVector, tags: Sequence[str] = ()) -> set[str]:
-    """The store's share of a hybrid search: the dense and the sparse nearest neighbours
-    (search fuses them in Python); the ids of both, the candidates a fusion sees."""
-    found = store.nearest(DENSE, dense, tags) + store.nearest(SPARSE, sparse, tags)
-    return {id for id, _ in found}
 
 
 def app_views(store: Store, dense: list[float], sparse: SparseVector, tags: Sequence[str] = ()) -> set[str]:
