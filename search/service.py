@@ -183,26 +183,28 @@ class SearchService:
         weighs them on. Public so that tools/fusion_ceiling.py measures these very views."""
         vector = self.embedder.embed_one(query)
         w = self.weights
-
-        def nearest(using: str, query_vector: list[float] | SparseVector) -> list[tuple[str, float]]:
-            return self.store.nearest(using, query_vector, tags, n, not_tags=not_tags)
-
-        views = {
-            DENSE: nearest(DENSE, vector),
-            FOCUS: nearest(FOCUS, vector),
-            LABELS: nearest(LABELS, vector),
-            SPARSE: [
-                (pid, saturate(score, w.sparse_saturation))
-                for pid, score in nearest(SPARSE, sparse_vector(query, query=True))
-            ],
-        }
+        queries: list[tuple[str, list[float] | SparseVector]] = [
+            (DENSE, vector),
+            (FOCUS, vector),
+            (LABELS, vector),
+            (SPARSE, sparse_vector(query, query=True)),
+        ]
         image_vector = self.image_query.embed_query(query) if self.image_query and w.image > 0 else None
-        if image_vector is not None and self.image_query is not None:
+        if image_vector is not None:
+            queries.append((IMAGE, image_vector))
+        # one request for every view: the store walks them in one call
+        found = dict(
+            zip(
+                [using for using, _ in queries],
+                self.store.nearest_views(queries, tags, n, not_tags=not_tags),
+                strict=True,
+            )
+        )
+        found[SPARSE] = [(pid, saturate(score, w.sparse_saturation)) for pid, score in found[SPARSE]]
+        if IMAGE in found and self.image_query is not None:
             scale, bias = self.image_query.scale, self.image_query.bias
-            views[IMAGE] = [
-                (pid, match_probability(cosine, scale, bias)) for pid, cosine in nearest(IMAGE, image_vector)
-            ]
-        return views
+            found[IMAGE] = [(pid, match_probability(cosine, scale, bias)) for pid, cosine in found[IMAGE]]
+        return found
 
     def browse(
         self,

@@ -269,6 +269,16 @@ class FakeStore:
                     point.image = list(vector)
                     point.payload.image_model = model
 
+    def nearest_views(
+        self,
+        queries: Sequence[tuple[str, list[float] | SparseVector]],
+        tags: Sequence[str] = (),
+        limit: int = 20,
+        *,
+        not_tags: Sequence[str] = (),
+    ) -> list[list[tuple[str, float]]]:
+        return [self.nearest(using, vector, tags, limit, not_tags=not_tags) for using, vector in queries]
+
     def nearest(
         self,
         using: str,

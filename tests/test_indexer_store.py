@@ -320,6 +320,22 @@ def test_nearest_honours_the_limit(store: Store) -> None:
     assert len(store.nearest(SPARSE, terms(7), limit=2)) == 2
 
 
+def test_views_asked_at_once_answer_as_each_asked_alone(store: Store) -> None:
+    queries: list[tuple[str, list[float] | SparseVector]] = [
+        (DENSE, axis(0)),
+        (SPARSE, NO_TERMS),  # nothing lexical to match: an empty answer in its place
+        (FOCUS, axis(1)),
+        (LABELS, axis(0)),
+        (SPARSE, terms(7, 4)),
+    ]
+    for tags, not_tags in [((), ()), (("vehicle",), ()), ((), ("boat",))]:
+        together = store.nearest_views(queries, tags, 2, not_tags=not_tags)
+        alone = [store.nearest(using, vector, tags, 2, not_tags=not_tags) for using, vector in queries]
+        assert together == alone
+        assert together[1] == []
+    assert store.nearest_views([]) == []
+
+
 def test_tag_filters_require_every_tag_in_every_view(store: Store) -> None:
     def tagged(using: str, vector: list[float] | SparseVector, *tags: str) -> list[str]:
         return sorted(ranked(store.nearest(using, vector, tags=tags)))

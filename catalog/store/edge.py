@@ -187,21 +187,23 @@ class EdgeStore:
         exact: bool = False,
     ) -> list[tuple[str, float]]:
         """`exact`: compare every float vector (the benchmark's ground truth)."""
-        if isinstance(vector, SparseVector):
-            if not vector.indices:  # no terms, nothing lexical to match
-                return []
-            query = qe.Query.Nearest(qe.SparseVector(vector.indices, vector.values), using=using)
-        else:
-            query = qe.Query.Nearest(vector, using=using)
-        request = qe.QueryRequest(
-            limit,
-            query=query,
-            filter=_tag_filter(tags, not_tags),
-            with_payload=False,
-            with_vector=False,
-            params=edge_layout.EXACT if exact else edge_layout.SEARCH,
-        )
-        return [(str(p.id), p.score) for p in self._shard.query(request)]
+        request = _nearest_request(using, vector, _tag_filter(tags, not_tags), limit, exact)
+        return [] if request is None else [(str(p.id), p.score) for p in self._shard.query(request)]
+
+    @_reads
+    def nearest_views(
+        self,
+        queries: Sequence[tuple[str, list[float] | SparseVector]],
+        tags: Sequence[str] = (),
+        limit: int = 20,
+        *,
+        not_tags: Sequence[str] = (),
+    ) -> list[list[tuple[str, float]]]:
+        where = _tag_filter(tags, not_tags)
+        requests = [_nearest_request(using, vector, where, limit) for using, vector in queries]
+        asked = [r for r in requests if r is not None]
+        answers = iter(self._shard.query_batch(qe.QueryBatchRequest(asked)) if asked else [])
+        return [[] if r is None else [(str(p.id), p.score) for p in next(answers)] for r in requests]
 
     @_reads
     def get_many(self, ids: Sequence[str]) -> dict[str, StoredImage]:
@@ -413,6 +415,26 @@ def _lock(path: Path) -> int:
 def _unlock(fd: int) -> None:
     fcntl.flock(fd, fcntl.LOCK_UN)
     os.close(fd)
+
+
+def _nearest_request(
+    using: str, vector: list[float] | SparseVector, where: qe.Filter | None, limit: int, exact: bool = False
+) -> qe.QueryRequest | None:
+    """None for a sparse query without terms: nothing lexical to match."""
+    if isinstance(vector, SparseVector):
+        if not vector.indices:
+            return None
+        query = qe.Query.Nearest(qe.SparseVector(vector.indices, vector.values), using=using)
+    else:
+        query = qe.Query.Nearest(vector, using=using)
+    return qe.QueryRequest(
+        limit,
+        query=query,
+        filter=where,
+        with_payload=False,
+        with_vector=False,
+        params=edge_layout.EXACT if exact else edge_layout.SEARCH,
+    )
 
 
 def _tag_filter(tags: Sequence[str], not_tags: Sequence[str] = ()) -> qe.Filter | None:

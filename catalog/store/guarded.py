@@ -143,6 +143,16 @@ class GuardedStore:
     ) -> list[tuple[str, float]]:
         return self._read("search", lambda s: s.nearest(using, vector, tags, limit, not_tags=not_tags))
 
+    def nearest_views(
+        self,
+        queries: Sequence[tuple[str, list[float] | SparseVector]],
+        tags: Sequence[str] = (),
+        limit: int = 20,
+        *,
+        not_tags: Sequence[str] = (),
+    ) -> list[list[tuple[str, float]]]:
+        return self._read("search", lambda s: s.nearest_views(queries, tags, limit, not_tags=not_tags))
+
     def get_many(self, ids: Sequence[str]) -> dict[str, StoredImage]:
         return self._read("read images", lambda s: s.get_many(ids))
 

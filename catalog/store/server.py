@@ -125,24 +125,37 @@ class ServerStore:
         *,
         not_tags: Sequence[str] = (),
     ) -> list[tuple[str, float]]:
-        query: list[float] | models.SparseVector
-        if isinstance(vector, SparseVector):
-            if not vector.indices:  # no terms, nothing lexical to match
-                return []
-            query = models.SparseVector(indices=vector.indices, values=vector.values)
-        else:
-            query = vector
-        response = self._client.query_points(
-            self.collection,
-            query=query,
-            using=using,
-            query_filter=_tag_filter(tags, not_tags),
-            limit=limit,
-            with_payload=False,
-            with_vectors=False,
-            search_params=_SEARCH,
-        )
-        return [(str(p.id), p.score) for p in response.points]
+        [found] = self.nearest_views([(using, vector)], tags, limit, not_tags=not_tags)
+        return found
+
+    def nearest_views(
+        self,
+        queries: Sequence[tuple[str, list[float] | SparseVector]],
+        tags: Sequence[str] = (),
+        limit: int = 20,
+        *,
+        not_tags: Sequence[str] = (),
+    ) -> list[list[tuple[str, float]]]:
+        where = _tag_filter(tags, not_tags)
+        requests: list[models.QueryRequest | None] = []
+        for using, vector in queries:
+            query: list[float] | models.SparseVector
+            if isinstance(vector, SparseVector):
+                if not vector.indices:  # no terms, nothing lexical to match
+                    requests.append(None)
+                    continue
+                query = models.SparseVector(indices=vector.indices, values=vector.values)
+            else:
+                query = vector
+            requests.append(
+                models.QueryRequest(
+                    query=query, using=using, filter=where, limit=limit, with_payload=False,
+                    with_vector=False, params=_SEARCH,
+                )
+            )  # fmt: skip
+        asked = [r for r in requests if r is not None]
+        answers = iter(self._client.query_batch_points(self.collection, asked) if asked else [])
+        return [[] if r is None else [(str(p.id), p.score) for p in next(answers).points] for r in requests]
 
     def get_many(self, ids: Sequence[str]) -> dict[str, StoredImage]:
         if not ids:

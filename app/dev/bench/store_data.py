@@ -41,9 +41,10 @@ def label_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
 
 def app_views(store: Store, dense: list[float], sparse: SparseVector, tags: Sequence[str] = ()) -> set[str]:
     """The store's share of a hybrid search as the app makes it (search/service.py
-    `views`): the nearest MIN_CANDIDATES of each of the four views, fused in Python."""
-    found = [store.nearest(view, dense, tags, MIN_CANDIDATES) for view in (DENSE, FOCUS, LABELS)]
-    found.append(store.nearest(SPARSE, sparse, tags, MIN_CANDIDATES))
+    `views`): the nearest MIN_CANDIDATES of each of the four views, asked in one request,
+    fused in Python."""
+    queries: list[tuple[str, list[float] | SparseVector]] = [(DENSE, dense), (FOCUS, dense), (LABELS, dense)]
+    found = store.nearest_views([*queries, (SPARSE, sparse)], tags, MIN_CANDIDATES)
     return {id for view in found for id, _ in view}
 
 
