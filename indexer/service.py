@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -16,19 +17,26 @@ from indexer.pipeline import Indexer
 from indexer.reconcile import reconcile
 from indexer.repair import find_damage, rebuild
 
+logger = logging.getLogger(__name__)
+
 Progress = Callable[[int, int, str], None]
 
 # New points after which the search graph is rebuilt. Qdrant Edge has no background
-# optimiser: until optimize() runs, search scans every point (17 ms hybrid + tag at 100k
-# against 6 ms after). It takes minutes of CPU at 100k, so it runs only after bulk
-# loads, when the queue is empty.
+# optimiser: until optimize() runs, search scans every point (47 ms hybrid + tag at 100k
+# against 21 ms after, docs/PERFORMANCE.md). It takes minutes of CPU at 100k (in a child
+# process, on a copy: catalog/store/edge_optimize.py), so it runs only after bulk loads,
+# when the queue is empty.
 OPTIMIZE_AFTER = 1000
 
 
 def optimize_store(store: Store) -> None:
     """Build the store's search index if it has one to build (the embedded shard does;
-    a Qdrant server optimises by itself and its adapter's optimize() does nothing)."""
-    store.optimize()
+    a Qdrant server optimises by itself and its adapter's optimize() does nothing).
+    A failure (the copy it works on found no room, say) costs speed, not the run: logged."""
+    try:
+        store.optimize()
+    except Exception:  # search still works, only slower
+        logger.exception("optimising the store failed")
 
 
 __all__ = ["Progress", "index_folder", "run_once"]

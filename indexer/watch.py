@@ -358,10 +358,7 @@ class Watcher:
             self._cond.notify_all()
         if idle and self._since_optimize >= service.OPTIMIZE_AFTER:
             self._since_optimize = 0
-            try:
-                service.optimize_store(self.indexer.store)
-            except Exception:  # search still works, only slower
-                logger.exception("optimising the store failed")
+            service.optimize_store(self.indexer.store)  # logs a failure: search works, only slower
 
 
 def _stat(path: Path) -> tuple[int, int] | None:

@@ -174,3 +174,49 @@ def test_a_server_collection_gets_the_int8_layout_when_created_and_when_older(
     server._ensure_int8(client, "images")
     assert asked and asked[0]["quantization_config"] == server._INT8
     assert asked[0]["vectors_config"] == {DENSE: models.VectorParamsDiff(on_disk=True)}
+
+
+def _on_disk_mb(path: Path) -> float:
+    return sum(f.stat().st_blocks * 512 for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def test_the_copy_optimize_works_on_keeps_the_shards_holes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = EdgeStore.open(tmp_path / "qdrant", 384)
+    try:
+        store.upsert(chunk(0, 50, 384, np.random.default_rng(0))[0])
+    finally:
+        store.close()
+    seen: list[Path] = []
+
+    def child(argv: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        work = Path(argv[-1])
+        seen.append(work)
+        # Edge creates its files at full size, mostly holes (here ~250 MB on paper):
+        # a plain copy would have written them all out
+        assert sum(f.stat().st_size for f in work.rglob("*") if f.is_file()) > 200 * 2**20
+        assert _on_disk_mb(work) < 32
+        assert not (work / "imgdesc.lock").exists()
+        return subprocess.CompletedProcess(argv, 3, "", "")  # "nothing to optimise"
+
+    monkeypatch.setattr(edge_optimize.subprocess, "run", child)
+    assert edge_optimize.optimize_copy(tmp_path / "qdrant") is False
+    assert seen and not seen[0].exists()  # the copy is dropped when nothing changed
+
+
+def test_an_optimize_that_fails_costs_speed_not_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from indexer import service
+    from tests.fakes import FakeStore
+
+    store = FakeStore()
+
+    def no_room() -> bool:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "optimize", no_room)
+    with caplog.at_level("ERROR", logger="indexer.service"):
+        service.optimize_store(store)
+    assert "optimising the store failed" in caplog.text

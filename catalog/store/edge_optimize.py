@@ -21,6 +21,8 @@ from pathlib import Path
 
 import qdrant_edge as qe
 
+from catalog.space import sparse_copy
+
 _KEEP = {"imgdesc.lock"}  # stays in the shard's folder: the lock is held on this very file
 
 
@@ -41,7 +43,11 @@ def optimize_copy(path: Path) -> bool:
     work = work_dir(path)
     shutil.rmtree(work, ignore_errors=True)
     try:  # as much room again as the shard takes, for a while
-        shutil.copytree(path, work, ignore=lambda _dir, names: [n for n in names if n in _KEEP])
+        # holes kept as holes: Edge's files are mostly holes, and a plain copy writes them
+        # out (an empty shard: 1 MB on disk, 252 MB copied with shutil.copytree)
+        sparse_copy(path, work)
+        for name in _KEEP:
+            (work / name).unlink(missing_ok=True)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)  # a full disk must not keep half a copy
         raise
