@@ -363,3 +363,20 @@ def test_drawn_elements_are_said_and_tagged() -> None:
     )
     assert "Drawn: balloons." in Describer().compose(_facts_with(found), "detailed").description
     assert "balloons" in {t.name for t in creative.tags(found)}
+
+
+def test_the_language_model_loads_with_the_analyzer_and_keeps_only_its_candidates() -> None:
+    from describe.analyzers.creative import CreativeReader
+
+    language_id._identifier.cache_clear()
+    reader = CreativeReader()
+    assert not reader.loaded
+    reader.load()  # with the other models, not at the first creative
+    candidates = tuple(ct.table().languages.candidates)
+    assert language_id._identifier.cache_info().currsize == 1
+    model = language_id._identifier(candidates)
+    assert model.nb_ptc.shape[1] == len(candidates)
+    assert model._full_model[0] is model.nb_ptc  # the 97-language table is not kept
+    assert language_id.languages(
+        ["Jetzt kaufen und sparen, nur diese Woche im Laden"], ct.table().languages
+    ) == ("de",)

@@ -234,14 +234,15 @@ class TextReader(BaseAnalyzer):
 
     def _analyze(self, image: PreparedImage, facts: Facts) -> TextFacts:
         bgr = image.bgr
-        # The detector's activations are the largest transient buffers of a describe and
-        # set the indexer's peak; what the analyzers before it freed goes back to the OS
-        # first rather than under them (`imgdesc index` of the bench samples: 689-716 MB
-        # in 4 runs -> 686-704 MB in 3; ~4 ms). The describer trims again after the image.
-        if self.trim_memory:
-            release_freed_memory()
         if self.opts.gate and not text_gate.maybe_text(self._det, bgr, self.opts.gate_min_chains):
             return TextFacts()
+        # The full look's activations are the largest transient buffers of a describe and
+        # set the indexer's peak; what the analyzers and the gate before it freed goes back
+        # to the OS first rather than under them (`imgdesc index` of the bench samples:
+        # 689-716 MB in 4 runs -> 686-704 MB in 3; ~4 ms, spent only when the full look
+        # runs). The describer trims again after the image.
+        if self.trim_memory:
+            release_freed_memory()
         # display type the detector cut into pieces on one row is read as one line
         quads = text_reread.merge_rows(self._detect(bgr))
         if not quads:
