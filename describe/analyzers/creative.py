@@ -69,7 +69,7 @@ class CreativeReader(BaseAnalyzer):
     requires = ("objects", "labels", "text", "colours", "composition")
     # the language-ID model: loaded with the others, while the process is small, rather
     # than in the middle of indexing at the first creative (its load briefly takes 100 MB:
-    # `imgdesc index` peak 592 -> 5xx MB)
+    # the indexing process's peak, in-process on the bench samples, 592 -> 561 MB)
     needs_model = True
     Options = CreativeOptions
     opts: CreativeOptions
