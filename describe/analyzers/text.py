@@ -189,6 +189,10 @@ class TextOptions(AnalyzerOptions):
     # image gets the full look, as before.
     gate: bool = True
     gate_min_chains: int = text_gate.DEFAULT_MIN_CHAINS
+    # Display type (describe/analyzers/text_reread.py): a letter-spaced line's spaces from
+    # its gaps, and display-size boxes on one row read as one; off: read as before
+    letter_spacing: bool = True
+    merge_rows: bool = True
 
 
 @register("text", "ocr")
@@ -244,7 +248,9 @@ class TextReader(BaseAnalyzer):
         if self.trim_memory:
             release_freed_memory()
         # display type the detector cut into pieces on one row is read as one line
-        quads = text_reread.merge_rows(self._detect(bgr))
+        quads = self._detect(bgr)
+        if self.opts.merge_rows:
+            quads = text_reread.merge_rows(quads)
         if not quads:
             return TextFacts()
         crops = [get_rotate_crop_image(bgr, quad) for quad in quads]
@@ -317,7 +323,11 @@ class TextReader(BaseAnalyzer):
         # the space's best probability in each gap between two characters; letter-spaced
         # display type gets its spaces from the gaps' widths as well (text_reread.py)
         gap_space = np.array([probs[a + 1 : b, self._space].max(initial=0.0) for a, b in pairwise(frames)])
-        spaced = text_reread.spaces(frames, gap_space, SPACE_PROB)
+        spaced = (
+            text_reread.spaces(frames, gap_space, SPACE_PROB)
+            if self.opts.letter_spacing
+            else gap_space >= SPACE_PROB
+        )
         out: list[str] = []
         for k, f in enumerate(frames):
             if k and spaced[k - 1]:

@@ -8,7 +8,9 @@ stage's time, for today's reader and each variant, side by side in one process.
 `creatives`: the creatives dev set (build.py), its text taken from specs.py. The variants
 wrap describe/analyzers/text.py's TextReader without changing it:
 
-* base: today's reader (PP-OCRv4 detector at 640 px, PP-OCRv6 recogniser);
+* base: the reader before display type (PP-OCRv4 detector at 640 px, PP-OCRv6 recogniser;
+  `letter_spacing` and `merge_rows` off), which every single variant below changes one
+  thing of;
 * pad: every box at least PAD_MIN_H px high recognised from a crop of the full-resolution
   image with a margin (the recogniser's input is 48 px high, fixed in the model, so a
   taller input is not an option; the margin is);
@@ -16,23 +18,22 @@ wrap describe/analyzers/text.py's TextReader without changing it:
 * unclip2 / unclip25: the detector's unclip ratio 2.0 / 2.5 (default 1.6);
 * box03: the detector's box threshold 0.3 (ours 0.4);
 * space: display type's spaces placed from the gaps between its characters
-  (describe/analyzers/text_reread.py, spaces);
-* rows: display-size boxes on one row merged into one before recognition (merge_rows);
+  (describe/analyzers/text_reread.py, spaces; the reader's `letter_spacing`);
+* rows: display-size boxes on one row merged into one before recognition (merge_rows; the
+  reader's `merge_rows`);
 * det960: the detector on a 960 px copy (ours 640): small fine print;
-* rows+space, det960+rows+space, unclip2+rows+space, unclip25+rows+space: together.
+* rows+space (today's reader), det960+rows+space, unclip2+rows+space, unclip25+rows+space: together.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import itertools
 import json
 import re
 import statistics
 import sys
 import time
-import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -44,8 +45,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
-from describe.analyzers import text as text_mod  # noqa: E402
-from describe.analyzers import text_reread  # noqa: E402
 from describe.analyzers.text import TextReader  # noqa: E402
 from describe.facts import Facts  # noqa: E402
 from describe.intake import load_image  # noqa: E402
@@ -89,54 +88,23 @@ def detector_variant(**det: float) -> type[TextReader]:
     return Tuned
 
 
-class Spaced(TextReader):
-    """Display type's spaces from where its characters fall (text_reread.spaces): the
-    reader's _decode with that one change."""
-
-    def _decode(self, probs: np.ndarray) -> tuple[str, float]:
-        best = probs.argmax(axis=1)
-        keep = (best != 0) & (best != self._space)
-        keep[1:] &= best[1:] != best[:-1]
-        frames = np.flatnonzero(keep)
-        if frames.size == 0:
-            return "", 0.0
-        space_probs = np.array(
-            [probs[a + 1 : b, self._space].max(initial=0.0) for a, b in itertools.pairwise(frames)]
-        )
-        spaced = text_reread.spaces(frames, space_probs, text_mod.SPACE_PROB)
-        out: list[str] = []
-        for k, f in enumerate(frames):
-            if k and spaced[k - 1]:
-                out.append(" ")
-            out.append(self._chars[best[f]])
-        text = unicodedata.normalize("NFKC", "".join(out))
-        return text, float(probs[frames, best[frames]].mean())
-
-
-def merged(base: type[TextReader]) -> type[TextReader]:
-    class Merged(base):  # type: ignore[valid-type,misc]
-        """The detector's boxes of display type on one row merged (text_reread.merge_rows)."""
-
-        def _detect(self, bgr: np.ndarray) -> list[np.ndarray]:
-            return text_reread.merge_rows(super()._detect(bgr))
-
-    return Merged
-
+# The reader before display type: its two steps are options of the reader now
+PLAIN = {"letter_spacing": False, "merge_rows": False}
 
 VARIANTS: dict[str, Callable[[], TextReader]] = {
-    "base": TextReader,
-    "pad": Padded,
-    "up2": Upscaled,
-    "unclip2": detector_variant(unclip_ratio=2.0),
-    "unclip25": detector_variant(unclip_ratio=2.5),
-    "box03": detector_variant(box_thresh=0.3),
-    "space": Spaced,
-    "rows": merged(TextReader),
-    "rows+space": merged(Spaced),
-    "det960": functools.partial(TextReader, det_side=960),
-    "det960+rows+space": functools.partial(merged(Spaced), det_side=960),
-    "unclip2+rows+space": merged(type("U2", (detector_variant(unclip_ratio=2.0), Spaced), {})),
-    "unclip25+rows+space": merged(type("U25", (detector_variant(unclip_ratio=2.5), Spaced), {})),
+    "base": functools.partial(TextReader, **PLAIN),
+    "pad": functools.partial(Padded, **PLAIN),
+    "up2": functools.partial(Upscaled, **PLAIN),
+    "unclip2": functools.partial(detector_variant(unclip_ratio=2.0), **PLAIN),
+    "unclip25": functools.partial(detector_variant(unclip_ratio=2.5), **PLAIN),
+    "box03": functools.partial(detector_variant(box_thresh=0.3), **PLAIN),
+    "space": functools.partial(TextReader, merge_rows=False),
+    "rows": functools.partial(TextReader, letter_spacing=False),
+    "rows+space": TextReader,  # today's reader
+    "det960": functools.partial(TextReader, det_side=960, **PLAIN),
+    "det960+rows+space": functools.partial(TextReader, det_side=960),
+    "unclip2+rows+space": detector_variant(unclip_ratio=2.0),
+    "unclip25+rows+space": detector_variant(unclip_ratio=2.5),
 }
 
 
