@@ -24,7 +24,7 @@ import numpy as np
 from catalog.settings import DEFAULT_EMBEDDING_MODEL
 from catalog.store.base import SparseVector
 from describe.errors import ModelError
-from describe.model_cache import default_cache_dir
+from describe.local_files import default_cache_dir
 
 DEFAULT_MODEL = DEFAULT_EMBEDDING_MODEL
 _TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort  # type: ignore[import-untyped]
 
-from catalog.atomic import replacing
 from describe import model_wheels
 from describe.errors import ModelError
+from describe.local_files import replacing
 from describe.onnx_session import session_options
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from catalog.atomic import replacing
+from describe.local_files import replacing
 
 logger = logging.getLogger(__name__)
 

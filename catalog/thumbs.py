@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from catalog.atomic import replacing
+from describe.local_files import replacing
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def thumbnail_bytes(image: Image.Image) -> bytes:
 
 
 def write_thumbnail(data_dir: str | Path, id: str, image: Image.Image | bytes) -> Path:
-    """Written atomically (catalog/atomic.py): a kill mid-write never leaves a truncated
+    """Written atomically (describe/local_files.py): a kill mid-write never leaves a truncated
     thumbnail under the final name. `image`: the picture, or thumbnail_bytes."""
     target = thumbnail_path(data_dir, id)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.atomic import replacing
+from describe.local_files import replacing
 
 
 def test_the_file_appears_whole_and_readable(tmp_path: Path) -> None:

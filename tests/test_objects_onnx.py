@@ -178,7 +178,7 @@ def test_a_failed_write_leaves_neither_file_nor_temporary(
 
     monkeypatch.setattr(Path, "replace", full_disk)
     with pytest.raises(ModelError, match="No space left"):
-        detector_onnx._write_whole(tmp_path / "detector.onnx", b"model bytes")
+        detector_onnx._keep(tmp_path / "detector.onnx", b"model bytes")
     assert list(tmp_path.iterdir()) == []
 
 

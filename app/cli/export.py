@@ -163,8 +163,8 @@ def _from_server(
 def _write_rows(form: Format, source: _Source, target: Path) -> int:
     """Write the file whole or not at all (a temporary file renamed over it); the number
     of images exported."""
-    from catalog.atomic import replacing
     from catalog.export.rows import ExportRow, csv_chunks, export_row, jsonl_chunks
+    from describe.local_files import replacing
 
     count = 0
 

@@ -173,7 +173,7 @@ def prepare(
     from catalog.embed import DEFAULT_MODEL
     from catalog.embed_onnx import ensure_export, export_path
     from describe.analyzers.detector_onnx import ensure_prepared, prepared_path
-    from describe.model_cache import default_cache_dir
+    from describe.local_files import default_cache_dir
 
     target = export_path(default_cache_dir(), DEFAULT_MODEL)
     ready = target.is_file()

@@ -7,7 +7,7 @@ every file gets its own (photo.jpg and photo.png in one folder do not share one)
 are reported and the second is skipped, never merged into the first one's sidecar.
 
 Only files named ``*.xmp`` inside the output folder are ever written, each through a
-temporary file renamed over it (catalog/atomic.py): an image file is never opened for
+temporary file renamed over it (describe/local_files.py): an image file is never opened for
 writing, and a stored path that would lead outside the folder ("../…") is refused.
 """
 
@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
-from catalog.atomic import replacing
 from catalog.export.xmp import SidecarError, sidecar
 from catalog.names import on_disk
 from catalog.store.base import StoredImage
+from describe.local_files import replacing
 
 SUFFIX = ".xmp"
 # An existing sidecar larger than this is not merged (darktable's with a long edit

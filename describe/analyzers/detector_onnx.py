@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -27,7 +25,7 @@ import numpy as np
 
 from describe.errors import ModelError
 from describe.knowledge.labels import model_file
-from describe.model_cache import default_cache_dir
+from describe.local_files import default_cache_dir, replacing
 from describe.onnx_session import session_options
 
 log = logging.getLogger(__name__)
@@ -82,24 +80,12 @@ def _keep(target: Path, model: bytes) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ModelError(f"cannot create the model cache folder {target.parent}: {exc.strerror}") from None
-    _write_whole(target, model)
-    log.info("prepared the object detector at %s", target)
-
-
-def _write_whole(target: Path, data: bytes) -> None:
-    """Written under a temporary name beside `target`, then renamed over it: a reader (or
-    a second process preparing at the same time) never sees half a file."""
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        tmp.chmod(0o644)  # mkstemp's file is private; the cache is shared
-        tmp.replace(target)
+    try:  # a reader, or a second process preparing at the same time, never sees half a file
+        with replacing(target) as tmp:
+            tmp.write_bytes(model)
     except OSError as exc:
         raise ModelError(f"cannot write the prepared object detector {target}: {exc.strerror}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    log.info("prepared the object detector at %s", target)
 
 
 class OnnxDetector:
