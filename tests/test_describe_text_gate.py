@@ -102,3 +102,27 @@ def test_stroke_chains_count_letters_on_a_line_not_scattered_dots() -> None:
 def test_an_image_no_larger_than_the_first_look_goes_to_the_full_look(reader: TextReader) -> None:
     tiny = np.full((300, 380, 3), 128, np.uint8)
     assert text_gate.maybe_text(reader._det, tiny)
+
+
+def test_bold_display_type_passes_on_coarse_strokes_without_the_detector(
+    reader: TextReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sign's 96 px bold headline has strokes too thick for the kernel at 800 px; at
+    400 px they are thin enough, so the gate passes it without the detector's low look."""
+    canvas = Image.new("RGB", (1024, 512), (200, 30, 40))
+    draw = ImageDraw.Draw(canvas)
+    bold = str(FONTS / "DejaVuSans-Bold.ttf")
+    draw.text((512, 200), "SUMMER SALE", font=ImageFont.truetype(bold, 96), fill="white", anchor="mm")
+    draw.text((512, 340), "50% OFF", font=ImageFont.truetype(bold, 56), fill="white", anchor="mm")
+    sign = np.asarray(canvas)[:, :, ::-1].copy()
+    assert text_gate.stroke_chains(sign, 800) < text_gate.DEFAULT_MIN_CHAINS
+    assert text_gate.stroke_chains(sign, 400) >= text_gate.DEFAULT_MIN_CHAINS
+    looks: list[int] = []
+
+    def first_look(*_: Any) -> bool:
+        looks.append(1)
+        return True
+
+    monkeypatch.setattr(text_gate, "first_look", first_look)
+    assert text_gate.maybe_text(reader._det, sign)
+    assert looks == []
