@@ -185,3 +185,15 @@ def test_models_prepare_builds_the_export_once(tmp_path: Path) -> None:
     # the first line is the embedder's; the detector's follows (tests/test_objects_onnx.py)
     assert runs[0].stderr.splitlines()[0] == f"embedding model ready at {target}"
     assert runs[1].stderr.splitlines()[0] == f"embedding model already ready at {target}"
+
+
+def test_the_token_table_is_stored_half_size(first_run: tuple[Path, dict[str, object]]) -> None:
+    """The token table is half the model and stays resident in every searching process:
+    it is float16 in the prepared file (the vectors above still match to MIN_COSINE)."""
+    import onnx
+
+    cache, _ = first_run
+    model = onnx.load(str(embed_onnx.export_path(cache, DEFAULT_MODEL)))
+    table = next(t for t in model.graph.initializer if t.name == "word_embeddings")
+    assert table.data_type == onnx.TensorProto.FLOAT16
+    assert list(table.dims) == [30522, 384]
