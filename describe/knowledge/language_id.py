@@ -16,24 +16,16 @@ from functools import lru_cache
 from typing import Any
 
 from describe.knowledge.creative_text import Languages
+from describe.knowledge.language_model import open_identifier
 
 _lock = threading.Lock()
 
 
 @lru_cache(maxsize=4)
 def _identifier(candidates: tuple[str, ...]) -> Any:
-    """The model (0.5 s to load, once), restricted to the candidates, probabilities
-    normalised over them."""
-    # imported on first use: only creatives need it
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    identifier.set_languages(list(candidates))
-    # The library keeps the whole 97-language table (28 MB of float16) beside the
-    # candidates' columns, only to widen again; we never do, and it stayed resident in
-    # every process that had described a creative (`imgdesc index` peak 596 -> 571 MB).
-    identifier._full_model = (identifier.nb_ptc, identifier.nb_pc, identifier.nb_classes)
-    return identifier
+    """The model, restricted to the candidates, probabilities normalised over them; its
+    arrays are mapped from the model cache (describe/knowledge/language_model.py)."""
+    return open_identifier(list(candidates))
 
 
 def load_language_model(rules: Languages) -> None:
