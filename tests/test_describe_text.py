@@ -62,8 +62,18 @@ def test_registered_with_alias() -> None:
 
 
 def sessions(reader: TextReader) -> list[Any]:
-    """The ONNX Runtime sessions of the detector, classifier and recogniser."""
-    return [engine.session.session for engine in (reader._det, reader._cls, reader._rec)]
+    """The ONNX Runtime sessions of the detector, classifier (when asked for) and recogniser."""
+    engines = (reader._det, reader._cls, reader._rec)
+    return [engine.session.session for engine in engines if engine is not None]
+
+
+def test_the_classifier_loads_only_when_asked_for() -> None:
+    plain, turned = TextReader(threads=1), TextReader(threads=1, use_cls=True)
+    plain.load()
+    turned.load()
+    assert plain._cls is None
+    assert turned._cls is not None
+    assert len(sessions(plain)) == 2 and len(sessions(turned)) == 3
 
 
 @pytest.mark.slow

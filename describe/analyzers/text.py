@@ -229,7 +229,12 @@ class TextReader(BaseAnalyzer):
             )
         )
         self._rec = TextRecognizer(_section(config.Rec, session=_session(rec_model, threads)))
-        self._cls = TextClassifier(_section(config.Cls, session=_session(CLS_MODEL, threads)))
+        # loaded only when asked for: an unused session still holds ~2 MB in every process
+        self._cls = (
+            TextClassifier(_section(config.Cls, session=_session(CLS_MODEL, threads)))
+            if self.opts.use_cls
+            else None
+        )
         # RapidOCR pads images flatter than this (or lower than min_height) for the detector
         self._letterbox = (float(config.Global.width_height_ratio), float(config.Global.min_height))
         chars = self._rec.postprocess_op.character
@@ -254,7 +259,7 @@ class TextReader(BaseAnalyzer):
         if not quads:
             return TextFacts()
         crops = [get_rotate_crop_image(bgr, quad) for quad in quads]
-        if self.opts.use_cls:  # 180°-rotated text is rare; the classifier costs a pass
+        if self._cls is not None:  # use_cls: 180°-rotated text is rare; the classifier costs a pass
             crops = self._cls(crops).img_list or crops
         min_score = self._min_score if self.opts.min_score is None else self.opts.min_score
         words: list[Word] = []
