@@ -7,7 +7,9 @@ Write order (why a kill at any moment loses nothing and duplicates nothing):
 
 1. a file's state row is marked *pending* with its new sha256 (an older content's
    hash is kept in the row's `stale` list), before any store write for it;
-2. it is described and its thumbnail written atomically; its point waits in the batch;
+2. it is described; its record is composed, its thumbnail written atomically and its
+   point embedded in the encoding thread (indexer/stages.py) while the next file is
+   described; the point waits in the batch;
 3. the batch's points are upserted in one call, which returns once they are durable
    (the embedded store flushes, a server answers after its WAL); ids are derived from
    the sha256, so a redo overwrites instead of duplicating, and `paths` are read from
@@ -33,16 +35,15 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
-from catalog.points import image_vector
+from catalog.points import PointEncoder, image_vector
 from catalog.space import DiskFullError, DiskGuard, is_out_of_space
-from catalog.store.base import StoredImage, point_id
+from catalog.store.base import ImagePoint, point_id
 from catalog.thumbs import thumbnail_path, write_thumbnail
 from describe.errors import ImageError
 from describe.intake import PreparedImage
@@ -59,7 +60,8 @@ from indexer.pipeline import (
     Unreadable,
     failure_reason,
 )
-from indexer.records import analyze_each, describe_batch_size, image_record
+from indexer.records import Analysis, analyze_each, describe_batch_size, image_record
+from indexer.stages import EncodeStage, ReadAhead
 from indexer.state import FAILED, INDEXED, utc_now
 
 logger = logging.getLogger(__name__)
@@ -77,12 +79,10 @@ MAX_WAIT = 5.0
 Finished = list[tuple[str, Outcome]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Described:
     rel: str
-    pid: str
-    payload: StoredImage
-    image: list[float] | None = None  # the SigLIP image embedding, when a tagger is active
+    point: ImagePoint
 
 
 class FileOps(Protocol):
@@ -112,7 +112,8 @@ class Batch:
         # What the writing side uses, named once rather than reached for through the
         # indexer: the journal, the store and its point encoder, the describer and its two
         # profiles, the folders, and the indexer's file operations (FileOps).
-        self.state, self.store, self.points = indexer.state, indexer.store, indexer.points
+        self.state, self.store = indexer.state, indexer.store
+        self.points: PointEncoder = indexer.points
         self.describer, self.profile, self.alt_profile = (
             indexer.describer,
             indexer.profile,
@@ -130,12 +131,13 @@ class Batch:
         # never waits for inference and at most this many decoded images wait in memory
         self.read_ahead = self.describe_size + 1
         self._images: list[Read] = []  # decoded, waiting for the captioner's batch
-        self._points: list[_Described] = []  # described, waiting for the store
+        self._encoding = EncodeStage()  # described, being composed and embedded
+        self._points: list[_Described] = []  # encoded, waiting for the store
         self._opened: float | None = None  # when the first file of the open batch came
         self._finished: Finished = []
 
     def __len__(self) -> int:
-        return len(self._images) + len(self._points)
+        return len(self._images) + len(self._encoding) + len(self._points)
 
     def due(self) -> bool:
         """Full, or open for MAX_WAIT seconds."""
@@ -160,6 +162,11 @@ class Batch:
         self._flush()
         return self._take()
 
+    def close(self) -> None:
+        """Stop the encoding thread. What the batch holds is not written: its rows stay
+        pending, for a restart (or the next batch) to describe again."""
+        self._encoding.close()
+
     def _take(self) -> Finished:
         finished, self._finished = self._finished, []
         return finished
@@ -170,7 +177,8 @@ class Batch:
         if isinstance(found, Skipped) and found.why in ("missing", "outside"):
             return True  # a removal: it may change the paths of a point in the batch
         sha = found.sha if isinstance(found, Read) else None
-        held = [(f.rel, f.sha) for f in self._images] + [(d.rel, d.payload.sha256) for d in self._points]
+        held = [(f.rel, f.sha) for f in self._images] + self._encoding.held()
+        held += [(d.rel, d.point.payload.sha256) for d in self._points]
         return any(found.rel == rel or sha == held_sha for rel, held_sha in held)
 
     # --- one file -----------------------------------------------------------------------
@@ -230,7 +238,7 @@ class Batch:
 
     def _describe(self) -> None:
         """Step 2 for the decoded images held: analyse (in one call when the captioner
-        batches), compose the record, write the thumbnail, let go of the pixels."""
+        batches), let go of the pixels, and hand each image to the encoding thread."""
         if not self._images:
             return
         self.space.ensure()  # before the work: a full disk would throw the descriptions away
@@ -243,24 +251,52 @@ class Batch:
             if isinstance(analysis, Exception):
                 self._finished.append((found.rel, self._fail(found, analysis)))
                 continue
-            pid = point_id(found.sha)
             try:
-                payload = image_record(
-                    self.describer, analysis, image,
-                    profile=self.profile, alt_profile=self.alt_profile, sha256=found.sha,
-                    paths=self.state.paths_for(found.sha), size_bytes=found.stat.st_size,
-                    described_at=described_at, embedding_model=self.embedding_model,
-                    decode_ms=found.decode_ms,
-                )  # fmt: skip
-                write_thumbnail(self.data_dir, pid, thumbnail)  # before the point: a point always has one
+                paths = self.state.paths_for(found.sha)
             except Exception as exc:
                 self._finished.append((found.rel, self._fail(found, exc)))
                 continue
-            self._points.append(_Described(found.rel, pid, payload, image_vector(analysis[0].zero_shot)))
+            self._encoding.submit(
+                found, partial(self._encode, found, image, analysis, thumbnail, paths, described_at)
+            )
+
+    def _encode(
+        self,
+        found: Read,
+        image: PreparedImage,
+        analysis: Analysis,
+        thumbnail: bytes,
+        paths: list[str],
+        described_at: str,
+    ) -> ImagePoint:
+        """In the encoding thread: the record composed from the analysis, the thumbnail
+        written (before the point: a point always has one), the point embedded."""
+        pid = point_id(found.sha)
+        payload = image_record(
+            self.describer, analysis, image,
+            profile=self.profile, alt_profile=self.alt_profile, sha256=found.sha,
+            paths=paths, size_bytes=found.stat.st_size,
+            described_at=described_at, embedding_model=self.embedding_model,
+            decode_ms=found.decode_ms,
+        )  # fmt: skip
+        write_thumbnail(self.data_dir, pid, thumbnail)
+        return self.points.point(pid, payload, image_vector(analysis[0].zero_shot))
+
+    def _encoded(self) -> None:
+        """Wait for the encoding thread: points to the batch, errors to their files."""
+        failed: list[tuple[Read, Exception]] = []
+        for found, point in self._encoding.take():
+            if isinstance(point, Exception):
+                failed.append((found, point))
+            else:
+                self._points.append(_Described(found.rel, point))
+        for found, exc in failed:  # after the points are kept: a full disk raises here
+            self._finished.append((found.rel, self._fail(found, exc)))
 
     def _flush(self) -> None:
         """Steps 3 and 4 for every file in the batch."""
         self._describe()
+        self._encoded()
         written, self._points = self._points, []
         self._opened = None
         if not written:
@@ -278,18 +314,16 @@ class Batch:
         for item in written:
             error = errors.get(item.rel, "")
             if not error:
-                logger.info("indexed %s (%s)", item.rel, item.pid)
+                logger.info("indexed %s (%s)", item.rel, item.point.id)
             self._finished.append((item.rel, self._end(item.rel, "failed" if error else "described", error)))
 
     def _write(self, written: list[_Described]) -> dict[str, str]:
-        """Embed and upsert the batch in one call (one store flush); when that fails,
-        each point alone, so the one the embedder or the store refuses is found and
-        the others are still stored. Returns path → reason for those that failed."""
+        """Upsert the batch's points in one call (one store flush); when that fails, each
+        point alone, so the one the store refuses is found and the others are still
+        stored. Returns path → reason for those that failed."""
         if len(written) > 1:
             try:
-                images = {item.pid: item.image for item in written if item.image is not None}
-                items = [(item.pid, item.payload) for item in written]
-                self.store.upsert(self.points.points(items, images))  # step 3
+                self.store.upsert([item.point for item in written])  # step 3
                 return {}
             except Exception as exc:
                 _raise_if_full(self.space, exc)
@@ -299,7 +333,7 @@ class Batch:
         errors = {}
         for item in written:
             try:
-                self.store.upsert([self.points.point(item.pid, item.payload, item.image)])
+                self.store.upsert([item.point])
             except Exception as exc:
                 _raise_if_full(self.space, exc)
                 logger.exception("failed to index %s", item.rel)
@@ -355,46 +389,6 @@ def _raise_if_full(space: DiskGuard, exc: BaseException) -> None:
         raise DiskFullError(space.now()) from exc
 
 
-class ReadAhead:
-    """Runs the read side (hash, decode) of the next few paths in one thread while the
-    caller describes the current ones: at most `depth` paths ahead, so at most that many
-    decoded images wait in memory. Hashing, decoding and inference release the GIL."""
-
-    def __init__(self, prepare: Callable[[str], Prepared], depth: int) -> None:
-        self._prepare = prepare
-        self.depth = max(1, depth)
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="imgdesc-read")
-        self._ahead: deque[tuple[str, Future[Prepared]]] = deque()
-
-    def __len__(self) -> int:
-        return len(self._ahead)
-
-    def full(self) -> bool:
-        return len(self._ahead) >= self.depth
-
-    def paths(self) -> list[str]:
-        return [rel for rel, _ in self._ahead]
-
-    def submit(self, rel: str) -> None:
-        self._ahead.append((rel, self._pool.submit(self._prepare, rel)))
-
-    def next(self) -> Prepared:
-        """The oldest path's result, waiting for it; its error is raised here."""
-        return self._ahead.popleft()[1].result()
-
-    def close(self) -> None:
-        for _, future in self._ahead:
-            future.cancel()
-        self._ahead.clear()
-        self._pool.shutdown(wait=True)
-
-    def __enter__(self) -> ReadAhead:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
 def index_paths(
     indexer: Indexer, rel_paths: Iterable[str], settle_seconds: float = 0.0
 ) -> Iterator[tuple[str, Outcome]]:
@@ -402,14 +396,17 @@ def index_paths(
     `settle_seconds`: a file that cannot be decoded and was modified less than this long
     ago is taken to be still being written (pending, "changing"), not broken."""
     batch = Batch(indexer, settle_seconds=settle_seconds)
-    with ReadAhead(indexer.prepare, batch.read_ahead) as ahead:
-        for rel in rel_paths:
-            ahead.submit(rel)
-            if ahead.full():
+    try:
+        with ReadAhead(indexer.prepare, batch.read_ahead) as ahead:
+            for rel in rel_paths:
+                ahead.submit(rel)
+                if ahead.full():
+                    yield from batch.add(ahead.next())
+            while ahead:
                 yield from batch.add(ahead.next())
-        while ahead:
-            yield from batch.add(ahead.next())
-    yield from batch.flush()
+        yield from batch.flush()
+    finally:
+        batch.close()
 
 
 def index_file(indexer: Indexer, rel_path: str, settle_seconds: float = 0.0) -> Outcome:

@@ -39,10 +39,11 @@ from catalog.store.base import Store
 from describe.describer import Describer
 from describe.files import looks_like_image
 from indexer import service
-from indexer.batch import Batch, ReadAhead
+from indexer.batch import Batch
 from indexer.pipeline import Indexer, Outcome, is_ignored
 from indexer.reconcile import reconcile, scan
 from indexer.service import index_folder, run_once
+from indexer.stages import ReadAhead
 from indexer.state import PENDING
 from indexer.status import IndexStatus, Repair
 from indexer.upkeep import Upkeep
@@ -281,12 +282,15 @@ class Watcher:
                         self.enqueue(rel)
                 except Exception:  # the pipeline records per-file failures; this is a bug or a store outage
                     logger.exception("indexer worker error")
+                    batch.close()
                     batch = Batch(self.indexer, settle_seconds=self.settle_seconds)  # its rows stay pending
                     self._finish((rel, None) for rel in set(self._busy) - set(ahead.paths()))
             try:  # stopping: what is described goes to the store; the rest waits for the next start
                 self._finish(batch.flush())
             except Exception:
                 logger.exception("indexer worker error while stopping")
+            finally:
+                batch.close()
 
     def _repair_now(self, batch: Batch, ahead: ReadAhead) -> None:
         """A read failed: finish what is in hand, check the store and, if it was rebuilt,

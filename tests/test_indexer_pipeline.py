@@ -3,8 +3,10 @@ analyzers, a hash embedder and an in-memory store."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -464,9 +466,9 @@ def test_files_are_decoded_once_and_written_in_batches(env: Env, monkeypatch: py
     monkeypatch.setattr(indexer.pipeline, "load_image", counting_load)
     monkeypatch.setattr(indexer.batch, "MAX_ITEMS", 4)
     embedder = HashEmbedder()
-    embeds = []
+    embeds: list[list[str]] = []
     embed = embedder.embed
-    monkeypatch.setattr(embedder, "embed", lambda texts: embeds.append(len(texts)) or embed(texts))
+    monkeypatch.setattr(embedder, "embed", lambda texts: embeds.append(texts) or embed(texts))
     env.reopen(embedder, CountingStore())
     write_images(env.root, 10)
     assert env.run()["described"] == 10
@@ -474,9 +476,10 @@ def test_files_are_decoded_once_and_written_in_batches(env: Env, monkeypatch: py
         f"img{i:03d}.png" for i in range(10)
     ]  # thumbnail and analysis share one decode
     assert env.store.calls == [4, 4, 2]  # type: ignore[attr-defined]
-    # both documents of every image of a batch in one call; the other calls embed label
-    # phrases not seen before (the fake labels have two)
-    assert [n for n in embeds if n > 2] == [8, 8, 4]
+    # both documents of an image in one call, as it is described (indexer/stages.py);
+    # the other calls embed label phrases not seen before (the fake labels have two)
+    documents = [texts for texts in embeds if not texts[0].startswith("a photo of a ")]
+    assert [len(texts) for texts in documents] == [2] * 10
 
 
 def test_reading_ahead_stays_a_few_files_ahead(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -528,3 +531,72 @@ def test_a_batching_captioner_gets_its_batches(env: Env) -> None:
         assert {p.payload.captioner for p in env.store.points.values()} == {FakeBatchCaption.name}
     finally:
         registry.unregister(FakeBatchCaption.name)
+
+
+def _documents(texts: list[str]) -> bool:
+    """An image's two documents, not label phrases (catalog/points.py)."""
+    return not texts[0].startswith("a photo of a ")
+
+
+def test_an_image_is_embedded_while_the_next_is_described(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The encoding thread (indexer/stages.py) makes an image's point while the next image
+    is analysed: the first image's embedding waits until the second analysis has begun,
+    and that analysis until the embedding has begun. Embedded after the describing, or
+    before the next image is described, one of them would wait in vain."""
+    embedder = HashEmbedder()
+    embedding, analysing = threading.Event(), threading.Event()
+    saw: dict[str, bool] = {}
+    embed = embedder.embed
+
+    def watched_embed(texts: list[str]) -> list[list[float]]:
+        if _documents(texts) and not embedding.is_set():
+            embedding.set()
+            saw["embedding saw the next analysis"] = analysing.wait(timeout=10)
+        return embed(texts)
+
+    monkeypatch.setattr(embedder, "embed", watched_embed)
+    env.reopen(embedder)
+    describer = env.indexer.describer
+    analyze_batch = describer.analyze_batch
+    calls = itertools.count()
+
+    def watched_analyze(
+        images: Sequence[PreparedImage], profile: object, captioner: str | None = None
+    ) -> object:
+        if next(calls) == 1:
+            analysing.set()
+            saw["the analysis saw the embedding"] = embedding.wait(timeout=10)
+        return analyze_batch(images, profile, captioner)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(describer, "analyze_batch", watched_analyze)
+    write_images(env.root, 3)
+    assert env.run()["described"] == 3
+    assert saw == {"embedding saw the next analysis": True, "the analysis saw the embedding": True}
+    assert not [
+        t for t in threading.enumerate() if t.name.startswith("imgdesc-encode")
+    ]  # stopped with the run
+
+
+def test_an_image_whose_point_cannot_be_made_fails_and_the_rest_index(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embedder = HashEmbedder()
+    calls = itertools.count()
+    embed = embedder.embed
+
+    def flaky(texts: list[str]) -> list[list[float]]:
+        if _documents(texts) and next(calls) == 1:  # the second image's documents
+            raise RuntimeError("embedder out of memory")
+        return embed(texts)
+
+    monkeypatch.setattr(embedder, "embed", flaky)
+    env.reopen(embedder)
+    write_images(env.root, 3)
+    summary = env.run()
+    assert summary["described"] == 2 and summary["failed"] == 1
+    status = env.indexer.status()
+    assert (status.indexed, status.pending, status.failed) == (2, 0, 1)
+    assert [(f.path, f.error) for f in status.failures] == [
+        ("img001.png", "RuntimeError: embedder out of memory")
+    ]
+    assert env.store.count() == 2
