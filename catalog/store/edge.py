@@ -28,11 +28,9 @@ from catalog.store.base import (
     DENSE,
     FOCUS,
     IMAGE,
-    KEYWORD_FIELDS,
     LABELS,
     ORDER_FIELD,
     SPARSE,
-    TEXT_FIELDS,
     ImagePoint,
     SparseVector,
     StoredImage,
@@ -110,7 +108,7 @@ class EdgeStore:
                     edge_layout.relayout(shard, path)
             else:
                 shard = qe.EdgeShard.create(str(path), edge_layout.config(dense_size, image_size))
-            _ensure_payload_indexes(shard)
+            edge_layout.ensure_payload_indexes(shard)
             edge_layout.release_freed_memory()
         except BaseException:
             if claim is None:  # a claim stays with the caller, who may retry with it
@@ -347,21 +345,6 @@ def _vector_damage(vectors: object) -> str:
     return ""
 
 
-def _ensure_payload_indexes(shard: qe.EdgeShard) -> None:
-    # indexes are persisted with the shard: create only the missing ones
-    have = shard.info().payload_schema
-    for field in KEYWORD_FIELDS:
-        if field not in have:
-            shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
-    for field in TEXT_FIELDS:
-        if field not in have:
-            params = qe.TextIndexParams(tokenizer=qe.TokenizerType.Word, lowercase=True)
-            shard.update(qe.UpdateOperation.create_field_index(field, params))
-    if ORDER_FIELD not in have:
-        shard.update(qe.UpdateOperation.create_field_index(ORDER_FIELD, qe.PayloadSchemaType.Datetime))
-    shard.flush()
-
-
 def _replace_image_vector(shard: qe.EdgeShard, size: int, exists: bool) -> None:
     """Declare IMAGE at `size`; one of another size (another image model) goes first, with
     its vectors: they cannot be compared with the new model's."""
@@ -433,7 +416,7 @@ def _nearest_request(
         filter=where,
         with_payload=False,
         with_vector=False,
-        params=edge_layout.EXACT if exact else edge_layout.SEARCH,
+        params=edge_layout.EXACT if exact else edge_layout.search_params(using),
     )
 
 

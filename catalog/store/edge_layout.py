@@ -19,6 +19,7 @@ from catalog.store.base import (
     FOCUS,
     IMAGE,
     LABELS,
+    ORDER_FIELD,
     SPARSE,
     VECTORS,
     DimensionMismatchError,
@@ -63,7 +64,28 @@ SEARCH = qe.SearchParams(
     hnsw_ef=tuning.HNSW_EF,
     quantization=qe.QuantizationSearchParams(rescore=True, oversampling=tuning.OVERSAMPLING),
 )
+# the secondary views: the walk on the int8 copies alone (tuning.RESCORED_VIEWS)
+SEARCH_INT8 = qe.SearchParams(hnsw_ef=tuning.HNSW_EF, quantization=qe.QuantizationSearchParams(rescore=False))
 EXACT = qe.SearchParams(exact=True, quantization=qe.QuantizationSearchParams(ignore=True))
+
+
+def search_params(using: str) -> qe.SearchParams:
+    return SEARCH if using in tuning.RESCORED_VIEWS else SEARCH_INT8
+
+
+def ensure_payload_indexes(shard: qe.EdgeShard) -> None:
+    """Index the fields queries filter, count or order on (tuning.INDEXED_KEYWORDS and
+    ORDER_FIELD), and drop any other index a store of an earlier version made.
+    Indexes are persisted with the shard: only what differs is changed."""
+    have = shard.info().payload_schema
+    for field in have.keys() - {*tuning.INDEXED_KEYWORDS, ORDER_FIELD}:
+        shard.update(qe.UpdateOperation.delete_field_index(field))
+    for field in tuning.INDEXED_KEYWORDS:
+        if field not in have:
+            shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
+    if ORDER_FIELD not in have:
+        shard.update(qe.UpdateOperation.create_field_index(ORDER_FIELD, qe.PayloadSchemaType.Datetime))
+    shard.flush()
 
 
 def _dense(size: int, distance: qe.Distance) -> qe.EdgeVectorParams:

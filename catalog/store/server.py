@@ -21,11 +21,9 @@ from catalog.store.base import (
     DENSE,
     FOCUS,
     IMAGE,
-    KEYWORD_FIELDS,
     LABELS,
     ORDER_FIELD,
     SPARSE,
-    TEXT_FIELDS,
     VECTORS,
     DimensionMismatchError,
     ImagePoint,
@@ -150,7 +148,7 @@ class ServerStore:
             requests.append(
                 models.QueryRequest(
                     query=query, using=using, filter=where, limit=limit, with_payload=False,
-                    with_vector=False, params=_SEARCH,
+                    with_vector=False, params=_search_params(using),
                 )
             )  # fmt: skip
         asked = [r for r in requests if r is not None]
@@ -276,6 +274,14 @@ _SEARCH = models.SearchParams(
     hnsw_ef=tuning.HNSW_EF,
     quantization=models.QuantizationSearchParams(rescore=True, oversampling=tuning.OVERSAMPLING),
 )
+# the secondary views: the walk on the int8 copies alone (tuning.RESCORED_VIEWS)
+_SEARCH_INT8 = models.SearchParams(
+    hnsw_ef=tuning.HNSW_EF, quantization=models.QuantizationSearchParams(rescore=False)
+)
+
+
+def _search_params(using: str) -> models.SearchParams:
+    return _SEARCH if using in tuning.RESCORED_VIEWS else _SEARCH_INT8
 
 
 def _ensure_int8(client: QdrantClient, collection: str) -> None:
@@ -326,19 +332,17 @@ def _check_collection(client: QdrantClient, collection: str, dense_size: int) ->
 
 
 def _ensure_payload_indexes(client: QdrantClient, collection: str) -> None:
+    """The same indexes as the embedded store (tuning.INDEXED_KEYWORDS and ORDER_FIELD);
+    any other index a collection of an earlier version has is dropped."""
     have = client.get_collection(collection).payload_schema
-    text = models.TextIndexParams(
-        type=models.TextIndexType.TEXT, tokenizer=models.TokenizerType.WORD, lowercase=True
-    )
     with warnings.catch_warnings():
         # local mode warns that payload indexes have no effect there; a server uses them
         warnings.filterwarnings("ignore", message="Payload indexes have no effect", category=UserWarning)
-        for field in KEYWORD_FIELDS:
+        for field in have.keys() - {*tuning.INDEXED_KEYWORDS, ORDER_FIELD}:
+            client.delete_payload_index(collection, field, wait=True)
+        for field in tuning.INDEXED_KEYWORDS:
             if field not in have:
                 client.create_payload_index(collection, field, models.PayloadSchemaType.KEYWORD, wait=True)
-        for field in TEXT_FIELDS:
-            if field not in have:
-                client.create_payload_index(collection, field, text, wait=True)
         if ORDER_FIELD not in have:
             client.create_payload_index(collection, ORDER_FIELD, models.PayloadSchemaType.DATETIME, wait=True)
 
