@@ -30,11 +30,12 @@ TEXTS = [
 def mapped_kb(file: Path) -> int:
     """Resident kB of this process's mappings of `file` (other tests may map their own)."""
     blocks = re.split(r"\n(?=[0-9a-f]+-[0-9a-f]+ )", Path("/proc/self/smaps").read_text())
-    return sum(
-        int(re.search(r"\nRss:\s+(\d+)", block).group(1))  # type: ignore[union-attr]
-        for block in blocks
-        if block.split("\n", 1)[0].endswith(" " + str(file))
-    )
+    total = 0
+    for block in blocks:
+        resident = re.search(r"\nRss:\s+(\d+)", block)
+        if resident and block.split("\n", 1)[0].endswith(" " + str(file)):
+            total += int(resident.group(1))
+    return total
 
 
 def test_the_mapped_model_answers_as_the_library_does(tmp_path: Path) -> None:
