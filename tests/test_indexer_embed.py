@@ -69,3 +69,18 @@ def test_a_batch_is_encoded_in_chunks_of_similar_length_and_answered_in_order() 
     longest_first_chunk = max(len(t) for t in model.calls[0])
     assert all(len(t) >= longest_first_chunk for t in model.calls[1])  # short with short
     assert sorted(len(t) for call in model.calls for t in call) == sorted(len(t) for t in batch)
+
+
+def test_a_short_text_is_not_padded_to_a_long_one() -> None:
+    """An image's focus sentence and its recall document (catalog/points.py), sent in one
+    call, go to the model in two: padded together, the sentence costs as much as the
+    document. Texts of about the same length still share a chunk."""
+    embedder, model = Embedder("lengths"), LengthModel()
+    embedder._model = model
+    document, sentence = "x" * 240, "y" * 48
+    vectors = embedder.embed([document, sentence])
+    assert model.calls == [[sentence], [document]]
+    assert [int(v[0]) for v in vectors] == [240, 48]
+    model.calls.clear()
+    embedder.embed(["a" * 100, "b" * 150, "c" * 190, "d" * 5, "e" * 12])
+    assert [[len(t) for t in call] for call in model.calls] == [[5, 12], [100, 150, 190]]
