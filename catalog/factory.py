@@ -68,13 +68,20 @@ class Catalog:
         self.store.close()
 
 
+EMBED_THREADS = 1
+
+
 def load_models(settings: CatalogSettings, describe: bool = True) -> Models:
     """Load the models now. `describe=False` for search alone: the describer's analyzers
     stay unloaded (the image view's tagger still loads, search needs its text tower)."""
     describer = Describer(settings.describe)
     if describe:
         describer.load()
-    embedder = Embedder(settings.embedding_model, threads=settings.describe.threads)
+    # One thread, whatever the describer has: a query or an image's two documents are too
+    # short for a second to help (query p50 2.4 ms on one, 2.6 on two), and the indexer
+    # embeds beside the describing (indexer/stages.py), where a second thread only fights
+    # the describer's own for the cores.
+    embedder = Embedder(settings.embedding_model, threads=EMBED_THREADS)
     embedder.load()
     return Models(describer, embedder, active_tagger(describer))
 

@@ -84,3 +84,23 @@ def test_a_short_text_is_not_padded_to_a_long_one() -> None:
     model.calls.clear()
     embedder.embed(["a" * 100, "b" * 150, "c" * 190, "d" * 5, "e" * 12])
     assert [[len(t) for t in call] for call in model.calls] == [[5, 12], [100, 150, 190]]
+
+
+def test_the_embedder_runs_on_one_thread_whatever_the_describer_has(monkeypatch: Any) -> None:
+    import catalog.factory as factory
+    from catalog.settings import CatalogSettings
+    from describe.config import DescribeSettings
+
+    made: dict[str, Any] = {}
+
+    class Recorded:
+        def __init__(self, model: str, threads: int | None = None) -> None:
+            made["threads"] = threads
+
+        def load(self) -> None:
+            pass
+
+    monkeypatch.setattr(factory, "Embedder", Recorded)
+    monkeypatch.setattr(factory, "active_tagger", lambda describer: None)
+    factory.load_models(CatalogSettings(describe=DescribeSettings(threads=2)), describe=False)
+    assert made == {"threads": 1}
