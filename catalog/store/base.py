@@ -40,9 +40,6 @@ VECTORS = (DENSE, FOCUS, LABELS, SPARSE)
 # the optional image vector: added to a store that lacks it (no rebuild), and replaced
 # empty when the image model's size changes (its points are re-embedded from the files)
 IMAGE = "image"
-# Payload fields with a keyword index (filtered or faceted) and a full-text index.
-KEYWORD_FIELDS = ("tags", "paths", "sha256", "captioner", "embedding_model", "image_model")
-TEXT_FIELDS = ("description", "text")
 # Ordered by (newest first) when browsing without a query: needs a datetime index.
 ORDER_FIELD = "indexed_at"
 
