@@ -3,11 +3,8 @@ what opening a shard written by an earlier version takes."""
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 
@@ -113,17 +110,6 @@ def check_stored_config(path: Path, dense_size: int) -> int | None:
     if missing:
         raise SchemaChangedError(where, missing)
     return image_size
-
-
-def release_freed_memory() -> None:
-    """Hand the heap that loading or optimising freed back to the OS. Edge allocates
-    transiently while it loads a shard and glibc keeps what was freed: a 10k-point shard
-    left 497 MB of heap resident after opening, 38 MB after this."""
-    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):  # glibc only (not musl, not macOS)
-        _LIBC.malloc_trim(0)
-
-
-_LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if sys.platform == "linux" else None
 
 
 def unquantized(path: Path) -> bool:
