@@ -9,6 +9,7 @@ shares the cache, finds them.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -176,22 +177,16 @@ def prepare(
     from describe.knowledge import language_model
     from describe.local_files import default_cache_dir
 
-    target = export_path(default_cache_dir(), DEFAULT_MODEL)
-    ready = target.is_file()
-    ensure_export(target, wheel)
-    err.print(f"embedding model {'already ' if ready else ''}ready at {target}", markup=False, soft_wrap=True)
-    detector = prepared_path(default_cache_dir())
-    ready = detector.is_file()
-    ensure_prepared(detector)
-    err.print(
-        f"object detector {'already ' if ready else ''}ready at {detector}", markup=False, soft_wrap=True
-    )
-    languages = language_model.prepared_path(default_cache_dir())
-    ready = languages.is_dir()
-    language_model.ensure_prepared(languages)
-    err.print(
-        f"language model {'already ' if ready else ''}ready at {languages}", markup=False, soft_wrap=True
-    )
+    cache = default_cache_dir()
+    steps: list[tuple[str, Path, Callable[[Path], Path]]] = [
+        ("embedding model", export_path(cache, DEFAULT_MODEL), lambda target: ensure_export(target, wheel)),
+        ("object detector", prepared_path(cache), ensure_prepared),
+        ("language model", language_model.prepared_path(cache), language_model.ensure_prepared),
+    ]
+    for name, target, ensure in steps:
+        ready = target.exists()
+        ensure(target)
+        err.print(f"{name} {'already ' if ready else ''}ready at {target}", markup=False, soft_wrap=True)
 
 
 @models.command("bench")
