@@ -83,22 +83,18 @@ class _Graph:
         steps = np.clip(np.round(blocks / scales[..., None]), -127, 127) + 128
         q = self.const(f"{prefix}.weight_8bit", steps.astype(np.uint8))
         s = self.const(f"{prefix}.weight_scales", scales.astype(np.float32).reshape(-1))
-        self._count += 1
-        out = f"matmulnbits_{self._count}"
-        self.nodes.append(
-            helper.make_node(
-                "MatMulNBits",
-                [x, q, s],
-                [out],
-                domain="com.microsoft",
-                K=inputs,
-                N=outputs,
-                bits=8,
-                block_size=WEIGHT_BLOCK,
-                accuracy_level=ACCURACY_LEVEL,
-            )
+        return self.op(
+            "MatMulNBits",
+            x,
+            q,
+            s,
+            domain="com.microsoft",  # make_node's own keyword: the op is ONNX Runtime's
+            K=inputs,
+            N=outputs,
+            bits=8,
+            block_size=WEIGHT_BLOCK,
+            accuracy_level=ACCURACY_LEVEL,
         )
-        return out
 
     def layer_norm(self, x: str, weights: Mapping[str, np.ndarray], prefix: str, eps: float) -> str:
         scale = self.const(f"{prefix}.weight", weights[f"{prefix}.weight"])
