@@ -54,11 +54,11 @@ EVEN = 1.6  # the two distances differ by at most this factor
 DEFAULT_MIN_CHAINS = 6
 
 
-def stroke_chains(bgr: np.ndarray, side: int = 800) -> int:
+def stroke_chains(image: np.ndarray, side: int = 800) -> int:
     """How many letter-sized components sit in the middle of a straight, evenly spaced
     run of three (dark strokes or light strokes, whichever has more), on a copy `side`
-    px long."""
-    grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    px long. `image`: BGR, or already grey (the gate converts once for both sides)."""
+    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     scale = min(1.0, side / max(grey.shape))
     if scale < 1.0:
         grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -125,4 +125,5 @@ def maybe_text(detector: Any, bgr: np.ndarray, min_chains: int = DEFAULT_MIN_CHA
     goes straight to the full one."""
     if max(bgr.shape[:2]) <= FIRST_LOOK_SIDE:
         return True
-    return any(stroke_chains(bgr, side) >= min_chains for side in STROKE_SIDES) or first_look(detector, bgr)
+    grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    return any(stroke_chains(grey, side) >= min_chains for side in STROKE_SIDES) or first_look(detector, bgr)
